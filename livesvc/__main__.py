@@ -1,0 +1,3 @@
+from livesvc.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""supervisors: an OTP-style supervision library on trio."""
