@@ -128,8 +128,10 @@ class _TextLineLogger:
 
 
 def get_logger(name: str | None = None, **initial: Any) -> Any:
-    """Return a structlog bound logger (``name`` is recorded as ``logger``)."""
-    log = structlog.get_logger()
+    """Return a lazy structlog logger (``name`` is recorded as ``module``).
+
+    Lazy: a module-level logger picks up :func:`configure_logging` called later.
+    """
     if name is not None:
-        initial.setdefault("logger", name)
-    return log.bind(**initial) if initial else log
+        initial.setdefault("module", name)
+    return structlog.get_logger(**initial)
