@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from livesvc import __version__
 
 # Modules that provide sub-commands, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("livesvc.emulator.cli",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "livesvc.daemon.cli",
+    "livesvc.emulator.cli",
+    "livesvc.chat",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
