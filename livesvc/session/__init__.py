@@ -1,0 +1,1 @@
+"""Live sessions: the supervised per-session actor tree and the public library API."""
