@@ -1,0 +1,70 @@
+"""The exceptions a session raises to its caller.
+
+Every error is a :class:`LiveSessionError`; a caller that only wants to know
+"did the session work" catches that one type.
+"""
+
+from __future__ import annotations
+
+from livesvc.session._close_codes import CloseClass
+
+__all__ = [
+    "ConfigError",
+    "DeliveryFailed",
+    "LiveSessionError",
+    "SessionClosed",
+    "SessionFailed",
+]
+
+
+class LiveSessionError(Exception):
+    """Base class of every error raised by a Live session."""
+
+
+class ConfigError(LiveSessionError, ValueError):
+    """The session configuration is invalid; raised before any socket opens.
+
+    ``field`` names the option at fault (``"generation_config.response_modalities"``).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SessionFailed(LiveSessionError):
+    """The session stopped for good: a fatal close, an auth failure, or retries ran out.
+
+    Attributes:
+        close_class: how the last close was classified.
+        code: the last WebSocket close code (``None`` for a network error).
+        reason: the last close reason, or a description of the error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        close_class: CloseClass | None = None,
+        code: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.close_class = close_class
+        self.code = code
+        self.reason = reason
+
+
+class SessionClosed(LiveSessionError):
+    """The session was closed by its owner; nothing more can be sent."""
+
+
+class DeliveryFailed(LiveSessionError):
+    """A message could not be delivered because the session ended first.
+
+    ``seq`` is the message's sequence number in the outbound ledger.
+    """
+
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq

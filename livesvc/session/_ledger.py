@@ -1,0 +1,186 @@
+"""The outbound ledger: client messages that must survive a reconnect.
+
+``clientContent``, ``toolResponse`` and ``realtimeInput.text`` change the
+conversation, so losing one in a reconnect is a bug a user notices (a question
+never answered, a model waiting forever for a tool result). Each such message
+gets a sequence number and stays here until the server's state is known to
+include it:
+
+- a resumable ``sessionResumptionUpdate`` that arrives on the same connection
+  after the message was written (the new handle covers it), or
+- with transparent resumption (Vertex), a ``lastConsumedClientMessageIndex``
+  at or past the message's index on that connection.
+
+After a resume, :meth:`OutboundLedger.unwritten` lists what the handle does not
+cover, in order; the connection writes each entry once per connection, so
+every message reaches the resumed session exactly once.
+
+Caveat: "arrives after" is judged on the client. A resumable update the server
+emitted just before it read a message, but that the client reads after writing
+it, would cover the message too early. Google sends resumable updates only
+between turns, so the window is small; transparent resumption closes it.
+
+Example::
+
+    ledger = OutboundLedger()
+    entry = ledger.append(msg)                 # seq 1
+    ledger.mark_written(entry, generation=1, conn_index=3)
+    ledger.cover(generation=1)                 # a resumable update arrived
+    assert len(ledger) == 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+import trio
+
+from livesvc.session._errors import DeliveryFailed
+
+__all__ = ["LedgerEntry", "OutboundLedger"]
+
+M = TypeVar("M")
+
+
+class LedgerEntry(Generic[M]):
+    """One client message in the ledger.
+
+    Attributes:
+        seq: the session-wide sequence number (1, 2, ...).
+        message: the message itself.
+        generation: the connection it was last written on, or ``None``.
+        conn_index: its index among the client frames of that connection.
+    """
+
+    __slots__ = ("_error", "_written", "conn_index", "generation", "message", "seq")
+
+    def __init__(self, seq: int, message: M) -> None:
+        self.seq = seq
+        self.message = message
+        self.generation: int | None = None
+        self.conn_index: int | None = None
+        self._written = trio.Event()
+        self._error: DeliveryFailed | None = None
+
+    @property
+    def is_written(self) -> bool:
+        """Whether the message reached a socket at least once."""
+        return self._written.is_set() and self._error is None
+
+    async def written(self) -> None:
+        """Wait until the message is written to a socket.
+
+        Raises:
+            DeliveryFailed: the session ended before the message could be written.
+        """
+        await self._written.wait()
+        if self._error is not None:
+            raise self._error
+
+    def _fail(self, error: DeliveryFailed) -> None:
+        if not self._written.is_set():
+            self._error = error
+            self._written.set()
+
+    def __repr__(self) -> str:
+        return f"LedgerEntry(seq={self.seq}, generation={self.generation}, conn_index={self.conn_index})"
+
+
+class OutboundLedger(Generic[M]):
+    """Client messages not yet covered by the server's resumable state.
+
+    Args:
+        keep_until_covered: ``True`` when session resumption is on. With
+            resumption off no handle ever covers a message, so entries leave the
+            ledger as soon as they are written.
+    """
+
+    def __init__(self, *, keep_until_covered: bool = True) -> None:
+        self._keep = keep_until_covered
+        self._entries: dict[int, LedgerEntry[M]] = {}
+        self._next_seq = 1
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[LedgerEntry[M]]:
+        return iter(list(self._entries.values()))
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the latest appended message (0 if none)."""
+        return self._next_seq - 1
+
+    def append(self, message: M) -> LedgerEntry[M]:
+        """Give ``message`` the next sequence number and keep it."""
+        entry = LedgerEntry(self._next_seq, message)
+        self._next_seq += 1
+        self._entries[entry.seq] = entry
+        return entry
+
+    def get(self, seq: int) -> LedgerEntry[M] | None:
+        """The entry with this sequence number, if it is still in the ledger."""
+        return self._entries.get(seq)
+
+    def unwritten(self, generation: int) -> list[LedgerEntry[M]]:
+        """Entries not yet written on connection ``generation``, oldest first."""
+        return [e for e in self._entries.values() if e.generation != generation]
+
+    def needs_write(self, seq: int, generation: int) -> bool:
+        """Whether entry ``seq`` still has to be written on connection ``generation``."""
+        entry = self._entries.get(seq)
+        return entry is not None and entry.generation != generation
+
+    def mark_written(self, entry: LedgerEntry[M], *, generation: int, conn_index: int) -> None:
+        """Record that ``entry`` was written as frame ``conn_index`` of connection ``generation``."""
+        entry.generation = generation
+        entry.conn_index = conn_index
+        entry._written.set()
+        if not self._keep:
+            self._entries.pop(entry.seq, None)
+
+    def cover(self, *, generation: int) -> int:
+        """A resumable update arrived on ``generation``: drop what was written on it.
+
+        Returns the number of entries dropped.
+        """
+        covered = [s for s, e in self._entries.items() if e.generation == generation]
+        for seq in covered:
+            del self._entries[seq]
+        return len(covered)
+
+    def cover_through_index(self, *, generation: int, index: int) -> int:
+        """Transparent resumption: drop entries of ``generation`` with ``conn_index <= index``."""
+        covered = [
+            s
+            for s, e in self._entries.items()
+            if e.generation == generation and e.conn_index is not None and e.conn_index <= index
+        ]
+        for seq in covered:
+            del self._entries[seq]
+        return len(covered)
+
+    def abandon_written(self) -> list[LedgerEntry[M]]:
+        """A new session replaces the old one: drop what the old one already received.
+
+        Without a handle the old context is gone; replaying old turns or tool
+        responses (whose call ids the new session never issued) would be wrong.
+        Entries never written stay, to be sent on the new session.
+        """
+        gone = [e for e in self._entries.values() if e.generation is not None]
+        for entry in gone:
+            del self._entries[entry.seq]
+        return gone
+
+    def fail_all(self, reason: str) -> list[LedgerEntry[M]]:
+        """The session ended: fail every waiter and empty the ledger.
+
+        Returns every entry the server may not have (written or not), so the
+        caller can report them.
+        """
+        lost = list(self._entries.values())
+        for entry in lost:
+            entry._fail(DeliveryFailed(f"message {entry.seq} not delivered: {reason}", seq=entry.seq))
+        self._entries.clear()
+        return lost

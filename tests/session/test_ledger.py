@@ -1,0 +1,109 @@
+"""The outbound ledger keeps conversation-changing messages until the server's state covers them."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from livesvc.session._errors import DeliveryFailed
+from livesvc.session._ledger import OutboundLedger
+
+
+def test_sequence_numbers_are_consecutive() -> None:
+    """Every message gets the next sequence number."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    assert [ledger.append(m).seq for m in "abc"] == [1, 2, 3]
+    assert ledger.last_seq == 3
+
+
+def test_resumable_update_covers_only_what_was_written_on_its_connection() -> None:
+    """An update on connection 2 covers what was written on 2, not what still waits for a replay."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    a, b, _c = (ledger.append(m) for m in "abc")
+    ledger.mark_written(a, generation=1, conn_index=1)
+    ledger.mark_written(b, generation=1, conn_index=2)
+    # The link drops; on connection 2 only `a` is replayed before an update arrives.
+    ledger.mark_written(a, generation=2, conn_index=1)
+    assert ledger.cover(generation=2) == 1
+    assert [e.message for e in ledger.unwritten(2)] == ["b", "c"]
+
+
+def test_unwritten_lists_the_replay_in_order_and_each_entry_once() -> None:
+    """After a resume, what the handle does not cover is replayed in order, exactly once."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    entries = [ledger.append(m) for m in "abcd"]
+    for i, entry in enumerate(entries[:3], start=1):
+        ledger.mark_written(entry, generation=1, conn_index=i)
+    ledger.cover(generation=1)  # a, b, c are in the handle
+    late = ledger.append("e")
+    ledger.mark_written(late, generation=1, conn_index=4)
+    # Connection 1 drops. Connection 2 must get d (never written) and e (not covered).
+    replay = ledger.unwritten(2)
+    assert [e.message for e in replay] == ["d", "e"]
+    for i, entry in enumerate(replay, start=1):
+        ledger.mark_written(entry, generation=2, conn_index=i)
+    assert ledger.unwritten(2) == []
+    assert not ledger.needs_write(late.seq, 2)
+    assert ledger.needs_write(late.seq, 3)
+
+
+def test_transparent_index_covers_up_to_and_including_the_index() -> None:
+    """lastConsumedClientMessageIndex covers the frames at or before it on that connection."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    entries = [ledger.append(m) for m in "abc"]
+    for i, entry in enumerate(entries, start=5):
+        ledger.mark_written(entry, generation=1, conn_index=i)
+    assert ledger.cover_through_index(generation=1, index=6) == 2
+    assert [e.message for e in ledger] == ["c"]
+
+
+def test_without_resumption_entries_leave_when_written() -> None:
+    """With resumption off nothing would ever cover an entry, so writing it is the end."""
+    ledger: OutboundLedger[str] = OutboundLedger(keep_until_covered=False)
+    entry = ledger.append("a")
+    ledger.mark_written(entry, generation=1, conn_index=1)
+    assert len(ledger) == 0
+    assert entry.is_written
+
+
+def test_abandon_written_keeps_what_the_old_session_never_saw() -> None:
+    """A fresh session drops what the old one received and still sends the rest."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    a, _b = ledger.append("a"), ledger.append("b")
+    ledger.mark_written(a, generation=1, conn_index=1)
+    assert [e.message for e in ledger.abandon_written()] == ["a"]
+    assert [e.message for e in ledger.unwritten(2)] == ["b"]
+
+
+async def test_waiter_returns_once_written() -> None:
+    """A sender waiting for its message wakes up when the connection writes it."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    entry = ledger.append("a")
+    done: list[str] = []
+
+    async def wait() -> None:
+        await entry.written()
+        done.append("written")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(wait)
+        await trio.testing.wait_all_tasks_blocked()
+        assert done == []
+        ledger.mark_written(entry, generation=1, conn_index=1)
+    assert done == ["written"]
+
+
+async def test_fail_all_raises_in_waiters_and_reports_everything_undelivered() -> None:
+    """When the session ends, a waiting sender gets DeliveryFailed and nothing is dropped silently."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    written = ledger.append("a")
+    ledger.mark_written(written, generation=1, conn_index=1)
+    pending = ledger.append("b")
+    lost = ledger.fail_all("bad key")
+    assert [e.message for e in lost] == ["a", "b"]
+    with pytest.raises(DeliveryFailed, match="message 2 not delivered: bad key") as info:
+        await pending.written()
+    assert info.value.seq == 2
+    await written.written()  # already written before the failure: no error
+    assert len(ledger) == 0
