@@ -1,0 +1,232 @@
+"""The shape of a ``livesvc serve`` configuration file, as msgspec structs.
+
+Every struct is frozen, keyword-only and rejects unknown keys, so a typo in a
+TOML file is an error that names the key, not a silently ignored setting.
+Durations are seconds (``*_seconds``) and sizes are bytes (``*_bytes``).
+Secrets are never written inline: a config names the environment variable or
+the file that holds them, or stores a hash (client keys, the admin token).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = [
+    "AdminConfig",
+    "BackoffConfig",
+    "ClientKey",
+    "CompressionConfig",
+    "Config",
+    "EmulatorUpstreamConfig",
+    "GatewayConfig",
+    "LimitsConfig",
+    "LoggingConfig",
+    "Profile",
+    "ResumptionConfig",
+    "ServiceConfig",
+    "StoreConfig",
+    "SupervisionConfig",
+    "TlsConfig",
+    "ToolSpec",
+    "UpstreamConfig",
+]
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeSeconds = Annotated[float, msgspec.Meta(ge=0)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+# "sha256:" and 64 lower-case hex digits: what `livesvc hash-key` prints.
+KeyHash = Annotated[str, msgspec.Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
+# "package.module:attribute", how a profile names a tool implemented in Python.
+ImportPath = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$")
+]
+
+
+class _Section(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Base of every config section (frozen, keyword-only, unknown keys rejected)."""
+
+
+class ServiceConfig(_Section, kw_only=True, frozen=True):
+    """``[service]``: identity and where the daemon keeps its state."""
+
+    name: Name = "livesvc"
+    state_dir: str = ".livesvc"  # relative paths resolve against the config file's directory
+    shutdown_timeout_seconds: Seconds = 20.0  # SIGTERM: how long running turns may drain
+
+
+class LoggingConfig(_Section, kw_only=True, frozen=True):
+    """``[logging]``: level and rendering (``auto`` is console on a TTY, else JSON)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class TlsConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.tls]``: ``off``, certificate ``files``, or a ``self-signed`` CA made at start-up."""
+
+    mode: Literal["off", "files", "self-signed"] = "off"
+    cert_file: str | None = None  # PEM chain, mode = "files"
+    key_file: str | None = None  # PEM private key, mode = "files"
+    self_signed_dir: str | None = None  # default: <state_dir>/tls
+
+
+class ClientKey(_Section, kw_only=True, frozen=True):
+    """``[[gateway.keys]]``: one client key, stored as a hash (``livesvc hash-key``)."""
+
+    name: Name
+    hash: KeyHash
+    profile: Name | None = None  # default: gateway.default_profile
+    max_sessions: PositiveInt | None = None  # default: gateway.limits.sessions_per_key
+
+
+class LimitsConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.limits]``: per-client limits; breaking one closes only that client."""
+
+    max_frame_bytes: PositiveInt = 8 * 1024 * 1024
+    messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
+    message_burst: PositiveInt = 400
+    sessions_per_key: PositiveInt = 16
+    max_clients: PositiveInt = 1000
+    setup_timeout_seconds: Seconds = 10.0  # from the upgrade to the client's `setup`
+
+
+class GatewayConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway]``: the Live WebSocket front door for client apps."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8443
+    tls: TlsConfig = TlsConfig()
+    keys: list[ClientKey] = []
+    default_profile: Name = "default"
+    grace_period_seconds: NonNegativeSeconds = 60.0  # upstream kept after a client leaves
+    limits: LimitsConfig = LimitsConfig()
+
+
+class AdminConfig(_Section, kw_only=True, frozen=True):
+    """``[admin]``: the admin HTTP API (loopback by default), guarded by a bearer token."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 8081
+    token_hash: KeyHash | None = None
+    token_env: str | None = None
+    token_file: str | None = None
+
+
+class EmulatorUpstreamConfig(_Section, kw_only=True, frozen=True):
+    """``[upstream.emulator]``: the embedded emulator (backend = "emulator")."""
+
+    host: str = "127.0.0.1"
+    port: Port = 0  # 0: any free port
+    tls: bool = False
+
+
+class UpstreamConfig(_Section, kw_only=True, frozen=True):
+    """``[upstream]``: where sessions go, and the credential (by reference only)."""
+
+    backend: Literal["emulator", "gemini", "vertex"] = "emulator"
+    api_version: str | None = None  # default: the backend's own default
+    base_url: str | None = None
+    ca_file: str | None = None  # extra CA bundle for the upstream's TLS
+    api_key_env: str | None = None
+    api_key_file: str | None = None
+    credentials_file: str | None = None  # Vertex service-account JSON (else ADC)
+    project: str | None = None
+    location: str | None = None
+    emulator: EmulatorUpstreamConfig = EmulatorUpstreamConfig()
+
+
+class StoreConfig(_Section, kw_only=True, frozen=True):
+    """``[store]``: the SQLite file for resumption handles and session records."""
+
+    path: str | None = None  # default: <state_dir>/livesvc.db
+    timeout_seconds: Seconds = 5.0
+    synchronous: Literal["full", "normal"] = "full"
+    handle_ttl_seconds: Seconds = 7200.0  # Google's handles live 2 hours
+    keep_closed_sessions_seconds: Seconds = 7 * 24 * 3600.0
+
+
+class BackoffConfig(_Section, kw_only=True, frozen=True):
+    """``[supervision.backoff]``: restart delays, ``initial * factor**attempt`` capped at ``max``."""
+
+    initial_seconds: NonNegativeSeconds = 0.5
+    factor: Annotated[float, msgspec.Meta(ge=1)] = 2.0
+    max_seconds: NonNegativeSeconds = 30.0
+    jitter: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.1
+    reset_after_seconds: Seconds = 60.0
+
+
+class SupervisionConfig(_Section, kw_only=True, frozen=True):
+    """``[supervision]``: OTP intensity and period, and restart backoff."""
+
+    intensity: Annotated[int, msgspec.Meta(ge=0)] = 3
+    period_seconds: Seconds = 30.0
+    backoff: BackoffConfig = BackoffConfig()
+
+
+class ToolSpec(_Section, kw_only=True, frozen=True):
+    """``[[profiles.NAME.tools]]``: a tool the daemon runs, by Python import path."""
+
+    function: ImportPath
+    name: str | None = None  # default: the callable's __name__
+    description: str | None = None  # default: the callable's docstring
+    timeout_seconds: Seconds = 30.0
+    behavior: Literal["BLOCKING", "NON_BLOCKING"] = "BLOCKING"
+    scheduling: Literal["SILENT", "WHEN_IDLE", "INTERRUPT"] | None = None
+
+
+class ResumptionConfig(_Section, kw_only=True, frozen=True):
+    """``[profiles.NAME.resumption]``: upstream session resumption."""
+
+    enabled: bool = True
+    transparent: bool = False  # Vertex only
+
+
+class CompressionConfig(_Section, kw_only=True, frozen=True):
+    """``[profiles.NAME.compression]``: context window compression (sliding window)."""
+
+    trigger_tokens: PositiveInt
+    target_tokens: PositiveInt | None = None  # default: trigger_tokens / 2 (Google's default)
+
+
+class Profile(_Section, kw_only=True, frozen=True):
+    """``[profiles.NAME]``: what a client's session is, and what the client may change.
+
+    ``generation_config`` and ``setup`` are Live ``setup`` fields in snake_case
+    (``setup`` holds any other top-level field, e.g. ``output_audio_transcription = {}``).
+    ``client_overridable`` lists the setup fields a client may set itself, as
+    paths like ``generation_config.temperature``; every other field is locked to
+    the profile. ``tools`` in that list lets clients add their own function
+    declarations, whose calls are forwarded to the client.
+    """
+
+    model: str
+    system_instruction: str | None = None
+    generation_config: dict[str, Any] = {}
+    tools: list[ToolSpec] = []
+    builtin_tools: list[Literal["google_search", "code_execution", "url_context"]] = []
+    resumption: ResumptionConfig = ResumptionConfig()
+    compression: CompressionConfig | None = None
+    setup: dict[str, Any] = {}
+    client_overridable: list[str] = []
+
+
+class Config(_Section, kw_only=True, frozen=True):
+    """A whole configuration file. ``source`` is the file it was read from.
+
+    Paths inside are absolute once :func:`livesvc.config.load_config` returns.
+    """
+
+    service: ServiceConfig = ServiceConfig()
+    logging: LoggingConfig = LoggingConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    admin: AdminConfig = AdminConfig()
+    upstream: UpstreamConfig = UpstreamConfig()
+    store: StoreConfig = StoreConfig()
+    supervision: SupervisionConfig = SupervisionConfig()
+    profiles: dict[str, Profile] = {}
+    source: str = "<memory>"

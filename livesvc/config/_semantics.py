@@ -1,0 +1,285 @@
+"""Checks that span keys: references between sections, and combinations that cannot work."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from livesvc.config._errors import ConfigIssue
+from livesvc.config._schema import Config, Profile
+
+__all__ = ["GENERATION_CONFIG_FIELDS", "OVERRIDABLE_FIELDS", "SETUP_FIELDS", "check_semantics"]
+
+GENERATION_CONFIG_FIELDS = frozenset(
+    {
+        "response_modalities",
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_output_tokens",
+        "seed",
+        "media_resolution",
+        "speech_config",
+        "thinking_config",
+        "enable_affective_dialog",
+        "translation_config",
+        "candidate_count",
+        "presence_penalty",
+        "frequency_penalty",
+    }
+)
+
+# Live `setup` fields a profile may put in its free-form `setup` table.
+SETUP_FIELDS = frozenset(
+    {
+        "tool_config",
+        "realtime_input_config",
+        "input_audio_transcription",
+        "output_audio_transcription",
+        "proactivity",
+        "history_config",
+        "safety_settings",
+        "explicit_vad_signal",
+        "avatar_config",
+        "labels",
+    }
+)
+
+# Fields with a dedicated profile key: writing them under `setup` is a mistake.
+_DEDICATED = {
+    "model": "model",
+    "generation_config": "generation_config",
+    "system_instruction": "system_instruction",
+    "tools": "tools",
+    "session_resumption": "resumption",
+    "context_window_compression": "compression",
+}
+
+OVERRIDABLE_FIELDS = frozenset(
+    {"model", "generation_config", "system_instruction", "tools", "context_window_compression"}
+    | SETUP_FIELDS
+    | {f"generation_config.{name}" for name in GENERATION_CONFIG_FIELDS}
+)
+
+
+def check_semantics(config: Config) -> list[ConfigIssue]:
+    """Return every cross-key problem in ``config`` (empty when it is usable)."""
+    issues: list[ConfigIssue] = []
+    issues += _check_profiles(config)
+    issues += _check_gateway(config)
+    issues += _check_admin(config)
+    issues += _check_upstream(config)
+    issues += _check_ports(config)
+    return issues
+
+
+def _check_profiles(config: Config) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    if not config.profiles:
+        return [ConfigIssue(path="profiles", message="expected at least one [profiles.NAME] table")]
+    for name, profile in config.profiles.items():
+        issues += _check_profile(f"profiles.{name}", profile)
+    return issues
+
+
+def _check_profile(where: str, profile: Profile) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    if not profile.model.strip():
+        issues.append(
+            ConfigIssue(path=f"{where}.model", message="expected a model name, got an empty string")
+        )
+    if profile.compression is not None:
+        target = profile.compression.target_tokens
+        if target is not None and target >= profile.compression.trigger_tokens:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.compression.target_tokens",
+                    message=f"expected less than trigger_tokens ({profile.compression.trigger_tokens}), got {target}",
+                )
+            )
+    for key in profile.generation_config:
+        if key not in GENERATION_CONFIG_FIELDS:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.generation_config.{key}",
+                    message=f"unknown generation config field (known: {', '.join(sorted(GENERATION_CONFIG_FIELDS))})",
+                )
+            )
+    for key in profile.setup:
+        if key in _DEDICATED:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.setup.{key}",
+                    message=f"set this with `{where}.{_DEDICATED[key]}` instead",
+                )
+            )
+        elif key not in SETUP_FIELDS:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.setup.{key}",
+                    message=f"unknown setup field (known: {', '.join(sorted(SETUP_FIELDS))})",
+                )
+            )
+    for i, field in enumerate(profile.client_overridable):
+        if field not in OVERRIDABLE_FIELDS:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.client_overridable[{i}]",
+                    message=f"expected a setup field path such as `generation_config.temperature` or `system_instruction`, got {field!r}",
+                )
+            )
+    seen: dict[str, int] = {}
+    for i, tool in enumerate(profile.tools):
+        tool_name = tool.name or tool.function.rpartition(":")[2].rpartition(".")[2]
+        if tool_name in seen:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.tools[{i}]",
+                    message=f"duplicate tool name {tool_name!r} (also tools[{seen[tool_name]}])",
+                )
+            )
+        seen.setdefault(tool_name, i)
+        if tool.scheduling is not None and tool.behavior != "NON_BLOCKING":
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.tools[{i}].scheduling",
+                    message='only applies to behavior = "NON_BLOCKING"',
+                )
+            )
+    return issues
+
+
+def _check_gateway(config: Config) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    gateway = config.gateway
+    if config.profiles and gateway.default_profile not in config.profiles:
+        issues.append(
+            ConfigIssue(
+                path="gateway.default_profile",
+                message=f"expected one of the profiles ({', '.join(sorted(config.profiles))}), got {gateway.default_profile!r}",
+            )
+        )
+    names: dict[str, int] = {}
+    hashes: dict[str, int] = {}
+    for i, key in enumerate(gateway.keys):
+        where = f"gateway.keys[{i}]"
+        if key.name in names:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.name",
+                    message=f"duplicate key name (also keys[{names[key.name]}])",
+                )
+            )
+        if key.hash in hashes:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.hash",
+                    message=f"duplicate key hash (also keys[{hashes[key.hash]}])",
+                )
+            )
+        names.setdefault(key.name, i)
+        hashes.setdefault(key.hash, i)
+        if config.profiles and key.profile is not None and key.profile not in config.profiles:
+            issues.append(
+                ConfigIssue(
+                    path=f"{where}.profile",
+                    message=f"expected one of the profiles ({', '.join(sorted(config.profiles))}), got {key.profile!r}",
+                )
+            )
+    tls = gateway.tls
+    if tls.mode == "files":
+        for field in ("cert_file", "key_file"):
+            if getattr(tls, field) is None:
+                issues.append(
+                    ConfigIssue(path=f"gateway.tls.{field}", message='required when mode = "files"')
+                )
+    elif tls.cert_file is not None or tls.key_file is not None:
+        issues.append(
+            ConfigIssue(
+                path="gateway.tls.mode",
+                message=f'expected "files" when cert_file/key_file are set, got {tls.mode!r}',
+            )
+        )
+    return issues
+
+
+def _check_admin(config: Config) -> list[ConfigIssue]:
+    admin = config.admin
+    if not admin.enabled:
+        return []
+    given = [f for f in ("token_hash", "token_env", "token_file") if getattr(admin, f) is not None]
+    if len(given) != 1:
+        return [
+            ConfigIssue(
+                path="admin",
+                message=f"expected exactly one of token_hash, token_env, token_file, got {len(given)}"
+                + (f" ({', '.join(given)})" if given else ""),
+            )
+        ]
+    return []
+
+
+def _check_upstream(config: Config) -> list[ConfigIssue]:
+    upstream = config.upstream
+    issues: list[ConfigIssue] = []
+    if upstream.api_key_env is not None and upstream.api_key_file is not None:
+        issues.append(
+            ConfigIssue(path="upstream", message="expected api_key_env or api_key_file, not both")
+        )
+    if upstream.backend == "gemini":
+        if upstream.api_key_env is None and upstream.api_key_file is None:
+            issues.append(
+                ConfigIssue(
+                    path="upstream.api_key_env",
+                    message='backend "gemini" needs api_key_env (an environment variable name) or api_key_file',
+                )
+            )
+        for field in ("project", "location", "credentials_file"):
+            if getattr(upstream, field) is not None:
+                issues.append(
+                    ConfigIssue(
+                        path=f"upstream.{field}", message='only applies to backend "vertex"'
+                    )
+                )
+    elif upstream.backend == "vertex":
+        has_key = upstream.api_key_env is not None or upstream.api_key_file is not None
+        if not has_key and (upstream.project is None or upstream.location is None):
+            issues.append(
+                ConfigIssue(
+                    path="upstream",
+                    message='backend "vertex" needs project and location (or api_key_env / api_key_file for express mode)',
+                )
+            )
+    if upstream.base_url is not None and not upstream.base_url.startswith(
+        ("https://", "http://", "wss://", "ws://")
+    ):
+        issues.append(
+            ConfigIssue(
+                path="upstream.base_url",
+                message=f"expected an http(s):// or ws(s):// URL, got {upstream.base_url!r}",
+            )
+        )
+    return issues
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
+def _check_ports(config: Config) -> list[ConfigIssue]:
+    gateway, admin = config.gateway, config.admin
+    if (
+        admin.enabled
+        and gateway.port != 0
+        and gateway.port == admin.port
+        and _same_host(gateway.host, admin.host)
+    ):
+        return [
+            ConfigIssue(
+                path="admin.port",
+                message=f"expected a port other than gateway.port ({gateway.port})",
+            )
+        ]
+    return []

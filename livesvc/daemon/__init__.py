@@ -1,0 +1,1 @@
+"""``livesvc serve``: the supervised daemon (store, admin API, gateway, config watcher, sessions)."""

@@ -1,0 +1,89 @@
+"""Sub-commands ``livesvc check-config`` and ``livesvc hash-key``.
+
+``check-config FILE`` validates a configuration without starting anything
+(exit 0 when usable, 1 otherwise, every problem on stderr). ``hash-key``
+turns a client key or admin token (read from stdin, never from argv, so it
+stays out of shell history and ``ps``) into the ``sha256:`` form a config
+stores; ``--generate`` makes a new random key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from livesvc.config import Config, ConfigError, generate_key, hash_key, load_checked
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``check-config`` and ``hash-key`` to the ``livesvc`` command line."""
+    check = subparsers.add_parser(
+        "check-config", help="validate a configuration file without starting the daemon"
+    )
+    check.add_argument("file", metavar="FILE", help="TOML configuration file")
+    check.set_defaults(run=_check_config)
+
+    hasher = subparsers.add_parser(
+        "hash-key", help="print the sha256: form of a client key or admin token for the config"
+    )
+    hasher.add_argument(
+        "--generate", action="store_true", help="make a new random key; print it, then its hash"
+    )
+    hasher.set_defaults(run=_hash_key)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config, warnings = load_checked(args.file, strict_secrets=False)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok")
+    for line in describe(config):
+        print(f"  {line}")
+    for issue in warnings:
+        print(f"warning: {issue.render(args.file)}", file=sys.stderr)
+    return 0
+
+
+def describe(config: Config) -> list[str]:
+    """One line per part of the service, as ``check-config`` and ``serve`` print them."""
+    gateway = config.gateway
+    scheme = "ws" if gateway.tls.mode == "off" else "wss"
+    admin = config.admin
+    upstream = config.upstream
+    where = (
+        "embedded" if upstream.backend == "emulator" else (upstream.base_url or "default endpoint")
+    )
+    return [
+        f"gateway   {scheme}://{_host(gateway.host)}:{gateway.port} (tls {gateway.tls.mode}), "
+        f"{len(gateway.keys)} client key(s), profiles: {', '.join(sorted(config.profiles))}",
+        f"admin     http://{_host(admin.host)}:{admin.port}"
+        if admin.enabled
+        else "admin     disabled",
+        f"upstream  {upstream.backend} ({where})",
+        f"store     {config.store.path}",
+    ]
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _hash_key(args: argparse.Namespace) -> int:
+    if args.generate:
+        key = generate_key()
+        print(key)
+        print(hash_key(key))
+        return 0
+    key = getpass.getpass("key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        print("hash-key: expected a key on stdin", file=sys.stderr)
+        return 1
+    print(hash_key(key))
+    return 0
