@@ -1,0 +1,162 @@
+"""The byte stream under one WebSocket: replay, latency, stall and abort.
+
+The front door reads the HTTP request head itself, so the WebSocket library gets a
+stream that first replays those bytes. The same wrapper is the handle for network
+faults, which must act below the WebSocket layer:
+
+* :meth:`ConnectionStream.set_delay` adds latency to every outgoing chunk (frames
+  stay pipelined and ordered, so a pong is late by the delay, not by the backlog);
+* :meth:`ConnectionStream.hold` stops reading and writing: the WebSocket library no
+  longer sees pings, so it no longer answers them (a stalled peer);
+* :meth:`ConnectionStream.abort` closes the transport at once, without a close frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import trio
+
+__all__ = ["ConnectionStream"]
+
+# Outgoing chunks queued while a delay is in force (each is one WebSocket frame).
+_SEND_QUEUE = 256
+# How long aclose() waits for delayed chunks to reach the wire, beyond the delay.
+_DRAIN_GRACE = 2.0
+
+
+class ConnectionStream(trio.abc.Stream):
+    """A stream that replays ``prefix`` first and can be delayed, held or aborted.
+
+    Create it with :meth:`open`, which starts its writer task in ``nursery``.
+
+    Example::
+
+        stream = ConnectionStream.open(nursery, tcp_stream, prefix=head_bytes)
+        stream.set_delay(0.5)      # every outgoing frame arrives 0.5 s later
+        stream.hold()              # stop reading and writing (pings go unanswered)
+        await stream.abort()       # drop the connection without a close frame
+    """
+
+    def __init__(self, transport: trio.abc.Stream, prefix: bytes = b"") -> None:
+        self.transport = transport
+        self._prefix = bytearray(prefix)
+        self._delay = 0.0
+        self._pending = 0  # chunks handed to the writer task and not yet written
+        self._queue_in, self._queue_out = trio.open_memory_channel[tuple[float, bytes]](_SEND_QUEUE)
+        self._drained = trio.Event()
+        self._drained.set()
+        self._released: trio.Event | None = None  # not None while held
+        self._write_error: BaseException | None = None
+        self._closed = False
+        self.aborted = False
+
+    @classmethod
+    def open(
+        cls, nursery: trio.Nursery, transport: trio.abc.Stream, prefix: bytes = b""
+    ) -> ConnectionStream:
+        """Wrap ``transport`` and start the delayed-writer task in ``nursery``."""
+        stream = cls(transport, prefix)
+        nursery.start_soon(stream._run_writer)
+        return stream
+
+    # -- fault controls -------------------------------------------------------
+
+    @property
+    def delay(self) -> float:
+        """Latency added to each outgoing chunk, in seconds."""
+        return self._delay
+
+    def set_delay(self, seconds: float) -> None:
+        """Delay every chunk written from now on by ``seconds`` (0 restores)."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("delay must be a finite number >= 0")
+        self._delay = seconds
+
+    @property
+    def held(self) -> bool:
+        """Whether reading and writing are stopped."""
+        return self._released is not None
+
+    def hold(self) -> None:
+        """Stop reading and writing until :meth:`release` (or :meth:`abort`)."""
+        if self._released is None:
+            self._released = trio.Event()
+
+    def release(self) -> None:
+        """Resume reading and writing after :meth:`hold`."""
+        if self._released is not None:
+            self._released.set()
+            self._released = None
+
+    async def abort(self) -> None:
+        """Close the transport now: the peer sees the connection end, no close frame."""
+        self.aborted = True
+        self._closed = True
+        self.release()
+        self._queue_in.close()
+        await trio.aclose_forcefully(self.transport)
+
+    # -- trio.abc.Stream ------------------------------------------------------
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        await self._wait_released()
+        if self._prefix:
+            size = len(self._prefix) if max_bytes is None else min(max_bytes, len(self._prefix))
+            chunk = bytes(self._prefix[:size])
+            del self._prefix[:size]
+            await trio.lowlevel.checkpoint()
+            return chunk
+        if self.aborted:
+            raise trio.ClosedResourceError("connection aborted")
+        return bytes(await self.transport.receive_some(max_bytes))
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._write_error is not None:
+            raise trio.BrokenResourceError("earlier write failed") from self._write_error
+        if self._closed:
+            raise trio.ClosedResourceError("connection closed")
+        if self._delay <= 0 and self._pending == 0:
+            await self._wait_released()
+            await self.transport.send_all(data)
+            return
+        self._pending += 1
+        self._drained = trio.Event() if self._drained.is_set() else self._drained
+        try:
+            await self._queue_in.send((trio.current_time() + self._delay, bytes(data)))
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            self._pending -= 1
+            raise trio.ClosedResourceError("connection closed") from None
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.transport.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if not self.held:
+                with trio.move_on_after(self._delay + _DRAIN_GRACE):
+                    await self._drained.wait()
+            self._queue_in.close()
+        await self.transport.aclose()
+
+    # -- internals ------------------------------------------------------------
+
+    async def _wait_released(self) -> None:
+        while self._released is not None:
+            await self._released.wait()
+
+    async def _run_writer(self) -> None:
+        async with self._queue_out:
+            async for due, data in self._queue_out:
+                await trio.sleep_until(due)
+                await self._wait_released()
+                try:
+                    if self._write_error is None and not self.aborted:
+                        await self.transport.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                    self._write_error = exc
+                finally:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._drained.set()
