@@ -200,9 +200,7 @@ class TestLimitsOnVirtualClock:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(front.handle, server)
             await client.send_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
-            line = b"x-long: " + b"a" * 200 + b"\r\n"
-            with pytest.raises(trio.BrokenResourceError):  # the server hangs up mid-head
-                await client.send_all(line * 10)
+            await client.send_all((b"x-long: " + b"a" * 200 + b"\r\n") * 10)
             reply = await client.receive_some()
         assert reply.startswith(b"HTTP/1.1 431")
 
