@@ -1,0 +1,149 @@
+"""What each Live model can do, so a session is validated before any socket opens.
+
+Google's Live models differ in ways the server reports only as an opaque close
+(1007, 1008, 1011): an audio-only model rejects ``TEXT``, Gemini 3.1 wants
+mid-session text as ``realtimeInput.text`` and has no ``NON_BLOCKING`` functions,
+Vertex has no ephemeral tokens but has transparent resumption. This registry
+holds those facts (from the SDK, the docs and the seeds; see
+``gemini_ex-inventory.md`` §3 and ``live-wire-protocol.md`` §8).
+
+Unknown models are allowed: validation then checks only what it knows.
+
+Example::
+
+    >>> caps = capabilities("models/gemini-3.1-flash-live-preview")
+    >>> caps.text_input.value, sorted(caps.response_modalities)
+    ('realtime_input', ['AUDIO'])
+    >>> capabilities("my-fine-tune") is None
+    True
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from livesvc.auth import Backend
+
+__all__ = [
+    "REGISTRY",
+    "ModelCapabilities",
+    "TextInput",
+    "ThinkingKnob",
+    "capabilities",
+    "candidates",
+    "normalize_model_name",
+]
+
+
+class TextInput(enum.Enum):
+    """How a model takes a text turn mid-session."""
+
+    CLIENT_CONTENT = "client_content"
+    REALTIME_INPUT = "realtime_input"
+
+
+class ThinkingKnob(enum.Enum):
+    """Which thinking control a model accepts."""
+
+    BUDGET = "budget"  # thinking_budget (2.5 models)
+    LEVEL = "level"  # thinking_level (3.x models)
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class ModelCapabilities:
+    """The facts about one Live model that local validation needs."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    backends: frozenset[Backend] = frozenset({Backend.GEMINI})
+    response_modalities: frozenset[str] = frozenset({"AUDIO"})
+    text_input: TextInput = TextInput.CLIENT_CONTENT
+    non_blocking_tools: bool = True
+    affective_dialog: bool = False
+    proactive_audio: bool = False
+    thinking: ThinkingKnob = ThinkingKnob.BUDGET
+    deprecated: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The canonical name followed by its aliases."""
+        return (self.name, *self.aliases)
+
+
+# Order is preference: resolve() picks the first one that is available.
+REGISTRY: tuple[ModelCapabilities, ...] = (
+    ModelCapabilities(
+        name="gemini-3.1-flash-live-preview",
+        text_input=TextInput.REALTIME_INPUT,
+        non_blocking_tools=False,
+        thinking=ThinkingKnob.LEVEL,
+    ),
+    ModelCapabilities(
+        name="gemini-2.5-flash-native-audio-preview-12-2025",
+        aliases=(
+            "gemini-2.5-flash-native-audio-latest",
+            "gemini-2.5-flash-native-audio-preview-09-2025",
+        ),
+        affective_dialog=True,
+        proactive_audio=True,
+    ),
+    ModelCapabilities(
+        name="gemini-live-2.5-flash-native-audio",
+        aliases=("gemini-live-2.5-flash-preview-native-audio-09-2025", "gemini-live-2.5-flash-preview-native-audio"),
+        backends=frozenset({Backend.VERTEX}),
+        affective_dialog=True,
+        proactive_audio=True,
+    ),
+    ModelCapabilities(
+        name="gemini-live-2.5-flash",
+        backends=frozenset({Backend.VERTEX}),
+        response_modalities=frozenset({"TEXT", "AUDIO"}),
+    ),
+    ModelCapabilities(
+        name="gemini-live-2.5-flash-preview",
+        response_modalities=frozenset({"TEXT", "AUDIO"}),
+        deprecated=True,
+    ),
+    ModelCapabilities(
+        name="gemini-2.0-flash-live-001",
+        aliases=("gemini-2.0-flash-live-preview-04-09",),
+        backends=frozenset({Backend.GEMINI, Backend.VERTEX}),
+        response_modalities=frozenset({"TEXT", "AUDIO"}),
+        thinking=ThinkingKnob.NONE,
+        deprecated=True,
+    ),
+)
+
+_BY_NAME = {name: caps for caps in REGISTRY for name in caps.names}
+_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?(?:publishers/[^/]+/)?(?:models/)?")
+
+
+def normalize_model_name(model: str) -> str:
+    """Strip resource prefixes and a ``:method`` suffix.
+
+    >>> normalize_model_name("projects/p/locations/l/publishers/google/models/m:bidiGenerateContent")
+    'm'
+    """
+    return _PREFIX.sub("", model.strip()).split(":", 1)[0]
+
+
+def capabilities(model: str) -> ModelCapabilities | None:
+    """The registry entry for ``model`` (any prefix form), or ``None`` if unknown."""
+    return _BY_NAME.get(normalize_model_name(model))
+
+
+def candidates(modality: str, *, backend: Backend = Backend.GEMINI) -> list[str]:
+    """Registry names able to answer in ``modality`` on ``backend``, most preferred first.
+
+    >>> candidates("audio")[:2]
+    ['gemini-3.1-flash-live-preview', 'gemini-2.5-flash-native-audio-preview-12-2025']
+    """
+    wanted = modality.upper()
+    out: list[str] = []
+    for caps in REGISTRY:
+        if backend in caps.backends and wanted in caps.response_modalities:
+            out.extend(caps.names)
+    return out
