@@ -1,0 +1,36 @@
+"""Durable daemon state in SQLite: session records, daemon resumption handles, minted tokens.
+
+The store is an actor with one connection and one writer thread; other actors
+hold a :class:`Store` and await its methods, which never block the event loop::
+
+    send, receive = open_store_channel()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(StoreServer(receive, path="live.db").run)
+        store = Store(send)
+        handle = await store.issue_handle("s1", now=time.time())
+
+The database is in WAL mode and every call commits before it returns, so a
+``kill -9`` loses nothing that a call has returned from.
+"""
+
+from __future__ import annotations
+
+from livesvc.store._records import SessionRecord as SessionRecord
+from livesvc.store._records import SessionStatus as SessionStatus
+from livesvc.store._records import TokenRecord as TokenRecord
+from livesvc.store._store import Store as Store
+from livesvc.store._store import StoreError as StoreError
+from livesvc.store._store import StoreServer as StoreServer
+from livesvc.store._store import StoreTimeout as StoreTimeout
+from livesvc.store._store import open_store_channel as open_store_channel
+
+__all__ = [
+    "SessionRecord",
+    "SessionStatus",
+    "Store",
+    "StoreError",
+    "StoreServer",
+    "StoreTimeout",
+    "TokenRecord",
+    "open_store_channel",
+]

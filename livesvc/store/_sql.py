@@ -1,0 +1,232 @@
+"""Blocking SQLite operations. Each runs in the store's worker thread, in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "connect",
+    "find_by_handle",
+    "get_session",
+    "get_token",
+    "insert_token",
+    "list_sessions",
+    "list_tokens",
+    "mark_orphans_detached",
+    "purge",
+    "set_handle",
+    "update_session",
+    "upsert_session",
+    "use_token",
+]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id        TEXT PRIMARY KEY,
+    principal         TEXT NOT NULL,
+    profile           TEXT NOT NULL,
+    model             TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    created_at        REAL NOT NULL,
+    updated_at        REAL NOT NULL,
+    setup             BLOB NOT NULL,
+    closed_at         REAL,
+    handle_digest     TEXT UNIQUE,
+    upstream_handle   TEXT,
+    handle_expires_at REAL,
+    turns             INTEGER NOT NULL DEFAULT 0,
+    upstream_resumes  INTEGER NOT NULL DEFAULT 0,
+    client_resumes    INTEGER NOT NULL DEFAULT 0,
+    last_close_code   INTEGER,
+    last_close_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, updated_at);
+CREATE TABLE IF NOT EXISTS tokens (
+    digest                  TEXT PRIMARY KEY,
+    token_id                TEXT NOT NULL UNIQUE,
+    profile                 TEXT NOT NULL,
+    principal               TEXT NOT NULL,
+    created_at              REAL NOT NULL,
+    expire_time             REAL NOT NULL,
+    new_session_expire_time REAL NOT NULL,
+    uses                    INTEGER NOT NULL,
+    uses_left               INTEGER,
+    setup                   BLOB NOT NULL,
+    field_mask              TEXT
+);
+"""
+
+_SESSION_COLUMNS = tuple(SessionRecord.__struct_fields__)
+_TOKEN_COLUMNS = tuple(TokenRecord.__struct_fields__)
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"session_id", "created_at"}
+
+
+def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
+    """Open (creating if needed) the database in WAL mode and bring its schema up to date."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL survives a killed process; FULL also survives power loss.
+    conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise sqlite3.DatabaseError(
+            f"{path} has schema version {version}; this livesvc knows up to {SCHEMA_VERSION}"
+        )
+    with conn:
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return conn
+
+
+def _session(row: sqlite3.Row | None) -> SessionRecord | None:
+    if row is None:
+        return None
+    return SessionRecord(**{name: row[name] for name in _SESSION_COLUMNS})
+
+
+def _token(row: sqlite3.Row | None) -> TokenRecord | None:
+    if row is None:
+        return None
+    return TokenRecord(**{name: row[name] for name in _TOKEN_COLUMNS})
+
+
+def upsert_session(conn: sqlite3.Connection, record: SessionRecord) -> None:
+    values = msgspec.structs.asdict(record)
+    columns = ", ".join(_SESSION_COLUMNS)
+    marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _SESSION_COLUMNS if c in _UPDATABLE)
+    with conn:
+        conn.execute(
+            f"INSERT INTO sessions ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT(session_id) DO UPDATE SET {updates}",
+            values,
+        )
+
+
+def update_session(
+    conn: sqlite3.Connection, session_id: str, changes: Mapping[str, Any]
+) -> SessionRecord | None:
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if not changes:
+        return get_session(conn, session_id)
+    assignments = ", ".join(f"{c} = :{c}" for c in changes)
+    with conn:
+        row = conn.execute(
+            f"UPDATE sessions SET {assignments} WHERE session_id = :session_id RETURNING *",
+            {**changes, "session_id": session_id},
+        ).fetchone()
+    return _session(row)
+
+
+def set_handle(
+    conn: sqlite3.Connection, session_id: str, handle_digest: str, updated_at: float
+) -> None:
+    with conn:
+        conn.execute(
+            "UPDATE sessions SET handle_digest = ?, updated_at = ? WHERE session_id = ?",
+            (handle_digest, updated_at, session_id),
+        )
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> SessionRecord | None:
+    return _session(
+        conn.execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+    )
+
+
+def find_by_handle(
+    conn: sqlite3.Connection, handle_digest: str, now: float
+) -> SessionRecord | None:
+    """The session a daemon handle names, unless it is closed or its handle has expired."""
+    row = conn.execute(
+        "SELECT * FROM sessions WHERE handle_digest = ? AND status != 'closed' "
+        "AND (handle_expires_at IS NULL OR handle_expires_at > ?)",
+        (handle_digest, now),
+    ).fetchone()
+    return _session(row)
+
+
+def list_sessions(
+    conn: sqlite3.Connection, statuses: Iterable[SessionStatus] | None, limit: int
+) -> list[SessionRecord]:
+    if statuses is None:
+        rows = conn.execute(
+            "SELECT * FROM sessions ORDER BY created_at DESC LIMIT ?", (limit,)
+        ).fetchall()
+    else:
+        wanted = list(statuses)
+        marks = ", ".join("?" for _ in wanted)
+        rows = conn.execute(
+            f"SELECT * FROM sessions WHERE status IN ({marks}) ORDER BY created_at DESC LIMIT ?",
+            (*wanted, limit),
+        ).fetchall()
+    return [r for r in map(_session, rows) if r is not None]
+
+
+def mark_orphans_detached(conn: sqlite3.Connection, now: float) -> int:
+    """After a restart no session has a client: ``active`` becomes ``detached``."""
+    with conn:
+        cursor = conn.execute(
+            "UPDATE sessions SET status = 'detached', updated_at = ? WHERE status = 'active'",
+            (now,),
+        )
+    return cursor.rowcount
+
+
+def insert_token(conn: sqlite3.Connection, digest: str, record: TokenRecord) -> None:
+    values = {**msgspec.structs.asdict(record), "digest": digest}
+    columns = ", ".join(("digest", *_TOKEN_COLUMNS))
+    marks = ", ".join(f":{c}" for c in ("digest", *_TOKEN_COLUMNS))
+    with conn:
+        conn.execute(f"INSERT INTO tokens ({columns}) VALUES ({marks})", values)
+
+
+def get_token(conn: sqlite3.Connection, digest: str) -> TokenRecord | None:
+    return _token(conn.execute("SELECT * FROM tokens WHERE digest = ?", (digest,)).fetchone())
+
+
+def list_tokens(conn: sqlite3.Connection, now: float) -> list[TokenRecord]:
+    rows = conn.execute(
+        "SELECT * FROM tokens WHERE expire_time > ? ORDER BY created_at DESC", (now,)
+    ).fetchall()
+    return [t for t in map(_token, rows) if t is not None]
+
+
+def use_token(conn: sqlite3.Connection, digest: str, now: float) -> TokenRecord | None:
+    """Spend one use of a token to open a new session, atomically; ``None`` if it cannot be used."""
+    with conn:
+        row = conn.execute(
+            "UPDATE tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END "
+            "WHERE digest = ? AND expire_time > ? AND new_session_expire_time > ? "
+            "AND (uses_left IS NULL OR uses_left > 0) RETURNING *",
+            (digest, now, now),
+        ).fetchone()
+    return _token(row)
+
+
+def purge(conn: sqlite3.Connection, now: float, keep_closed_seconds: float) -> tuple[int, int]:
+    """Delete expired tokens, and closed or expired sessions older than the retention period."""
+    with conn:
+        tokens = conn.execute("DELETE FROM tokens WHERE expire_time <= ?", (now,)).rowcount
+        sessions = conn.execute(
+            "DELETE FROM sessions WHERE updated_at <= ? AND "
+            "(status = 'closed' OR (handle_expires_at IS NOT NULL AND handle_expires_at <= ?))",
+            (now - keep_closed_seconds, now),
+        ).rowcount
+    return tokens, sessions
