@@ -27,12 +27,20 @@ _EXPECTED = re.compile(r"^Expected `(?P<rest>.*)$")
 SetupValidator = Callable[[str, Profile], list[ConfigIssue]]
 
 
+def _default_setup_validator() -> SetupValidator:
+    from livesvc.config._wire_check import check_profile_setup
+
+    return check_profile_setup
+
+
 def load_config(
     path: str | os.PathLike[str], *, setup_validator: SetupValidator | None = None
 ) -> Config:
     """Read and validate the TOML file at ``path``. Blocking: call it from a thread in trio.
 
-    Relative paths inside the file resolve against the file's directory.
+    Relative paths inside the file resolve against the file's directory. Profile
+    setup fields are checked with the Live wire decoder unless ``setup_validator``
+    replaces it.
 
     Raises:
         ConfigError: the file is missing, is not TOML, or does not fit the schema.
@@ -96,9 +104,12 @@ def parse_config(
     config = _resolve_paths(config, base_dir or Path.cwd())
 
     issues = check_semantics(config)
-    if setup_validator is not None:
-        for name, profile in config.profiles.items():
-            issues.extend(setup_validator(f"profiles.{name}", profile))
+    setup_validator = setup_validator or _default_setup_validator()
+    for name, profile in config.profiles.items():
+        where = f"profiles.{name}"
+        # A profile already reported (e.g. unknown fields) would only be reported twice.
+        if not any(i.path == where or i.path.startswith(where + ".") for i in issues):
+            issues.extend(setup_validator(where, profile))
     if issues:
         raise ConfigError(source, issues)
     return config

@@ -128,3 +128,21 @@ def test_duplicate_tool_names_and_scheduling_on_blocking_tool():
 def test_admin_and_gateway_cannot_share_a_port():
     text = BASE.replace("[admin]", "[admin]\nport = 9000") + "[gateway]\nport = 9000\n"
     assert issues_of(text) == ["admin.port: expected a port other than gateway.port (9000)"]
+
+
+def test_profile_setup_values_are_checked_by_the_wire_decoder():
+    text = BASE + (
+        'generation_config = { temperature = "hot" }\n'
+        "setup = { realtime_input_config = { automatic_activity_detection = { disabled = 3 } } }\n"
+    )
+    assert issues_of(text) == [
+        "profiles.default.generation_config.temperature: expected float, got str"
+    ]
+    text = (
+        BASE
+        + "setup = { realtime_input_config = { automatic_activity_detection = { disabled = 3 } } }\n"
+    )
+    assert issues_of(text) == [
+        "profiles.default.setup.realtime_input_config.automatic_activity_detection.disabled: "
+        "expected bool, got int"
+    ]
