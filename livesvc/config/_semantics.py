@@ -4,45 +4,31 @@ from __future__ import annotations
 
 import ipaddress
 
+import msgspec
+
 from livesvc.config._errors import ConfigIssue
 from livesvc.config._schema import Config, Profile
+from livesvc.wire import GenerationConfig, Setup
 
 __all__ = ["GENERATION_CONFIG_FIELDS", "OVERRIDABLE_FIELDS", "SETUP_FIELDS", "check_semantics"]
 
-GENERATION_CONFIG_FIELDS = frozenset(
-    {
-        "response_modalities",
-        "temperature",
-        "top_p",
-        "top_k",
-        "max_output_tokens",
-        "seed",
-        "media_resolution",
-        "speech_config",
-        "thinking_config",
-        "enable_affective_dialog",
-        "translation_config",
-        "candidate_count",
-        "presence_penalty",
-        "frequency_penalty",
-    }
-)
+
+def _public_fields(struct: type[msgspec.Struct]) -> frozenset[str]:
+    # Hidden `<field>_` attributes only carry snake_case spellings while decoding.
+    return frozenset(f for f in struct.__struct_fields__ if not f.endswith("_"))
+
+
+GENERATION_CONFIG_FIELDS = _public_fields(GenerationConfig)
 
 # Live `setup` fields a profile may put in its free-form `setup` table.
-SETUP_FIELDS = frozenset(
-    {
-        "tool_config",
-        "realtime_input_config",
-        "input_audio_transcription",
-        "output_audio_transcription",
-        "proactivity",
-        "history_config",
-        "safety_settings",
-        "explicit_vad_signal",
-        "avatar_config",
-        "labels",
-    }
-)
+SETUP_FIELDS = _public_fields(Setup) - {
+    "model",
+    "generation_config",
+    "system_instruction",
+    "tools",
+    "session_resumption",
+    "context_window_compression",
+}
 
 # Fields with a dedicated profile key: writing them under `setup` is a mistake.
 _DEDICATED = {
