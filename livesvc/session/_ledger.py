@@ -181,6 +181,8 @@ class OutboundLedger(Generic[M]):
         """
         lost = list(self._entries.values())
         for entry in lost:
-            entry._fail(DeliveryFailed(f"message {entry.seq} not delivered: {reason}", seq=entry.seq))
+            entry._fail(
+                DeliveryFailed(f"message {entry.seq} not delivered: {reason}", seq=entry.seq)
+            )
         self._entries.clear()
         return lost
