@@ -57,8 +57,10 @@ class ApiKey:
 
     def model_name(self, model: str) -> str:
         if self._backend is Backend.VERTEX:
-            return model if model.startswith(("publishers/", "projects/")) else (
-                f"publishers/google/models/{model.removeprefix('models/')}"
+            return (
+                model
+                if model.startswith(("publishers/", "projects/"))
+                else (f"publishers/google/models/{model.removeprefix('models/')}")
             )
         return gemini_model_name(model)
 

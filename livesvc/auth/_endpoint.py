@@ -78,7 +78,9 @@ def _scheme_map(base_url: str, mapping: dict[str, str]) -> str:
     parts = urlsplit(base_url)
     scheme = mapping.get(parts.scheme.lower())
     if scheme is None or not parts.netloc:
-        raise ValueError(f"base_url must be an http(s):// or ws(s):// URL with a host: {base_url!r}")
+        raise ValueError(
+            f"base_url must be an http(s):// or ws(s):// URL with a host: {base_url!r}"
+        )
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -124,7 +126,9 @@ def live_url(
         base = ws_base(base_url or GEMINI_BASE_URL)
     else:
         if constrained:
-            raise ValueError("ephemeral tokens are a Gemini API feature; Vertex AI has no constrained endpoint")
+            raise ValueError(
+                "ephemeral tokens are a Gemini API feature; Vertex AI has no constrained endpoint"
+            )
         path = f"/ws/google.cloud.aiplatform.{api_version}.LlmBidiService/BidiGenerateContent"
         base = ws_base(base_url or vertex_base_url(location))
     url = base + path

@@ -155,7 +155,11 @@ async def create_ephemeral_token(
     key = api_key.reveal() if isinstance(api_key, ApiKey) else api_key
     setup: dict[str, Any] = {}
     if constraints is not None:
-        built = msgspec.to_builtins(constraints) if isinstance(constraints, msgspec.Struct) else constraints
+        built = (
+            msgspec.to_builtins(constraints)
+            if isinstance(constraints, msgspec.Struct)
+            else constraints
+        )
         setup.update(dict(built))
     if model is not None:
         setup["model"] = gemini_model_name(model)
@@ -180,7 +184,9 @@ async def create_ephemeral_token(
             timeout=request_timeout,
         )
     except httpx.HTTPError as exc:
-        raise AuthError(f"ephemeral token request failed: {type(exc).__name__}", retryable=True) from exc
+        raise AuthError(
+            f"ephemeral token request failed: {type(exc).__name__}", retryable=True
+        ) from exc
     finally:
         if http_client is None:
             await client.aclose()

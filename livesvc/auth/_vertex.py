@@ -38,8 +38,15 @@ class _TimeoutRequest:
         self._inner = inner
         self._timeout = timeout
 
-    def __call__(self, url: str, method: str = "GET", body: Any = None, headers: Any = None,
-                 timeout: float | None = None, **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Any = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         limit = self._timeout if timeout is None else min(timeout, self._timeout)
         return self._inner(url, method=method, body=body, headers=headers, timeout=limit, **kwargs)
 
@@ -84,9 +91,13 @@ class VertexAI:
         request_factory: Callable[[], Callable[..., Any]] | None = None,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        project = project or os.environ.get("VERTEX_PROJECT_ID") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        project = (
+            project or os.environ.get("VERTEX_PROJECT_ID") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        )
         if not project:
-            raise ValueError("Vertex AI needs a project (project=..., or VERTEX_PROJECT_ID / GOOGLE_CLOUD_PROJECT)")
+            raise ValueError(
+                "Vertex AI needs a project (project=..., or VERTEX_PROJECT_ID / GOOGLE_CLOUD_PROJECT)"
+            )
         self.project = project
         self._location = (
             location
@@ -159,12 +170,18 @@ class VertexAI:
                 return await trio.to_thread.run_sync(fn, abandon_on_cancel=True)
         except trio.TooSlowError:
             log.warning("auth.vertex_timeout", step=what, timeout=self._timeout)
-            raise AuthError(f"Vertex AI credential {what} timed out after {self._timeout}s", retryable=True) from None
+            raise AuthError(
+                f"Vertex AI credential {what} timed out after {self._timeout}s", retryable=True
+            ) from None
         except gexc.TransportError as exc:
-            raise AuthError(f"Vertex AI credential {what} failed: {type(exc).__name__}", retryable=True) from exc
+            raise AuthError(
+                f"Vertex AI credential {what} failed: {type(exc).__name__}", retryable=True
+            ) from exc
         except gexc.RefreshError as exc:
             retryable = bool(getattr(exc, "retryable", False))
-            raise AuthError(f"Vertex AI credential {what} was refused", retryable=retryable) from exc
+            raise AuthError(
+                f"Vertex AI credential {what} was refused", retryable=retryable
+            ) from exc
         except gexc.DefaultCredentialsError as exc:
             raise AuthError(f"no Vertex AI credentials found: {exc}") from exc
 

@@ -92,7 +92,10 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
     ),
     ModelCapabilities(
         name="gemini-live-2.5-flash-native-audio",
-        aliases=("gemini-live-2.5-flash-preview-native-audio-09-2025", "gemini-live-2.5-flash-preview-native-audio"),
+        aliases=(
+            "gemini-live-2.5-flash-preview-native-audio-09-2025",
+            "gemini-live-2.5-flash-preview-native-audio",
+        ),
         backends=frozenset({Backend.VERTEX}),
         affective_dialog=True,
         proactive_audio=True,

@@ -76,7 +76,9 @@ async def list_models(
     """
     if auth.backend is not Backend.GEMINI:
         raise ValueError("the models list is read from the Gemini API only")
-    url = f"{rest_base(base_url or GEMINI_BASE_URL)}/{api_version or auth.default_api_version}/models"
+    url = (
+        f"{rest_base(base_url or GEMINI_BASE_URL)}/{api_version or auth.default_api_version}/models"
+    )
     headers = dict(await auth.headers())
     client = http_client or httpx.AsyncClient()
     out: list[ListedModel] = []
@@ -86,10 +88,15 @@ async def list_models(
             params = {"pageSize": "100"}
             if token:
                 params["pageToken"] = token
-            response = await client.get(url, params=params, headers=headers, timeout=request_timeout)
+            response = await client.get(
+                url, params=params, headers=headers, timeout=request_timeout
+            )
             response.raise_for_status()
             page = _page_decoder.decode(response.content)
-            out.extend(ListedModel(m.name, tuple(m.supported_generation_methods or ())) for m in page.models)
+            out.extend(
+                ListedModel(m.name, tuple(m.supported_generation_methods or ()))
+                for m in page.models
+            )
             token = page.next_page_token
             if not token:
                 break
@@ -156,7 +163,11 @@ async def resolve(
             return picked
         for name in listed:
             caps = capabilities(name)
-            if caps is not None and modality.upper() in caps.response_modalities and backend in caps.backends:
+            if (
+                caps is not None
+                and modality.upper() in caps.response_modalities
+                and backend in caps.backends
+            ):
                 return caps.name
         log.warning("models.no_listed_candidate", modality=modality, listed=len(listed))
     default = _static_default(modality, backend)

@@ -75,7 +75,9 @@ async def test_api_version_override() -> None:
 
 async def test_ephemeral_token_dials_the_constrained_endpoint_with_a_token_header() -> None:
     """An ephemeral token uses BidiGenerateContentConstrained on v1alpha with 'Authorization: Token'."""
-    endpoint = await build_endpoint(EphemeralToken("auth_tokens/abc"), base_url="http://127.0.0.1:1")
+    endpoint = await build_endpoint(
+        EphemeralToken("auth_tokens/abc"), base_url="http://127.0.0.1:1"
+    )
     assert endpoint.url.endswith(".v1alpha.GenerativeService.BidiGenerateContentConstrained")
     assert endpoint.headers == (("authorization", "Token auth_tokens/abc"),)
 
@@ -92,7 +94,10 @@ async def test_ephemeral_token_in_query_is_redacted_in_repr() -> None:
 def test_model_names_per_backend() -> None:
     """Gemini wants models/x; a Vertex express key wants publishers/google/models/x."""
     assert ApiKey("k").model_name("gemini-x") == "models/gemini-x"
-    assert ApiKey("k", backend=Backend.VERTEX).model_name("gemini-x") == "publishers/google/models/gemini-x"
+    assert (
+        ApiKey("k", backend=Backend.VERTEX).model_name("gemini-x")
+        == "publishers/google/models/gemini-x"
+    )
 
 
 def test_empty_key_is_rejected() -> None:
@@ -116,4 +121,6 @@ def test_api_key_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_live_endpoint_repr_lists_header_names_only() -> None:
     """Debug output names the headers without their values."""
     endpoint = LiveEndpoint(url="wss://h/ws?key=zzz", headers=(("authorization", "Bearer zzz"),))
-    assert repr(endpoint) == "LiveEndpoint(url='wss://h/ws?key=<redacted>', headers=[authorization])"
+    assert (
+        repr(endpoint) == "LiveEndpoint(url='wss://h/ws?key=<redacted>', headers=[authorization])"
+    )

@@ -56,12 +56,16 @@ async def test_create_posts_constraints_and_returns_the_token() -> None:
 async def test_without_lock_fields_no_field_mask_is_sent() -> None:
     """lock_additional_fields=None locks the whole constraint setup: no fieldMask."""
     seen: list[httpx.Request] = []
-    async with httpx.AsyncClient(transport=transport(200, {"name": "auth_tokens/a"}, seen)) as client:
+    async with httpx.AsyncClient(
+        transport=transport(200, {"name": "auth_tokens/a"}, seen)
+    ) as client:
         await create_ephemeral_token("k", http_client=client)
     assert json.loads(seen[0].content) == {"uses": 1}
 
 
-@pytest.mark.parametrize(("status", "retryable"), [(401, False), (400, False), (429, True), (503, True)])
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(401, False), (400, False), (429, True), (503, True)]
+)
 async def test_refusal_is_an_auth_error(status: int, retryable: bool) -> None:
     """A refused request raises AuthError; only 429 and 5xx are worth retrying."""
     seen: list[httpx.Request] = []

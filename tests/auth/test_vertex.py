@@ -18,9 +18,15 @@ NOW = dt.datetime(2030, 1, 1, 12, 0, 0)
 class FakeCredentials:
     """google-auth credentials whose refresh is scripted."""
 
-    def __init__(self, *, token: str | None = None, expiry: dt.datetime | None = None,
-                 fail: list[Exception] | None = None, quota_project_id: str | None = None,
-                 block: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        expiry: dt.datetime | None = None,
+        fail: list[Exception] | None = None,
+        quota_project_id: str | None = None,
+        block: threading.Event | None = None,
+    ) -> None:
         self.token = token
         self.expiry = expiry
         self.quota_project_id = quota_project_id
@@ -41,8 +47,14 @@ class FakeCredentials:
 
 
 def make(creds: FakeCredentials, **kw: Any) -> VertexAI:
-    return VertexAI(project="proj", location="us-central1", credentials=creds,
-                    request_factory=lambda: (lambda *a, **k: None), now=lambda: NOW, **kw)
+    return VertexAI(
+        project="proj",
+        location="us-central1",
+        credentials=creds,
+        request_factory=lambda: lambda *a, **k: None,
+        now=lambda: NOW,
+        **kw,
+    )
 
 
 async def test_first_use_refreshes_in_a_worker_thread_and_sends_a_bearer_token() -> None:
@@ -50,7 +62,10 @@ async def test_first_use_refreshes_in_a_worker_thread_and_sends_a_bearer_token()
     creds = FakeCredentials(quota_project_id="billing-proj")
     auth = make(creds)
     endpoint = await build_endpoint(auth)
-    assert endpoint.headers == (("authorization", "Bearer tok1"), ("x-goog-user-project", "billing-proj"))
+    assert endpoint.headers == (
+        ("authorization", "Bearer tok1"),
+        ("x-goog-user-project", "billing-proj"),
+    )
     assert endpoint.url == (
         "wss://us-central1-aiplatform.googleapis.com/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
     )
@@ -90,7 +105,9 @@ async def test_refused_refresh_is_a_non_retryable_auth_error_without_secrets() -
     assert info2.value.retryable is True
 
 
-async def test_a_hanging_refresh_times_out_at_exactly_the_limit(autojump_clock: trio.abc.Clock) -> None:
+async def test_a_hanging_refresh_times_out_at_exactly_the_limit(
+    autojump_clock: trio.abc.Clock,
+) -> None:
     """A refresh stuck in google-auth is abandoned after refresh_timeout, as a retryable error."""
     release = threading.Event()
     auth = make(FakeCredentials(block=release), refresh_timeout=7.0)

@@ -10,7 +10,9 @@ from livesvc.auth import ApiKey
 from livesvc.models import list_models, resolve
 
 
-def models_server(pages: list[dict[str, object]], seen: list[httpx.Request], status: int = 200) -> httpx.MockTransport:
+def models_server(
+    pages: list[dict[str, object]], seen: list[httpx.Request], status: int = 200
+) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         token = request.url.params.get("pageToken")
@@ -29,15 +31,27 @@ async def test_prefers_the_first_registry_candidate_the_key_lists() -> None:
     pages = [
         {
             "models": [
-                {"name": "models/gemini-2.0-flash", "supportedGenerationMethods": ["generateContent"]},
-                {"name": "models/gemini-2.5-flash-native-audio-latest", "supportedGenerationMethods": LIVE},
+                {
+                    "name": "models/gemini-2.0-flash",
+                    "supportedGenerationMethods": ["generateContent"],
+                },
+                {
+                    "name": "models/gemini-2.5-flash-native-audio-latest",
+                    "supportedGenerationMethods": LIVE,
+                },
             ],
             "nextPageToken": "1",
         },
-        {"models": [{"name": "models/gemini-live-2.5-flash-preview", "supportedGenerationMethods": LIVE}]},
+        {
+            "models": [
+                {"name": "models/gemini-live-2.5-flash-preview", "supportedGenerationMethods": LIVE}
+            ]
+        },
     ]
     async with httpx.AsyncClient(transport=models_server(pages, seen)) as client:
-        model = await resolve("audio", auth=ApiKey("k"), base_url="http://127.0.0.1:1", http_client=client)
+        model = await resolve(
+            "audio", auth=ApiKey("k"), base_url="http://127.0.0.1:1", http_client=client
+        )
     # The name the key lists is the one returned: the server knows the model by it.
     assert model == "gemini-2.5-flash-native-audio-latest"
     assert [str(r.url) for r in seen] == [
@@ -55,7 +69,16 @@ async def test_models_without_the_live_method_are_ignored() -> None:
     )
     assert listed == "gemini-live-2.5-flash-preview"
     seen: list[httpx.Request] = []
-    pages = [{"models": [{"name": "models/gemini-live-2.5-flash-preview", "supportedGenerationMethods": ["generateContent"]}]}]
+    pages = [
+        {
+            "models": [
+                {
+                    "name": "models/gemini-live-2.5-flash-preview",
+                    "supportedGenerationMethods": ["generateContent"],
+                }
+            ]
+        }
+    ]
     async with httpx.AsyncClient(transport=models_server(pages, seen)) as client:
         with pytest.raises(ValueError, match="'text'"):
             await resolve("text", auth=ApiKey("k"), http_client=client)
@@ -88,4 +111,7 @@ async def test_empty_method_list_counts_as_supported() -> None:
     async with httpx.AsyncClient(transport=models_server(pages, seen)) as client:
         models = await list_models(ApiKey("k"), http_client=client)
         assert models[0].supports("bidiGenerateContent")
-        assert await resolve("audio", auth=ApiKey("k"), http_client=client) == "gemini-3.1-flash-live-preview"
+        assert (
+            await resolve("audio", auth=ApiKey("k"), http_client=client)
+            == "gemini-3.1-flash-live-preview"
+        )
