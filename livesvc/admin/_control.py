@@ -1,0 +1,59 @@
+"""What the admin API needs from the daemon: a Protocol, and the views it returns."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from livesvc.gateway import AuthTokenRequest, AuthTokenResponse
+
+__all__ = ["DaemonControl", "Readiness", "SessionView"]
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """``/readyz``: ready when every named check passes."""
+
+    ready: bool
+    checks: dict[str, bool] = {}
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    """One session as the admin API shows it (handles and setups are never shown)."""
+
+    session_id: str
+    principal: str
+    profile: str
+    model: str
+    status: str  # active (a client is attached), detached (grace period), closing, closed
+    created_at: str  # RFC 3339
+    updated_at: str
+    duration_seconds: float
+    client_connected: bool
+    resumable: bool
+    turns: int = 0
+    upstream_resumes: int = 0
+    upstream_reconnects: int = 0
+    client_resumes: int = 0
+    restarts: dict[str, int] = {}
+    last_close_code: int | None = None
+    last_close_reason: str | None = None
+
+
+class DaemonControl(Protocol):
+    """Implemented by the daemon; the admin API only ever calls these.
+
+    ``mint_token`` raises :class:`livesvc.gateway.TokenRequestError` for a bad request.
+    """
+
+    def readiness(self) -> Readiness: ...
+
+    def metrics_exposition(self) -> tuple[bytes, str]: ...
+
+    async def list_sessions(self, *, status: str | None = None) -> list[SessionView]: ...
+
+    async def get_session(self, session_id: str) -> SessionView | None: ...
+
+    async def close_session(self, session_id: str, *, reason: str) -> bool: ...
+
+    async def mint_token(self, request: AuthTokenRequest) -> AuthTokenResponse: ...

@@ -1,0 +1,61 @@
+"""Run the admin app on hypercorn's trio worker, loopback by default."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from livesvc.admin._app import AdminApp
+from livesvc.admin._control import DaemonControl
+from livesvc.logs import get_logger
+
+__all__ = ["serve_admin"]
+
+log = get_logger(__name__)
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def serve_admin(
+    control: DaemonControl,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    token_hash: str | None,
+    shutdown_timeout: float = 5.0,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the admin API until cancelled; reports its base URL (``http://host:port``) when listening.
+
+    Example::
+
+        url = await nursery.start(functools.partial(serve_admin, daemon, token_hash=h, port=0))
+    """
+    config = HypercornConfig()
+    config.bind = [_bind(host, port)]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = shutdown_timeout
+    config.keep_alive_timeout = 30
+    config.h11_max_incomplete_size = 16 * 1024
+    app = AdminApp(control, token_hash=token_hash)
+
+    async def started(
+        *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        # hypercorn types its ASGI scopes as TypedDicts; the app takes plain mappings.
+        await serve(cast(Any, app), config, mode="asgi", task_status=task_status)
+
+    async with trio.open_nursery() as nursery:
+        binds: list[str] = await nursery.start(started)
+        url = binds[0]
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            log.warning("admin.exposed", url=url, hint="the admin API listens beyond loopback")
+        log.info("admin.listening", url=url)
+        task_status.started(url)
