@@ -279,6 +279,11 @@ class SupervisorBase:
                 await self._terminate_all(reason)
                 nursery.cancel_scope.cancel(reason=f"supervisor {self.name!r} stopped")
         finally:
+            # The nursery has exited: whatever the path out, nothing runs any more.
+            for child in self._children.values():
+                child.state = ChildState.STOPPED
+                child.pending = None
+                child.next_start_at = None
             self._state = SupervisorState.STOPPED
             self._nursery = None
             self._finished.set()
