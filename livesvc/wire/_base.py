@@ -28,7 +28,6 @@ plain ``str`` so unknown values pass through.
 
 from __future__ import annotations
 
-import binascii
 import re
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, get_args, get_origin
 
@@ -82,9 +81,6 @@ def enc_hook(obj: Any) -> Any:
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
-_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-
-
 class FieldValueError(ValueError):
     """A field's value is malformed; the message starts with the field's wire name.
 
@@ -103,17 +99,18 @@ def b64decode(text: str, field: str = "data") -> bytes:
         >>> b64decode("-__-AAE") == b64decode("+//+AAE=") == bytes([251, 255, 254, 0, 1])
         True
     """
-    try:
-        raw = text.encode("ascii").translate(_URLSAFE_TO_STANDARD)
-    except UnicodeEncodeError:
-        raise FieldValueError(field, "invalid base64 (non-ASCII character)") from None
-    missing = -len(raw) & 3
+    # msgspec's own base64 decoder (standard alphabet, padded, strict) is about
+    # three times faster than binascii; str.replace is memchr-fast when there is
+    # nothing to replace, so standard input pays only the two scans.
+    if "-" in text or "_" in text:
+        text = text.replace("-", "+").replace("_", "/")
+    missing = -len(text) & 3
     if missing:
-        raw += b"=" * missing
+        text += "=" * missing
     try:
-        return binascii.a2b_base64(raw, strict_mode=True)
-    except binascii.Error as exc:
-        raise FieldValueError(field, f"invalid base64 ({exc})") from None
+        return msgspec.convert(text, bytes)
+    except msgspec.ValidationError:
+        raise FieldValueError(field, "invalid base64") from None
 
 
 _CAMEL_BOUNDARY = re.compile(r"_([a-z0-9])")

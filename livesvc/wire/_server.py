@@ -4,7 +4,7 @@ from typing import Any
 
 import msgspec
 
-from livesvc.wire._base import Int64, WireStruct
+from livesvc.wire._base import Base64Bytes, Int64, WireStruct
 from livesvc.wire._content import Content, FunctionCall, Transcription
 from livesvc.wire._duration import duration_seconds
 from livesvc.wire._setup import VoiceConsentSignature
@@ -12,7 +12,15 @@ from livesvc.wire._usage import UsageMetadata
 
 __all__ = [
     "GoAway",
+    "GroundingChunk",
+    "GroundingChunkImage",
+    "GroundingChunkWeb",
     "GroundingMetadata",
+    "GroundingSupport",
+    "RetrievalMetadata",
+    "SearchEntryPoint",
+    "Segment",
+    "SourceFlaggingUri",
     "ServerContent",
     "ServerMessage",
     "SessionResumptionUpdate",
@@ -33,18 +41,82 @@ class SetupComplete(WireStruct, kw_only=True):
     voice_consent_signature: VoiceConsentSignature | None = None
 
 
+class GroundingChunkWeb(WireStruct, kw_only=True):
+    """A web page that grounded the answer."""
+
+    uri: str | None = None
+    title: str | None = None
+    domain: str | None = None
+
+
+class GroundingChunkImage(WireStruct, kw_only=True):
+    """An image that grounded the answer."""
+
+    source_uri: str | None = None
+    image_uri: str | None = None
+    title: str | None = None
+    domain: str | None = None
+
+
+class GroundingChunk(WireStruct, kw_only=True):
+    """One grounding source; retrieval and maps sources stay free-form JSON."""
+
+    web: GroundingChunkWeb | None = None
+    image: GroundingChunkImage | None = None
+    retrieved_context: dict[str, Any] | None = None
+    maps: dict[str, Any] | None = None
+
+
+class Segment(WireStruct, kw_only=True):
+    """A span of the model's answer (byte offsets within one part)."""
+
+    part_index: int | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+    text: str | None = None
+
+
+class GroundingSupport(WireStruct, kw_only=True):
+    """Which grounding chunks support which segment, and how confidently."""
+
+    segment: Segment | None = None
+    grounding_chunk_indices: list[int] | None = None
+    confidence_scores: list[float] | None = None
+    rendered_parts: list[int] | None = None
+
+
+class SearchEntryPoint(WireStruct, kw_only=True):
+    """The Google Search suggestion chip to show with a grounded answer."""
+
+    rendered_content: str | None = None
+    sdk_blob: Base64Bytes | None = None
+
+
+class RetrievalMetadata(WireStruct, kw_only=True):
+    """Dynamic-retrieval score of a grounded answer."""
+
+    google_search_dynamic_retrieval_score: float | None = None
+
+
+class SourceFlaggingUri(WireStruct, kw_only=True):
+    """Where to report a grounding source."""
+
+    source_id: str | None = None
+    flag_content_uri: str | None = None
+
+
 class GroundingMetadata(WireStruct, kw_only=True):
-    """Search grounding of a model turn; the nested chunk shapes stay free-form JSON."""
+    """Search grounding of a model turn."""
 
     web_search_queries: list[str] | None = None
     image_search_queries: list[str] | None = None
     retrieval_queries: list[str] | None = None
-    grounding_chunks: list[dict[str, Any]] | None = None
-    grounding_supports: list[dict[str, Any]] | None = None
-    retrieval_metadata: dict[str, Any] | None = None
-    search_entry_point: dict[str, Any] | None = None
+    grounding_chunks: list[GroundingChunk] | None = None
+    grounding_supports: list[GroundingSupport] | None = None
+    retrieval_metadata: RetrievalMetadata | None = None
+    search_entry_point: SearchEntryPoint | None = None
     google_maps_widget_context_token: str | None = None
-    source_flagging_uris: list[dict[str, Any]] | None = None
+    source_flagging_uris: list[SourceFlaggingUri] | None = None
 
 
 class UrlMetadata(WireStruct, kw_only=True):
