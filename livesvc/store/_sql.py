@@ -13,6 +13,7 @@ from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord
 
 __all__ = [
     "SCHEMA_VERSION",
+    "add_handle",
     "connect",
     "find_by_handle",
     "get_session",
@@ -22,7 +23,6 @@ __all__ = [
     "list_tokens",
     "mark_orphans_detached",
     "purge",
-    "set_handle",
     "update_session",
     "upsert_session",
     "use_token",
@@ -41,7 +41,6 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_at        REAL NOT NULL,
     setup             BLOB NOT NULL,
     closed_at         REAL,
-    handle_digest     TEXT UNIQUE,
     upstream_handle   TEXT,
     handle_expires_at REAL,
     turns             INTEGER NOT NULL DEFAULT 0,
@@ -51,6 +50,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_close_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, updated_at);
+CREATE TABLE IF NOT EXISTS handles (
+    digest      TEXT PRIMARY KEY,
+    session_id  TEXT NOT NULL REFERENCES sessions (session_id) ON DELETE CASCADE,
+    created_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handles_by_session ON handles (session_id);
 CREATE TABLE IF NOT EXISTS tokens (
     digest                  TEXT PRIMARY KEY,
     token_id                TEXT NOT NULL UNIQUE,
@@ -134,13 +139,12 @@ def update_session(
     return _session(row)
 
 
-def set_handle(
-    conn: sqlite3.Connection, session_id: str, handle_digest: str, updated_at: float
-) -> None:
+def add_handle(conn: sqlite3.Connection, session_id: str, handle_digest: str, now: float) -> None:
+    """Register one more daemon handle for a session; earlier ones stay valid (as Google's do)."""
     with conn:
         conn.execute(
-            "UPDATE sessions SET handle_digest = ?, updated_at = ? WHERE session_id = ?",
-            (handle_digest, updated_at, session_id),
+            "INSERT INTO handles (digest, session_id, created_at) VALUES (?, ?, ?)",
+            (handle_digest, session_id, now),
         )
 
 
@@ -155,8 +159,9 @@ def find_by_handle(
 ) -> SessionRecord | None:
     """The session a daemon handle names, unless it is closed or its handle has expired."""
     row = conn.execute(
-        "SELECT * FROM sessions WHERE handle_digest = ? AND status != 'closed' "
-        "AND (handle_expires_at IS NULL OR handle_expires_at > ?)",
+        "SELECT sessions.* FROM handles JOIN sessions USING (session_id) "
+        "WHERE handles.digest = ? AND sessions.status != 'closed' "
+        "AND (sessions.handle_expires_at IS NULL OR sessions.handle_expires_at > ?)",
         (handle_digest, now),
     ).fetchone()
     return _session(row)

@@ -164,10 +164,14 @@ class Store:
         return await self._call("list_sessions", lambda c: _sql.list_sessions(c, wanted, limit))
 
     async def issue_handle(self, session_id: str, *, now: float) -> str:
-        """Give the session a new daemon resumption handle; the previous one stops working."""
+        """Give the session one more daemon resumption handle (earlier ones keep working).
+
+        Every handle of a session works until the session closes or its
+        ``handle_expires_at`` passes, as Google's handles do.
+        """
         handle = "lsh_" + secrets.token_urlsafe(32)
         await self._call(
-            "issue_handle", lambda c: _sql.set_handle(c, session_id, digest(handle), now)
+            "issue_handle", lambda c: _sql.add_handle(c, session_id, digest(handle), now)
         )
         return handle
 
