@@ -40,6 +40,7 @@ __all__ = [
     "WireStruct",
     "b64decode",
     "enc_hook",
+    "to_int64",
     "wire_name",
 ]
 
@@ -113,6 +114,21 @@ def b64decode(text: str, field: str = "data") -> bytes:
         raise FieldValueError(field, "invalid base64") from None
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def to_int64(value: int, field: str = "value") -> Int64Value:
+    """Checks the int64 range (a proto peer rejects anything wider) and marks the value.
+
+    Example:
+        >>> to_int64(7)
+        7
+    """
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise FieldValueError(field, "integer out of int64 range")
+    return Int64Value(value)
+
+
 _CAMEL_BOUNDARY = re.compile(r"_([a-z0-9])")
 
 
@@ -128,7 +144,7 @@ def _has_marker(annotation: Any, marker: _Marker) -> bool:
 
 
 def _post_init_source(
-    aliases: list[str], base64_fields: list[tuple[str, str]], int64_fields: list[str]
+    aliases: list[str], base64_fields: list[tuple[str, str]], int64_fields: list[tuple[str, str]]
 ) -> str:
     lines = ["def __post_init__(self):"]
     for field in aliases:
@@ -145,11 +161,11 @@ def _post_init_source(
             "    if v.__class__ is str:",
             f"        self.{field} = _b64decode(v, {wire!r})",
         ]
-    for field in int64_fields:
+    for field, wire in int64_fields:
         lines += [
             f"    v = self.{field}",
             "    if v is not None and v.__class__ is not _Int64Value:",
-            f"        self.{field} = _Int64Value(v)",
+            f"        self.{field} = _to_int64(v, {wire!r})",
         ]
     return "\n".join(lines) + "\n"
 
@@ -163,7 +179,7 @@ class _WireMeta(msgspec.StructMeta):
         annotations: dict[str, Any] = dict(namespace.get("__annotations__", {}))
         aliases: list[str] = []
         base64_fields: list[tuple[str, str]] = []
-        int64_fields: list[str] = []
+        int64_fields: list[tuple[str, str]] = []
         for field, annotation in list(annotations.items()):
             if field.startswith("_") or field.endswith("_"):
                 continue
@@ -177,12 +193,16 @@ class _WireMeta(msgspec.StructMeta):
             if _has_marker(annotation, _BASE64):
                 base64_fields.append((field, wire_name(field)))
             if _has_marker(annotation, _INT64):
-                int64_fields.append(field)
+                int64_fields.append((field, wire_name(field)))
         namespace["__annotations__"] = annotations
         if aliases or base64_fields or int64_fields:
             if "__post_init__" in namespace:
                 raise TypeError(f"{name}: wire structs get a generated __post_init__")
-            scope: dict[str, Any] = {"_b64decode": b64decode, "_Int64Value": Int64Value}
+            scope: dict[str, Any] = {
+                "_b64decode": b64decode,
+                "_to_int64": to_int64,
+                "_Int64Value": Int64Value,
+            }
             code = compile(
                 _post_init_source(aliases, base64_fields, int64_fields),
                 f"<wire post-init of {name}>",

@@ -2,17 +2,23 @@
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
 from livesvc.wire import (
     Blob,
+    ClientContent,
     ClientMessage,
+    ContextUpdate,
+    ContextUpdateTools,
     GoAway,
     RealtimeInput,
+    ServerContent,
     ServerMessage,
     SessionResumptionUpdate,
     Setup,
+    ToolResponse,
     UsageMetadata,
     WireDecodeError,
     decode_client,
@@ -123,3 +129,92 @@ def test_bad_frames_raise_wire_decode_error_naming_the_path(frame: bytes, path: 
     assert info.value.path == path
     assert f"`{path}`" in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"",
+        b"\xff\xfe",
+        b'{"toolResponse": {"functionResponses": [{"response": {"a": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}}]}}",
+        '{"setup": {"model": "\ud800"}}',
+        b'{"setup": {"generationConfig": {"temperature": 1e400}}}',
+        b'{"setup": {"contextWindowCompression": {"triggerTokens": "99999999999999999999"}}}',
+        b'{"realtimeInput": {"audio": {"data": "\xc3\xa9\xc3\xa9"}}}',
+    ],
+    ids=[
+        "empty",
+        "binary",
+        "deep",
+        "surrogate",
+        "huge-float",
+        "int64-overflow",
+        "non-ascii-base64",
+    ],
+)
+def test_hostile_frames_raise_only_wire_decode_error(frame: bytes | str) -> None:
+    with pytest.raises(WireDecodeError):
+        decode_client(frame)
+
+
+def test_int64_overflow_names_its_field() -> None:
+    with pytest.raises(WireDecodeError) as info:
+        decode_server(
+            b'{"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": "9223372036854775808"}}'
+        )
+    assert info.value.path == "$.sessionResumptionUpdate.lastConsumedClientMessageIndex"
+
+
+def test_snake_spellings_leave_no_trace_after_decoding() -> None:
+    msg = decode_client(
+        b'{"realtime_input": {"media_chunks": [{"data": "AAE", "mime_type": "audio/pcm"}], "audio_stream_end": true}}'
+    )
+    assert msg.realtime_input_ is None  # type: ignore[attr-defined]
+    assert msg.realtime_input is not None
+    assert msg.realtime_input.media_chunks_ is None  # type: ignore[attr-defined]
+    assert "_" not in encode_client(msg).decode().replace("audio/pcm", "")
+    assert repr(msg) == (
+        "ClientMessage(realtime_input=RealtimeInput(media_chunks=[Blob(data=b'\\x00\\x01', "
+        "mime_type='audio/pcm')], audio_stream_end=True))"
+    )
+
+
+@pytest.mark.parametrize(
+    ("bare", "key"),
+    [
+        (Setup(model="m"), "setup"),
+        (ClientContent(turn_complete=True), "clientContent"),
+        (RealtimeInput(text="hi"), "realtimeInput"),
+        (ToolResponse(function_responses=[]), "toolResponse"),
+        (ContextUpdate(tools=ContextUpdateTools(tools=[])), "contextUpdate"),
+    ],
+)
+def test_encode_client_wraps_a_bare_message(bare: Any, key: str) -> None:
+    frame = encode_client(bare)
+    assert list(json.loads(frame)) == [key]
+    assert encode_client(decode_client(frame)) == frame
+
+
+def test_encoders_reject_the_wrong_direction() -> None:
+    with pytest.raises(TypeError):
+        encode_client(ServerMessage())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        encode_server(ClientMessage())  # type: ignore[arg-type]
+
+
+def test_several_server_fields_in_one_frame() -> None:
+    frame = encode_server(
+        ServerMessage(
+            server_content=ServerContent(turn_complete=True),
+            usage_metadata=UsageMetadata(total_token_count=5),
+            go_away=GoAway(time_left="30s"),
+        )
+    )
+    assert json.loads(frame) == {
+        "serverContent": {"turnComplete": True},
+        "goAway": {"timeLeft": "30s"},
+        "usageMetadata": {"totalTokenCount": 5},
+    }
