@@ -47,7 +47,8 @@ class TestEscalation:
         assert (err.supervisor, err.child, err.incarnation) == ("session", "conn", 3)
         assert (err.intensity, err.period) == (2, 10)
         assert err.__cause__ is toys.errors[-1]
-        assert "session" in str(err) and "conn" in str(err)
+        assert "session" in str(err)
+        assert "conn" in str(err)
         # All children were stopped before the error came out.
         assert toys.events("asked") == [(3.0, "stable", 1)]
 
