@@ -38,7 +38,7 @@ def write_self_signed(directory: str | os.PathLike[str]) -> TlsFiles:
         tls = write_self_signed(".livesvc/tls")
         ctx = ssl.create_default_context(cafile=tls.ca_file)   # for the client
     """
-    folder = Path(directory)
+    folder = Path(directory).absolute()
     files = TlsFiles(
         cert_file=str(folder / CERT_FILE),
         key_file=str(folder / KEY_FILE),
