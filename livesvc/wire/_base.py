@@ -77,8 +77,6 @@ def enc_hook(obj: Any) -> Any:
     """msgspec ``enc_hook`` for the wire encoders: int64 values become strings."""
     if isinstance(obj, Int64Value):
         return int.__str__(obj)
-    if isinstance(obj, bytes | bytearray | memoryview):
-        return bytes(obj)
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
