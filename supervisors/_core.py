@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Self
 
@@ -30,131 +29,22 @@ from ._backoff import Backoff
 from ._context import ChildContext
 from ._errors import RestartIntensityExceeded, StartFailed, SupervisorError
 from ._log import log
-from ._restart import Outcome, Restart, Shutdown, classify_exit, should_restart
+from ._records import (
+    ChildRecord,
+    EventQueue,
+    Exited,
+    Incarnation,
+    ReadySignal,
+    StartAborted,
+    StopRequested,
+    describe_exit,
+)
+from ._restart import Outcome, Restart, classify_exit, should_restart
 from ._snapshot import ChildSnapshot, ChildState, SupervisorSnapshot, SupervisorState
 from ._spec import ChildSpec
 from ._window import RestartWindow
 
 DEFAULT_BACKOFF = Backoff()
-_REASON_LIMIT = 300
-
-
-class _StartAborted(Exception):
-    """The supervisor cancelled a child before it was ready (internal)."""
-
-
-class _Incarnation:
-    """One run of a child, from start to exit."""
-
-    __slots__ = (
-        "ctx",
-        "error",
-        "exited",
-        "number",
-        "outcome",
-        "reason",
-        "scope",
-        "settled",
-        "started_at",
-    )
-
-    def __init__(self, number: int, ctx: ChildContext) -> None:
-        self.number = number
-        self.ctx = ctx
-        self.scope = trio.CancelScope()
-        self.exited = trio.Event()
-        self.started_at: float | None = None
-        self.outcome: Outcome | None = None
-        self.error: Exception | None = None
-        self.reason = ""
-        # Set once the supervisor has taken charge of this incarnation's end
-        # (it is terminating it, or has handled its exit): a late exit report
-        # for it is then ignored, so it is never handled twice.
-        self.settled = False
-
-
-class _Child:
-    """A supervisor's record of one child across its incarnations."""
-
-    __slots__ = (
-        "attempt",
-        "current",
-        "incarnations",
-        "last_exit",
-        "next_start_at",
-        "pending",
-        "restarts",
-        "spec",
-        "state",
-    )
-
-    def __init__(self, spec: ChildSpec) -> None:
-        self.spec = spec
-        self.state = ChildState.STOPPED
-        self.incarnations = 0
-        self.restarts = 0
-        self.attempt = 0  # backoff attempt since the last reset
-        self.current: _Incarnation | None = None
-        self.pending: trio.CancelScope | None = None  # a scheduled restart
-        self.next_start_at: float | None = None
-        self.last_exit: str | None = None
-
-
-class _Exited:
-    __slots__ = ("child", "inc")
-
-    def __init__(self, child: _Child, inc: _Incarnation) -> None:
-        self.child = child
-        self.inc = inc
-
-
-class _StopRequested:
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-class _EventQueue:
-    """The supervisor's inbox. Bounded by construction: at most one exit per live
-    incarnation plus one stop request, so it never needs backpressure."""
-
-    def __init__(self) -> None:
-        self._items: deque[_Exited | _StopRequested] = deque()
-        self._lot = trio.lowlevel.ParkingLot()
-
-    def put(self, item: _Exited | _StopRequested) -> None:
-        self._items.append(item)
-        self._lot.unpark_all()
-
-    async def get(self) -> _Exited | _StopRequested:
-        await trio.lowlevel.checkpoint()
-        while not self._items:
-            await self._lot.park()
-        return self._items.popleft()
-
-
-class _ReadySignal(trio.TaskStatus[Any]):
-    """Passes a child's ``task_status.started()`` on, noting when it happened."""
-
-    def __init__(self, outer: trio.TaskStatus[None], on_ready: Callable[[], None]) -> None:
-        self._outer = outer
-        self._on_ready = on_ready
-
-    def started(self, value: Any = None) -> None:
-        self._outer.started()
-        self._on_ready()
-
-
-def describe_exit(outcome: Outcome, error: BaseException | None) -> str:
-    """A short, log-friendly reason for an exit."""
-    if outcome is Outcome.SHUTDOWN and isinstance(error, Shutdown):
-        text = f"shutdown: {error.reason}"
-    elif outcome is Outcome.ERROR and error is not None:
-        text = repr(error)
-    else:
-        text = outcome.value
-    return text if len(text) <= _REASON_LIMIT else text[: _REASON_LIMIT - 3] + "..."
 
 
 class SupervisorBase:
@@ -179,8 +69,8 @@ class SupervisorBase:
         self._rng = rng if rng is not None else random.Random()
         self._state = SupervisorState.IDLE
         self._nursery: trio.Nursery | None = None
-        self._children: dict[str, _Child] = {}
-        self._events = _EventQueue()
+        self._children: dict[str, ChildRecord] = {}
+        self._events = EventQueue()
         self._finished = trio.Event()
         self._stop_requested = False
 
@@ -194,11 +84,11 @@ class SupervisorBase:
     def _initial_specs(self) -> list[ChildSpec]:
         raise NotImplementedError
 
-    def _restart_group(self, child: _Child) -> list[_Child]:
+    def _restart_group(self, child: ChildRecord) -> list[ChildRecord]:
         """The children to restart (in start order) when ``child`` is restarted."""
         raise NotImplementedError
 
-    def _after_final_exit(self, child: _Child) -> str | None:
+    def _after_final_exit(self, child: ChildRecord) -> str | None:
         """Called when ``child`` exited and will not be restarted; a returned
         reason stops the supervisor."""
         raise NotImplementedError
@@ -249,8 +139,8 @@ class SupervisorBase:
         ):
             raise RuntimeError(f"supervisor {self.name!r} is already running")
         self._state = SupervisorState.STARTING
-        self._children = {spec.id: _Child(spec) for spec in self._initial_specs()}
-        self._events = _EventQueue()
+        self._children = {spec.id: ChildRecord(spec) for spec in self._initial_specs()}
+        self._events = EventQueue()
         self._window.clear()
         self._finished = trio.Event()
         self._stop_requested = False
@@ -374,7 +264,7 @@ class SupervisorBase:
     def _max_children_for_snapshot(self) -> int | None:
         return None
 
-    def _child_snapshot(self, child: _Child) -> ChildSnapshot:
+    def _child_snapshot(self, child: ChildRecord) -> ChildSnapshot:
         inc = child.current
         running = child.state in (ChildState.RUNNING, ChildState.STOPPING)
         return ChildSnapshot(
@@ -392,7 +282,7 @@ class SupervisorBase:
     def _request_stop(self, reason: str) -> None:
         if not self._stop_requested:
             self._stop_requested = True
-            self._events.put(_StopRequested(reason))
+            self._events.put(StopRequested(reason))
 
     async def _forward_stop_request(self, ctx: ChildContext) -> None:
         await ctx.wait_stop_requested()
@@ -412,7 +302,7 @@ class SupervisorBase:
         """The decision loop: returns why the supervisor stops, and any escalation."""
         while True:
             event = await self._events.get()
-            if isinstance(event, _StopRequested):
+            if isinstance(event, StopRequested):
                 return event.reason, None
             child, inc = event.child, event.inc
             if (
@@ -427,7 +317,7 @@ class SupervisorBase:
                 return verdict
 
     async def _handle_exit(
-        self, child: _Child, inc: _Incarnation
+        self, child: ChildRecord, inc: Incarnation
     ) -> tuple[str, SupervisorError | None] | None:
         spec = child.spec
         assert inc.outcome is not None
@@ -477,7 +367,7 @@ class SupervisorBase:
         return None
 
     def _schedule_restart(
-        self, group: list[_Child], delay: float, *, cause: _Child, reason: str
+        self, group: list[ChildRecord], delay: float, *, cause: ChildRecord, reason: str
     ) -> None:
         assert self._nursery is not None
         scope = trio.CancelScope()
@@ -500,7 +390,7 @@ class SupervisorBase:
         self._nursery.start_soon(self._restart_later, group, delay, scope)
 
     async def _restart_later(
-        self, group: list[_Child], delay: float, scope: trio.CancelScope
+        self, group: list[ChildRecord], delay: float, scope: trio.CancelScope
     ) -> None:
         with scope:
             await trio.sleep(delay)
@@ -508,25 +398,29 @@ class SupervisorBase:
                 if child.pending is not scope:
                     continue
                 try:
-                    await self._start_child(child)
+                    await self._start_child(child, why="restart")
                 except Exception:
                     inc = child.current
                     if inc is not None and not inc.settled:
                         # A failed restart is an exit like any other: the loop
                         # counts it and restarts this child and its group again.
-                        self._events.put(_Exited(child, inc))
+                        self._events.put(Exited(child, inc))
                     return
                 finally:
                     if child.pending is scope:
                         child.pending = None
 
-    async def _start_child(self, child: _Child) -> None:
-        """Start one incarnation; returns once it is ready, raises if it is not."""
+    async def _start_child(self, child: ChildRecord, *, why: str = "start") -> None:
+        """Start one incarnation; returns once it is ready, raises if it is not.
+
+        ``why`` ("start" or "restart") is the ``reason`` of its ``child.started`` event.
+        """
         assert self._nursery is not None
         child.incarnations += 1
-        inc = _Incarnation(
+        inc = Incarnation(
             child.incarnations,
             ChildContext(id=child.spec.id, incarnation=child.incarnations, supervisor=self.name),
+            why,
         )
         child.current = inc
         child.state = ChildState.STARTING
@@ -553,17 +447,23 @@ class SupervisorBase:
             if inc.started_at is None:
                 inc.exited.set()  # its task may never have run
 
-    def _on_ready(self, child: _Child, inc: _Incarnation) -> None:
+    def _on_ready(self, child: ChildRecord, inc: Incarnation) -> None:
         inc.started_at = trio.current_time()
         if child.current is inc and not inc.settled:
             child.state = ChildState.RUNNING
-        log.info("child.started", supervisor=self.name, child=child.spec.id, incarnation=inc.number)
+        log.info(
+            "child.started",
+            supervisor=self.name,
+            child=child.spec.id,
+            incarnation=inc.number,
+            reason=inc.why,
+        )
 
     async def _run_incarnation(
-        self, child: _Child, inc: _Incarnation, *, task_status: trio.TaskStatus[None]
+        self, child: ChildRecord, inc: Incarnation, *, task_status: trio.TaskStatus[None]
     ) -> None:
         spec = child.spec
-        ready = _ReadySignal(task_status, lambda: self._on_ready(child, inc))
+        ready = ReadySignal(task_status, lambda: self._on_ready(child, inc))
         error: Exception | None = None
         try:
             with (
@@ -582,7 +482,7 @@ class SupervisorBase:
                             f"child {spec.id!r} returned before calling task_status.started()"
                         )
             if inc.started_at is None:
-                raise _StartAborted(spec.id)
+                raise StartAborted(spec.id)
 
             if error is not None:
                 outcome = classify_exit(error)
@@ -609,11 +509,11 @@ class SupervisorBase:
                 log.info("child.exited", **fields)
             if not inc.settled:
                 child.state = ChildState.STOPPED
-                self._events.put(_Exited(child, inc))
+                self._events.put(Exited(child, inc))
         finally:
             inc.exited.set()
 
-    async def _terminate(self, child: _Child, *, reason: str) -> None:
+    async def _terminate(self, child: ChildRecord, *, reason: str) -> None:
         """Stop one child: ask, wait its grace, then cancel (or cancel at once)."""
         if child.pending is not None:
             child.pending.cancel(reason=f"supervisor {self.name!r}: {reason}")

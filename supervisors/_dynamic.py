@@ -45,7 +45,7 @@ import random
 import trio
 
 from ._backoff import Backoff
-from ._core import DEFAULT_BACKOFF, SupervisorBase, _Child
+from ._core import DEFAULT_BACKOFF, SupervisorBase
 from ._errors import (
     ChildNotFound,
     DuplicateChild,
@@ -54,6 +54,7 @@ from ._errors import (
     SupervisorNotRunning,
 )
 from ._log import log
+from ._records import ChildRecord
 from ._snapshot import ChildSnapshot, SupervisorState
 from ._spec import ChildSpec
 
@@ -120,7 +121,7 @@ class DynamicSupervisor(SupervisorBase):
             raise SupervisorFull(
                 supervisor=self.name, max_children=self.max_children, child=spec.id
             )
-        child = _Child(spec)
+        child = ChildRecord(spec)
         self._children[spec.id] = child  # holds its slot while it starts
         try:
             await self._start_child(child)
@@ -152,10 +153,10 @@ class DynamicSupervisor(SupervisorBase):
     def _initial_specs(self) -> list[ChildSpec]:
         return []
 
-    def _restart_group(self, child: _Child) -> list[_Child]:
+    def _restart_group(self, child: ChildRecord) -> list[ChildRecord]:
         return [child]
 
-    def _after_final_exit(self, child: _Child) -> str | None:
+    def _after_final_exit(self, child: ChildRecord) -> str | None:
         if self._children.get(child.spec.id) is child:
             del self._children[child.spec.id]
         return None
@@ -166,5 +167,5 @@ class DynamicSupervisor(SupervisorBase):
             for child in list(self._children.values()):
                 nursery.start_soon(self._stop_one, child, reason)
 
-    async def _stop_one(self, child: _Child, reason: str) -> None:
+    async def _stop_one(self, child: ChildRecord, reason: str) -> None:
         await self._terminate(child, reason=reason)

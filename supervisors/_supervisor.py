@@ -50,7 +50,8 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from ._backoff import Backoff
-from ._core import DEFAULT_BACKOFF, SupervisorBase, _Child
+from ._core import DEFAULT_BACKOFF, SupervisorBase
+from ._records import ChildRecord
 from ._snapshot import ChildState
 from ._spec import ChildSpec
 
@@ -110,7 +111,7 @@ class Supervisor(SupervisorBase):
             seen.add(spec.id)
         self._strategy = Strategy(strategy)
         self._auto_shutdown = AutoShutdown(auto_shutdown)
-        self._children = {spec.id: _Child(spec) for spec in self._specs}
+        self._children = {spec.id: ChildRecord(spec) for spec in self._specs}
 
     @property
     def strategy(self) -> str:
@@ -125,7 +126,7 @@ class Supervisor(SupervisorBase):
     def _initial_specs(self) -> list[ChildSpec]:
         return self._specs
 
-    def _restart_group(self, child: _Child) -> list[_Child]:
+    def _restart_group(self, child: ChildRecord) -> list[ChildRecord]:
         if self._strategy is Strategy.ONE_FOR_ONE:
             return [child]
         ordered = list(self._children.values())
@@ -133,7 +134,7 @@ class Supervisor(SupervisorBase):
             return ordered
         return ordered[ordered.index(child) :]
 
-    def _after_final_exit(self, child: _Child) -> str | None:
+    def _after_final_exit(self, child: ChildRecord) -> str | None:
         if not child.spec.significant or self._auto_shutdown is AutoShutdown.NEVER:
             return None
         if self._auto_shutdown is AutoShutdown.ANY_SIGNIFICANT:

@@ -36,8 +36,20 @@ class TestLifecycleEvents:
             await sup.run()
         boom = "Boom('crash')"
         assert project(logs) == [
-            {"event": "child.started", "supervisor": "sess", "child": "conn", "incarnation": 1},
-            {"event": "child.started", "supervisor": "sess", "child": "ping", "incarnation": 1},
+            {
+                "event": "child.started",
+                "supervisor": "sess",
+                "child": "conn",
+                "incarnation": 1,
+                "reason": "start",
+            },
+            {
+                "event": "child.started",
+                "supervisor": "sess",
+                "child": "ping",
+                "incarnation": 1,
+                "reason": "start",
+            },
             {"event": "supervisor.started", "supervisor": "sess"},
             {
                 "event": "child.exited",
@@ -55,7 +67,13 @@ class TestLifecycleEvents:
                 "reason": boom,
                 "delay": 2.0,
             },
-            {"event": "child.started", "supervisor": "sess", "child": "conn", "incarnation": 2},
+            {
+                "event": "child.started",
+                "supervisor": "sess",
+                "child": "conn",
+                "incarnation": 2,
+                "reason": "restart",
+            },
             {
                 "event": "child.exited",
                 "supervisor": "sess",
