@@ -251,7 +251,7 @@ class LiveConnection:
                 log.info(
                     "emulator.connection_closed",
                     session_id=self.session_id,
-                    code=self._close_code or (closed.code if closed else None),
+                    code=self._close_code or (int(closed.code) if closed else None),
                     turns=self._session.turns,
                 )
 

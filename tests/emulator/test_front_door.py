@@ -190,7 +190,9 @@ class TestLimitsOnVirtualClock:
         client, server = trio.testing.memory_stream_pair()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(front.handle, server)
-            await client.send_all(b"GET / HTTP/1.1\r\nhost: x\r\nx-long: " + b"a" * 4096 + b"\r\n\r\n")
+            await client.send_all(
+                b"GET / HTTP/1.1\r\nhost: x\r\nx-long: " + b"a" * 4096 + b"\r\n\r\n"
+            )
             reply = await client.receive_some()
         assert reply.startswith(b"HTTP/1.1 431")
 
