@@ -45,6 +45,7 @@ from ._errors import SupervisorFull as SupervisorFull
 from ._errors import SupervisorNotRunning as SupervisorNotRunning
 from ._mailbox import Mailbox as Mailbox
 from ._mailbox import MailboxFull as MailboxFull
+from ._mailbox import MailboxSender as MailboxSender
 from ._mailbox import MailboxStats as MailboxStats
 from ._mailbox import Overflow as Overflow
 from ._restart import Outcome as Outcome
@@ -76,6 +77,7 @@ __all__ = [
     "DynamicSupervisor",
     "Mailbox",
     "MailboxFull",
+    "MailboxSender",
     "MailboxStats",
     "Outcome",
     "Overflow",

@@ -12,6 +12,33 @@ reverse order and schedules restarts. Everything that waits runs elsewhere:
 
 Exceptions: only ``Exception`` (which includes ``ExceptionGroup``) is caught from
 children. Cancellation and ``KeyboardInterrupt`` propagate untouched.
+
+:class:`SupervisorBase` is the common type of both supervisors, for code that
+takes either (an admin API listing a tree, a health check).
+
+Example::
+
+    import trio
+
+    from supervisors import ChildSpec, DynamicSupervisor, Supervisor, SupervisorBase
+
+    async def idle(ctx, *, task_status=trio.TASK_STATUS_IGNORED):
+        task_status.started()
+        await trio.sleep_forever()
+
+    def ids(sup: SupervisorBase) -> list[str]:
+        return [child.id for child in sup.which_children()]
+
+    async def main():
+        sessions = DynamicSupervisor("sessions", max_children=8)
+        service = Supervisor(
+            "service", [ChildSpec(id="store", start=idle, shutdown=None), sessions.child_spec()]
+        )
+        async with service.running():
+            await sessions.start_child(ChildSpec(id="s1", start=idle, shutdown=None))
+            assert ids(service) == ["store", "sessions"] and ids(sessions) == ["s1"]
+
+    trio.run(main)
 """
 
 from __future__ import annotations

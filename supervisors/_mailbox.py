@@ -3,9 +3,10 @@
 A :class:`Mailbox` owns one trio memory channel. Actors never get its endpoints:
 each incarnation reads from its own clone (``async with mailbox.receiver() as
 inbox``), so a crashing actor closes only its clone and its successor finds the
-same mailbox, with the messages still buffered. Senders call :meth:`Mailbox.send`
-(or :meth:`Mailbox.send_nowait` on a back edge) and the overflow policy decides
-what happens when the buffer is full:
+same mailbox, with the messages still buffered. Senders get a
+:class:`MailboxSender` (``mailbox.sender()``: send, but never close) and call
+``send`` (or ``send_nowait`` on a back edge); the overflow policy decides what
+happens when the buffer is full:
 
 - ``BLOCK``: ``send`` waits for room (backpressure); ``send_nowait`` raises ``trio.WouldBlock``;
 - ``DROP_OLDEST``: the oldest buffered message is dropped to make room;
@@ -45,6 +46,7 @@ import trio
 from ._log import log
 
 T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 
 class Overflow(StrEnum):
@@ -119,6 +121,13 @@ class Mailbox(Generic[T]):
     ) -> None:
         self.close()
 
+    def __repr__(self) -> str:
+        return f"Mailbox({self.name!r}, {self.capacity}, overflow={self.overflow.value})"
+
+    def sender(self) -> MailboxSender[T]:
+        """A send-only view to hand to producers: it cannot close the mailbox."""
+        return MailboxSender(self)
+
     def receiver(self) -> trio.MemoryReceiveChannel[T]:
         """A fresh receive endpoint for one incarnation; closing it leaves the mailbox open."""
         return self._receive.clone()
@@ -188,3 +197,42 @@ class Mailbox(Generic[T]):
                 capacity=self.capacity,
                 dropped=self._dropped,
             )
+
+
+class MailboxSender(Generic[T_contra]):
+    """The send side of a :class:`Mailbox`, and nothing else (a producer's capability).
+
+    Example::
+
+        from supervisors import Mailbox, Overflow
+
+        events = Mailbox[str]("events", 4, overflow=Overflow.DROP_NEWEST)
+        out = events.sender()
+        out.send_nowait("connected")
+        assert out.stats().sent == 1 and not hasattr(out, "close")
+    """
+
+    __slots__ = ("_mailbox",)
+
+    def __init__(self, mailbox: Mailbox[T_contra]) -> None:
+        self._mailbox = mailbox
+
+    def __repr__(self) -> str:
+        return f"MailboxSender({self._mailbox!r})"
+
+    @property
+    def name(self) -> str:
+        """The mailbox's name."""
+        return self._mailbox.name
+
+    async def send(self, message: T_contra) -> None:
+        """See :meth:`Mailbox.send`."""
+        await self._mailbox.send(message)
+
+    def send_nowait(self, message: T_contra) -> None:
+        """See :meth:`Mailbox.send_nowait`."""
+        self._mailbox.send_nowait(message)
+
+    def stats(self) -> MailboxStats:
+        """The mailbox's counters now."""
+        return self._mailbox.stats()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import textwrap
 from pathlib import Path
@@ -11,10 +12,13 @@ import pytest
 import trio
 import trio.testing
 
+import supervisors
+
 MODULES = [
     "supervisors",
     "supervisors._backoff",
     "supervisors._context",
+    "supervisors._core",
     "supervisors._dynamic",
     "supervisors._errors",
     "supervisors._mailbox",
@@ -27,9 +31,16 @@ MODULES = [
 README = Path(__file__).resolve().parents[2] / "supervisors" / "README.md"
 
 
+def examples_in(doc: str | None) -> list[str]:
+    """The ``Example::`` blocks of a docstring, dedented."""
+    text = inspect.cleandoc(doc or "")
+    return [
+        textwrap.dedent(block) for block in re.findall(r"Example::\n\n((?:    .*\n|\n)+)", text)
+    ]
+
+
 def docstring_examples(module_name: str) -> list[str]:
-    doc = importlib.import_module(module_name).__doc__ or ""
-    return [textwrap.dedent(block) for block in re.findall(r"Example::\n\n((?:    .*\n|\n)+)", doc)]
+    return examples_in(importlib.import_module(module_name).__doc__)
 
 
 @pytest.fixture
@@ -50,6 +61,21 @@ def test_module_docstring_example_runs(module_name, virtual_trio_run):
     assert examples, f"{module_name} has no Example:: block"
     for code in examples:
         exec(compile(code, f"<{module_name} example>", "exec"), {})
+
+
+PUBLIC_WITH_EXAMPLES = [
+    name for name in supervisors.__all__ if examples_in(getattr(supervisors, name).__doc__)
+]
+
+
+def test_public_objects_with_examples_exist():
+    assert {"MailboxSender", "Shutdown"} <= set(PUBLIC_WITH_EXAMPLES)
+
+
+@pytest.mark.parametrize("name", PUBLIC_WITH_EXAMPLES)
+def test_public_docstring_example_runs(name, virtual_trio_run):
+    for code in examples_in(getattr(supervisors, name).__doc__):
+        exec(compile(code, f"<{name} example>", "exec"), {})
 
 
 def test_readme_tree_is_short_and_runs(virtual_trio_run, capsys):

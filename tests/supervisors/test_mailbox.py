@@ -115,6 +115,17 @@ class TestOverflowPolicies:
             await box.send(2)
 
 
+class TestSender:
+    async def test_a_sender_sends_with_the_policy_but_cannot_close(self):
+        box = Mailbox[int]("m", 1, overflow=Overflow.DROP_NEWEST)
+        out = box.sender()
+        await out.send(1)
+        out.send_nowait(2)
+        assert (out.name, out.stats().sent, out.stats().dropped) == ("m", 1, 1)
+        assert not hasattr(out, "close")
+        assert drain(box) == [1]
+
+
 class TestCloneRule:
     async def test_a_crashing_reader_never_closes_the_mailbox(self, autojump_clock):
         """Incarnation 1 dies on "boom"; what was sent meanwhile reaches incarnation 2."""
