@@ -227,8 +227,9 @@ class SupervisorBase:
 
         The block starts once every initial child is ready. Leaving it normally
         stops the supervisor gracefully; an exception in the block, or an
-        escalation from the supervisor, cancels both (and arrives as an
-        exception group, as from any nursery).
+        escalation from the supervisor, cancels both. Errors come out as an
+        exception group, as from any nursery (``StartFailed`` included): catch
+        them with ``except* RestartIntensityExceeded``.
         """
         async with trio.open_nursery() as nursery:
             await nursery.start(self.run)

@@ -13,6 +13,7 @@ from supervisors import (
     ChildSpec,
     ChildState,
     Restart,
+    RestartIntensityExceeded,
     StartFailed,
     Supervisor,
     SupervisorState,
@@ -139,6 +140,17 @@ class TestOrderedStop:
             assert [c.state for c in sup.which_children()] == [ChildState.RUNNING] * 2
         assert toys.events("stopped") == [(1.0, "b", 1), (2.0, "a", 1)]
         assert sup.state is SupervisorState.STOPPED
+
+    async def test_running_context_delivers_errors_as_groups(self, autojump_clock, toys):
+        escalating = Supervisor("s", [toys.spec("a", toys.crash(2.0))], intensity=0)
+        with pytest.RaisesGroup(RestartIntensityExceeded):
+            async with escalating.running():
+                await trio.sleep_forever()
+        assert trio.current_time() == 2.0
+        failing = Supervisor("t", [toys.spec("b", toys.fail_start())])
+        with pytest.RaisesGroup(StartFailed):
+            async with failing.running():
+                pytest.fail("the block must not run when a child fails to start")
 
     async def test_stop_is_a_no_op_unless_running(self, autojump_clock, toys):
         sup = Supervisor("s", [toys.spec("a")])
