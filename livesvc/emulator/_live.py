@@ -165,7 +165,10 @@ class LiveConnection:
         self._ws: trio_websocket.WebSocketConnection | None = None
         self._scope = trio.CancelScope()
         self._nursery: trio.Nursery | None = None
-        self._outbox_in, self._outbox_out = trio.open_memory_channel[ServerMessage](_OUTBOX)
+        # ServerMessages to write; an Event is set once everything before it is written.
+        self._outbox_in, self._outbox_out = trio.open_memory_channel[ServerMessage | trio.Event](
+            _OUTBOX
+        )
         self._lock = trio.Lock()
         self.session_id = ""
         self._session: EmulatedSession | None = None
@@ -770,7 +773,7 @@ class LiveConnection:
         await self._resumption_update()
         for rule in self._config.faults:
             if rule.turn == self._turns_completed and self._nursery is not None:
-                self._nursery.start_soon(self._apply_rule, rule)
+                self._nursery.start_soon(self._rule_after_flush, rule)
 
     def _resumption_enabled(self) -> bool:
         return self._setup.session_resumption is not None
@@ -835,6 +838,13 @@ class LiveConnection:
         await trio.sleep(rule.after or 0.0)
         await self._apply_rule(rule)
 
+    async def _rule_after_flush(self, rule: FaultRule) -> None:
+        # "after the N-th turnComplete" means once the client can have seen it
+        written = trio.Event()
+        await self._outbox_in.send(written)
+        await written.wait()
+        await self._apply_rule(rule)
+
     async def _apply_rule(self, rule: FaultRule) -> None:
         log.warning(
             "emulator.fault_injected", fault=rule.kind, target=self.session_id, rule="start-up"
@@ -861,6 +871,9 @@ class LiveConnection:
     async def _write_frames(self) -> None:
         assert self._ws is not None
         async for message in self._outbox_out:
+            if isinstance(message, trio.Event):
+                message.set()
+                continue
             frame = encode_server(message)
             if len(frame) >= _MAX_FRAME:  # never happens with sane settings; never send it
                 log.error("emulator.frame_too_large", size=len(frame))
