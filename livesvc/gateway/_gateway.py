@@ -1,0 +1,501 @@
+"""The gateway actor: client WebSockets in, gateway sessions out.
+
+It serves Google's Live paths on the shared front door (``livesvc._server``),
+plain or TLS. For each client connection it authenticates the credential,
+reads the ``setup``, then either resumes a session named by a daemon handle
+(live, or restored from the store after a restart) or opens a new one with
+the merged setup, and relays until the client leaves. A client's mistakes
+(bad key, bad frame, too many messages) close only that client, with a close
+code and a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import trio
+import trio_websocket
+
+from livesvc._server import HttpRequest, HttpResponse, Limits, WebSocketUpgrade, serve
+from livesvc.config import Config
+from livesvc.gateway._client_auth import AuthRejected, ClientAuth, Principal
+from livesvc.gateway._credentials import extract_credential
+from livesvc.gateway._limits import RateLimiter, SessionQuota
+from livesvc.gateway._merge import merge_setup
+from livesvc.gateway._profiles import ProfileRuntime
+from livesvc.gateway._session import (
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    Attach,
+    ClientLink,
+    Detach,
+    GatewaySession,
+    SessionSettings,
+)
+from livesvc.gateway._tokens import locked_paths, token_setup
+from livesvc.gateway._upstream import UpstreamFactory, UpstreamRequest, UpstreamUnavailable
+from livesvc.logs import get_logger
+from livesvc.metrics import DaemonMetrics
+from livesvc.store import SessionRecord, Store, StoreError
+from livesvc.wire import Setup, WireDecodeError, decode_client, encode_client
+from supervisors import ChildSpec, DynamicSupervisor, Restart, StartFailed, SupervisorFull
+
+__all__ = ["Gateway", "GatewaySettings"]
+
+log = get_logger(__name__)
+
+CLOSE_INVALID = 1007
+CLOSE_TRY_AGAIN = 1013
+
+_LIVE_PATH = re.compile(
+    r"/ws/(?:google\.ai\.generativelanguage\.v1(?:alpha|beta)?\.GenerativeService\."
+    r"BidiGenerateContent(?:Constrained)?"
+    r"|google\.cloud\.aiplatform\.v1(?:beta1)?\.LlmBidiService/BidiGenerateContent)"
+)
+
+
+class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What one config generation gives the gateway (swapped whole on reload)."""
+
+    config: Config
+    profiles: dict[str, ProfileRuntime]
+    auth: ClientAuth
+    generation: int = 1
+
+
+class _Refused(Exception):
+    """The client cannot have a session; close it with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str, result: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.result = result
+
+
+def _close_reason(text: str) -> str:
+    """WebSocket close reasons hold at most 123 bytes of UTF-8."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= 123:
+        return text
+    return encoded[:120].decode("utf-8", "ignore") + "..."
+
+
+def _find_unavailable(error: BaseException | None) -> UpstreamUnavailable | None:
+    """The :class:`UpstreamUnavailable` behind a start failure, wherever it sits."""
+    seen: set[int] = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, UpstreamUnavailable):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend([current.__cause__, current.__context__])
+    return None
+
+
+class Gateway:
+    """The gateway. ``run`` serves until cancelled; the daemon supplies everything it uses.
+
+    Example::
+
+        gateway = Gateway(settings=lambda: current, store=store, metrics=metrics,
+                          sessions=sessions_supervisor, upstream_factory=open_upstream)
+        port = await nursery.start(gateway.run)
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], GatewaySettings],
+        store: Store,
+        metrics: DaemonMetrics,
+        sessions: DynamicSupervisor,
+        upstream_factory: UpstreamFactory,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._metrics = metrics
+        self._sessions = sessions
+        self._factory = upstream_factory
+        self._wall = wall_clock
+        self._live: dict[str, GatewaySession] = {}
+        self._quota = SessionQuota()
+        self._restore_lock = trio.Lock()
+        self.draining = False
+        metrics.count_sessions_with(self.session_counts)
+
+    # -- what the daemon asks -----------------------------------------------------------
+
+    def session_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for session in self._live.values():
+            counts[session.status] = counts.get(session.status, 0) + 1
+        return counts
+
+    def live_sessions(self) -> list[GatewaySession]:
+        return list(self._live.values())
+
+    def live_session(self, session_id: str) -> GatewaySession | None:
+        return self._live.get(session_id)
+
+    def drain(self) -> None:
+        """Stop accepting clients (new handshakes get 503); running sessions are drained by their supervisor."""
+        self.draining = True
+
+    async def run(
+        self,
+        *,
+        ssl_context: Any = None,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve the Live paths until cancelled; reports the bound port."""
+        config = self._settings().config
+        limits = config.gateway.limits
+        front_limits = Limits(
+            head_timeout=limits.setup_timeout_seconds,
+            max_connections=limits.max_clients,
+            ws_max_message_bytes=limits.max_frame_bytes,
+        )
+        await serve(
+            self.handle_websocket,
+            self.handle_rest,
+            host=config.gateway.host,
+            port=config.gateway.port,
+            ssl_context=ssl_context,
+            limits=front_limits,
+            server_name="livesvc",
+            task_status=task_status,
+        )
+
+    async def handle_rest(self, request: HttpRequest) -> HttpResponse:
+        """The gateway serves only the Live WebSocket; REST goes to the admin API."""
+        return HttpResponse.error(404, f"The requested URL {request.path} was not found.")
+
+    # -- one client connection ------------------------------------------------------------
+
+    async def handle_websocket(self, upgrade: WebSocketUpgrade) -> None:
+        if not _LIVE_PATH.fullmatch(upgrade.path):
+            self._metrics.client_connections.labels(result="not_found").inc()
+            await upgrade.reject(404, f"The requested URL {upgrade.path} was not found.")
+            return
+        if self.draining:
+            self._metrics.client_connections.labels(result="rejected_draining").inc()
+            await upgrade.reject(503, "The service is currently unavailable.")
+            return
+        settings = self._settings()
+        ws = await upgrade.accept()
+        credential = extract_credential(upgrade.headers, upgrade.query)
+        code: int | None = None
+        try:
+            principal = await self._authenticate(settings, credential)
+            setup = await self._read_setup(ws, settings)
+            handle = setup.session_resumption.handle if setup.session_resumption else None
+            if handle:
+                session = await self._resume(settings, principal, handle)
+            else:
+                session = await self._open(settings, principal, credential or "", setup)
+        except _Refused as refusal:
+            self._metrics.client_connections.labels(result=refusal.result).inc()
+            log.info(
+                "gateway.client_refused",
+                result=refusal.result,
+                code=refusal.code,
+                reason=refusal.reason,
+            )
+            await self._close(ws, refusal.code, refusal.reason)
+            return
+        except trio_websocket.ConnectionClosed:
+            self._metrics.client_connections.labels(result="client_left").inc()
+            return
+        self._metrics.client_connections.labels(result="resumed" if handle else "accepted").inc()
+        link = ClientLink(wants_resumption=setup.session_resumption is not None)
+        try:
+            code = await self._attach_and_relay(ws, session, link, settings, resumed=bool(handle))
+        finally:
+            with trio.move_on_after(5, shield=True):
+                try:
+                    await session.inbox_send.send(Detach(link=link, code=code))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+
+    async def _authenticate(self, settings: GatewaySettings, credential: str | None) -> Principal:
+        try:
+            return await settings.auth.check(credential, now=self._wall())
+        except AuthRejected as err:
+            raise _Refused(CLOSE_POLICY, err.reason, "rejected_auth") from None
+        except StoreError:
+            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+
+    async def _read_setup(
+        self, ws: trio_websocket.WebSocketConnection, settings: GatewaySettings
+    ) -> Setup:
+        timeout = settings.config.gateway.limits.setup_timeout_seconds
+        with trio.move_on_after(timeout):
+            data = await ws.get_message()
+            try:
+                message = decode_client(data)
+            except WireDecodeError as err:
+                raise _Refused(
+                    CLOSE_INVALID, f"Invalid JSON payload received. {err}", "bad_setup"
+                ) from None
+            if message.setup is None:
+                raise _Refused(CLOSE_INVALID, "The first message must be setup.", "bad_setup")
+            return message.setup
+        raise _Refused(CLOSE_POLICY, f"No setup message within {timeout:g}s.", "setup_timeout")
+
+    async def _open(
+        self, settings: GatewaySettings, principal: Principal, credential: str, client: Setup
+    ) -> GatewaySession:
+        runtime = settings.profiles.get(principal.profile)
+        if runtime is None:
+            raise _Refused(
+                CLOSE_POLICY,
+                f"No profile {principal.profile!r} in this configuration.",
+                "bad_profile",
+            )
+        if not self._quota.try_acquire(principal.id, principal.max_sessions):
+            raise _Refused(
+                CLOSE_POLICY,
+                f"Too many sessions for this key (limit {principal.max_sessions}).",
+                "rejected_limit",
+            )
+        try:
+            try:
+                principal = await settings.auth.admit_new_session(
+                    principal, credential, now=self._wall()
+                )
+            except AuthRejected as err:
+                raise _Refused(CLOSE_POLICY, err.reason, "rejected_auth") from None
+            token = principal.token
+            merged = merge_setup(
+                runtime.setup,
+                client,
+                overridable=runtime.overridable,
+                token=token_setup(token) if token is not None else None,
+                token_locked=locked_paths(token) if token is not None else None,
+            )
+            now = self._wall()
+            session_id = "ls_" + secrets.token_hex(8)
+            record = SessionRecord(
+                session_id=session_id,
+                principal=principal.id,
+                profile=runtime.name,
+                model=merged.model or runtime.profile.model,
+                status="active",
+                created_at=now,
+                updated_at=now,
+                setup=encode_client(merged),
+            )
+            request = UpstreamRequest(
+                session_id=session_id,
+                setup=merged,
+                tools=runtime.tools,
+                resumption=runtime.profile.resumption.enabled,
+                transparent=runtime.profile.resumption.transparent,
+            )
+            session = await self._start(settings, record, request, runtime.tool_names, kind="new")
+        except BaseException:
+            self._quota.release(principal.id)
+            raise
+        return session
+
+    async def _resume(
+        self, settings: GatewaySettings, principal: Principal, handle: str
+    ) -> GatewaySession:
+        not_found = _Refused(
+            CLOSE_POLICY, "Session resumption handle not found or expired.", "resume_refused"
+        )
+        try:
+            record = await self._store.find_by_handle(handle, now=self._wall())
+        except StoreError:
+            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+        # Another principal's handle is answered exactly like an unknown one.
+        if record is None or record.principal != principal.id:
+            raise not_found
+        async with self._restore_lock:
+            live = self._live.get(record.session_id)
+            if live is not None and not live.ended.is_set():
+                return live
+            if record.upstream_handle is None:
+                raise not_found
+            runtime = settings.profiles.get(record.profile)
+            decoded = decode_client(record.setup).setup
+            if decoded is None:
+                raise not_found
+            if not self._quota.try_acquire(principal.id, principal.max_sessions):
+                raise _Refused(
+                    CLOSE_POLICY,
+                    f"Too many sessions for this key (limit {principal.max_sessions}).",
+                    "rejected_limit",
+                )
+            try:
+                request = UpstreamRequest(
+                    session_id=record.session_id,
+                    setup=decoded,
+                    tools=runtime.tools if runtime is not None else (),
+                    resume_handle=record.upstream_handle,
+                    resumption=True,
+                )
+                tool_names = runtime.tool_names if runtime is not None else frozenset()
+                return await self._start(settings, record, request, tool_names, kind="restored")
+            except BaseException:
+                self._quota.release(principal.id)
+                raise
+
+    async def _start(
+        self,
+        settings: GatewaySettings,
+        record: SessionRecord,
+        request: UpstreamRequest,
+        tool_names: frozenset[str],
+        *,
+        kind: str,
+    ) -> GatewaySession:
+        config = settings.config
+        session = GatewaySession(
+            record=record,
+            request=request,
+            upstream_factory=self._factory,
+            store=self._store,
+            metrics=self._metrics,
+            settings=SessionSettings(
+                grace_period=config.gateway.grace_period_seconds,
+                handle_ttl=config.store.handle_ttl_seconds,
+            ),
+            daemon_tools=tool_names,
+            wall_clock=self._wall,
+            on_end=self._forget,
+        )
+        self._live[session.id] = session
+        spec = ChildSpec(
+            id=session.id,
+            start=session.run,
+            restart=Restart.TEMPORARY,
+            shutdown=config.service.shutdown_timeout_seconds,
+        )
+        try:
+            await self._sessions.start_child(spec)
+        except StartFailed as err:
+            self._live.pop(session.id, None)
+            unavailable = _find_unavailable(err)
+            if unavailable is not None:
+                raise _Refused(
+                    unavailable.code, unavailable.reason, "upstream_unavailable"
+                ) from None
+            log.error("gateway.session_start_failed", error=repr(err.__cause__))
+            raise _Refused(1011, "Internal error encountered.", "start_failed") from None
+        except SupervisorFull:
+            self._live.pop(session.id, None)
+            raise _Refused(
+                CLOSE_TRY_AGAIN, "The service is at capacity; try again later.", "rejected_capacity"
+            ) from None
+        self._metrics.sessions_started.labels(kind=kind).inc()
+        return session
+
+    def _forget(self, session: GatewaySession) -> None:
+        if self._live.get(session.id) is session:
+            del self._live[session.id]
+            self._quota.release(session.principal)
+
+    async def _attach_and_relay(
+        self,
+        ws: trio_websocket.WebSocketConnection,
+        session: GatewaySession,
+        link: ClientLink,
+        settings: GatewaySettings,
+        *,
+        resumed: bool,
+    ) -> int | None:
+        """Relay until the client leaves or the session closes it; returns the close code."""
+        limits = settings.config.gateway.limits
+        limiter = RateLimiter(limits.messages_per_second, limits.message_burst)
+        client_code: list[int | None] = [None]
+        try:
+            await session.inbox_send.send(Attach(link=link, resumed=resumed))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await self._close(ws, CLOSE_GOING_AWAY, "Session ended.")
+            return CLOSE_GOING_AWAY
+
+        async def read() -> None:
+            while True:
+                try:
+                    data = await ws.get_message()
+                except trio_websocket.ConnectionClosed as closed:
+                    client_code[0] = closed.reason.code if closed.reason is not None else 1006
+                    link.request_close(client_code[0] or 1000, "")
+                    return
+                if not limiter.allow():
+                    self._metrics.errors.labels(kind="client_rate_limited").inc()
+                    link.request_close(
+                        CLOSE_POLICY,
+                        f"Too many messages: the limit is {limits.messages_per_second:g} per second.",
+                    )
+                    return
+                try:
+                    message = decode_client(data)
+                except WireDecodeError as err:
+                    self._metrics.errors.labels(kind="client_bad_frame").inc()
+                    link.request_close(CLOSE_INVALID, f"Invalid JSON payload received. {err}")
+                    return
+                if message.setup is not None:
+                    link.request_close(
+                        CLOSE_INVALID, "setup may only be sent as the first message."
+                    )
+                    return
+                try:
+                    await session.to_upstream.send(message)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    link.request_close(CLOSE_GOING_AWAY, "Session ended.")
+                    return
+
+        async def write() -> None:
+            async for frame in link.outbox:
+                try:
+                    await ws.send_message(frame)
+                except trio_websocket.ConnectionClosed:
+                    link.request_close(1000, "")
+                    return
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read)
+            nursery.start_soon(write)
+            await link.closing.wait()
+            nursery.cancel_scope.cancel()
+        code = client_code[0]
+        if code is None:
+            code = link.close_code
+            await self._flush(ws, link)
+            await self._close(ws, link.close_code, link.close_reason)
+        self._metrics.client_closes.labels(code=str(code)).inc()
+        return code
+
+    async def _flush(self, ws: trio_websocket.WebSocketConnection, link: ClientLink) -> None:
+        """Send what the session queued before it asked to close (a last turn, say)."""
+        with trio.move_on_after(2):
+            while True:
+                try:
+                    frame = link.outbox.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                    return
+                try:
+                    await ws.send_message(frame)
+                except trio_websocket.ConnectionClosed:
+                    return
+
+    async def _close(self, ws: trio_websocket.WebSocketConnection, code: int, reason: str) -> None:
+        with trio.move_on_after(5, shield=True):
+            try:
+                await ws.aclose(code=code, reason=_close_reason(reason) or None)
+            except trio_websocket.ConnectionClosed:
+                pass

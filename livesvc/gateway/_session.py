@@ -1,0 +1,532 @@
+"""One gateway session: an upstream session that clients attach to and detach from.
+
+The session is an actor, a temporary child of the daemon's ``sessions``
+dynamic supervisor. It owns the upstream (a session from the session library)
+for its whole life, and at most one attached client at a time (a
+:class:`ClientLink`, owned by that client's connection handler). Its three
+tasks share the session's state:
+
+* ``commands``: attach, detach, close; a detached session waits out its grace
+  period, then ends;
+* ``to_upstream``: client messages, in order, into the upstream's ledger;
+* ``from_upstream``: upstream events; frames are filtered and rewritten for
+  the client (``goAway`` and daemon tool calls never reach it; resumption
+  updates carry daemon handles), or buffered while no client is attached.
+
+Everything a client sees of the upstream goes through here, so a drop, a
+``goAway`` handover or a daemon restart is invisible to the client.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import trio
+from structlog.contextvars import bound_contextvars
+
+from livesvc.gateway._upstream import (
+    Failed,
+    Frame,
+    MediaDropped,
+    Reconnected,
+    Reconnecting,
+    ToolFinished,
+    Upstream,
+    UpstreamFactory,
+    UpstreamRequest,
+)
+from livesvc.logs import get_logger
+from livesvc.metrics import DaemonMetrics
+from livesvc.store import SessionRecord, Store, StoreError
+from livesvc.wire import (
+    ClientMessage,
+    ServerMessage,
+    SessionResumptionUpdate,
+    SetupComplete,
+    ToolCall,
+    ToolCallCancellation,
+    encode_client,
+    encode_server,
+)
+
+__all__ = ["Attach", "ClientLink", "Close", "Detach", "GatewaySession", "SessionSettings"]
+
+log = get_logger(__name__)
+
+# Close codes the gateway uses towards clients.
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_INTERNAL = 1011
+
+
+class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-session knobs, from the config the session started with."""
+
+    grace_period: float = 60.0
+    handle_ttl: float = 7200.0
+    client_send_timeout: float = 10.0  # a client that reads nothing for this long is closed
+    buffer_frames: int = 512  # server frames kept while no client is attached
+    buffer_bytes: int = 8 * 1024 * 1024
+    inbox_size: int = 16
+    to_upstream_size: int = 64
+
+
+class ClientLink:
+    """One client connection's attachment to a session (owned by its connection handler).
+
+    The session puts encoded server frames into ``outbox``; it asks the handler
+    to close the connection with :meth:`request_close`.
+    """
+
+    def __init__(self, *, wants_resumption: bool, outbox_size: int = 64) -> None:
+        self.wants_resumption = wants_resumption
+        self.outbox_send, self.outbox = trio.open_memory_channel[bytes](outbox_size)
+        self.closing = trio.Event()
+        self.close_code = CLOSE_NORMAL
+        self.close_reason = ""
+        self.handle: str | None = None  # the daemon handle issued during this attachment
+
+    def request_close(self, code: int, reason: str) -> None:
+        if not self.closing.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.closing.set()
+
+
+class Attach(msgspec.Struct, frozen=True, kw_only=True):
+    link: ClientLink
+    resumed: bool
+
+
+class Detach(msgspec.Struct, frozen=True, kw_only=True):
+    link: ClientLink
+    code: int | None = None
+
+
+class Close(msgspec.Struct, frozen=True, kw_only=True):
+    reason: str
+    code: int = CLOSE_NORMAL
+
+
+Command = Attach | Detach | Close
+
+
+class GatewaySession:
+    """The session actor. Build it, start it under the sessions supervisor, then attach clients.
+
+    Example::
+
+        session = GatewaySession(record=record, request=request, ...)
+        await sessions.start_child(ChildSpec(id=session.id, start=session.run,
+                                             restart=Restart.TEMPORARY))
+        await session.inbox.send(Attach(link=link, resumed=False))
+    """
+
+    def __init__(
+        self,
+        *,
+        record: SessionRecord,
+        request: UpstreamRequest,
+        upstream_factory: UpstreamFactory,
+        store: Store,
+        metrics: DaemonMetrics,
+        settings: SessionSettings,
+        daemon_tools: frozenset[str] = frozenset(),
+        wall_clock: Callable[[], float] = time.time,
+        on_end: Callable[[GatewaySession], None] | None = None,
+    ) -> None:
+        self.id = record.session_id
+        self.record = record
+        self._request = request
+        self._factory = upstream_factory
+        self._store = store
+        self._metrics = metrics
+        self._settings = settings
+        self._daemon_tools = daemon_tools
+        self._wall = wall_clock
+        self._on_end = on_end
+        self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
+        self.to_upstream, self._to_upstream = trio.open_memory_channel[ClientMessage](
+            settings.to_upstream_size
+        )
+        # State shared by the session's own tasks.
+        self.status = "starting"
+        self.link: ClientLink | None = None
+        self._buffer: deque[bytes] = deque()
+        self._buffer_bytes = 0
+        # A new session is created for a client that attaches at once; until it
+        # does, the grace period runs as for any detached session.
+        self._grace_deadline = trio.current_time() + settings.grace_period
+        self._client_calls: set[str] = set()
+        self._awaiting_turn_since: float | None = None
+        self._generating = False
+        self._idle = trio.Event()
+        self._started_at = trio.current_time()
+        self._upstream: Upstream | None = None
+        self._draining = False
+        self.upstream_reconnects = 0
+        self.last_close_code: int | None = None
+        self.last_close_reason: str | None = None
+        self.ended = trio.Event()
+
+    # -- views ----------------------------------------------------------------
+
+    @property
+    def principal(self) -> str:
+        return self.record.principal
+
+    @property
+    def busy(self) -> bool:
+        """A turn is running: the client asked, the model is answering, or a client tool is pending."""
+        return self._awaiting_turn_since is not None or self._generating or bool(self._client_calls)
+
+    def restarts(self) -> dict[str, int]:
+        return self._upstream.restarts() if self._upstream is not None else {}
+
+    # -- the actor ------------------------------------------------------------
+
+    async def run(
+        self, ctx: Any = None, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Open the upstream, then serve until closed, the grace period ends, or a stop is requested.
+
+        An upstream that cannot be opened is a start failure (raised before ``started``).
+        """
+        with bound_contextvars(session_id=self.id):
+            async with self._factory(self._request) as upstream:
+                self._upstream = upstream
+                try:
+                    await self._persist(status="active", updated_at=self._wall())
+                    self.status = "detached"
+                    log.info(
+                        "session.started",
+                        principal=self.principal,
+                        profile=self.record.profile,
+                        model=self.record.model,
+                        restored=self._request.resume_handle is not None,
+                    )
+                    task_status.started()
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._from_upstream, upstream, nursery.cancel_scope)
+                        nursery.start_soon(self._pump_to_upstream, upstream)
+                        nursery.start_soon(self._commands, nursery.cancel_scope)
+                        if ctx is not None:
+                            nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
+                finally:
+                    with trio.move_on_after(self._settings.client_send_timeout, shield=True):
+                        await self._finish(self._end_reason)
+
+    _end_reason = "closed"
+
+    async def _finish(self, reason: str) -> None:
+        # A drained session stays resumable (after a restart); any other end is final.
+        self.status = "detached" if reason == "drained" else "closed"
+        self._to_upstream.close()
+        if self.link is not None:
+            code = self.last_close_code or (
+                CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL
+            )
+            self.link.request_close(code, self.last_close_reason or _REASONS.get(reason, reason))
+        now = self._wall()
+        changes: dict[str, Any] = {"status": self.status, "updated_at": now}
+        if self.status == "closed":
+            changes["closed_at"] = now
+        if self.last_close_code is not None:
+            changes["last_close_code"] = self.last_close_code
+            changes["last_close_reason"] = self.last_close_reason
+        await self._persist(**changes)
+        self._metrics.sessions_closed.labels(reason=reason).inc()
+        log.info(
+            "session.closed",
+            reason=reason,
+            duration_seconds=round(trio.current_time() - self._started_at, 3),
+            turns=self.record.turns,
+            upstream_reconnects=self.upstream_reconnects,
+            upstream_resumes=self.record.upstream_resumes,
+            client_resumes=self.record.client_resumes,
+            restarts=self.restarts(),
+            last_close_code=self.last_close_code,
+        )
+        self.ended.set()
+        if self._on_end is not None:
+            self._on_end(self)
+
+    async def _persist(self, **changes: Any) -> None:
+        self.record = msgspec.structs.replace(self.record, **changes)
+        try:
+            await self._store.put_session(self.record)
+        except StoreError as err:
+            # The session carries on; only resumption after a daemon restart is at risk.
+            self._metrics.errors.labels(kind="store").inc()
+            log.error("session.persist_failed", error=str(err))
+
+    # -- commands ---------------------------------------------------------------
+
+    async def _commands(self, scope: trio.CancelScope) -> None:
+        while True:
+            # Detached: the grace period is a deadline on waiting for the next command.
+            with trio.move_on_at(self._grace_deadline) as grace:
+                command = await self._inbox.receive()
+            if grace.cancelled_caught:
+                log.info("session.grace_expired", grace_seconds=self._settings.grace_period)
+                self._end_reason = "grace_expired"
+                scope.cancel()
+                return
+            match command:
+                case Attach(link=link, resumed=resumed):
+                    await self._attach(link, resumed=resumed)
+                case Detach(link=link, code=code):
+                    if link is self.link:
+                        await self._detach(code, scope)
+                case Close(reason=reason, code=code):
+                    self.last_close_code, self.last_close_reason = code, reason
+                    self._end_reason = "admin"
+                    scope.cancel()
+                    return
+
+    async def _attach(self, link: ClientLink, *, resumed: bool) -> None:
+        if self.link is not None:
+            self.link.request_close(CLOSE_GOING_AWAY, "Session resumed by another connection.")
+        self._grace_deadline = math.inf
+        self.link = link
+        self.status = "active"
+        changes: dict[str, Any] = {"status": "active", "updated_at": self._wall()}
+        if resumed:
+            changes["client_resumes"] = self.record.client_resumes + 1
+        await self._persist(**changes)
+        log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
+        await self._deliver(
+            encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
+        )
+        while self._buffer and self.link is link:
+            frame = self._buffer.popleft()
+            self._buffer_bytes -= len(frame)
+            await self._deliver(frame)
+
+    async def _detach(self, code: int | None, scope: trio.CancelScope) -> None:
+        self.link = None
+        self.status = "detached"
+        await self._persist(status="detached", updated_at=self._wall())
+        log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
+        if self._draining:
+            self._end_reason = "drained"
+            scope.cancel()
+            return
+        self._grace_deadline = trio.current_time() + self._settings.grace_period
+
+    # -- client -> upstream -------------------------------------------------------
+
+    async def _pump_to_upstream(self, upstream: Upstream) -> None:
+        async for message in self._to_upstream:
+            self._note_client_message(message)
+            size = len(encode_client(message))
+            await upstream.send(message)
+            self._metrics.messages_relayed.labels(direction="client_to_upstream").inc()
+            self._metrics.bytes_relayed.labels(direction="client_to_upstream").inc(size)
+
+    def _note_client_message(self, message: ClientMessage) -> None:
+        content = message.client_content
+        realtime = message.realtime_input
+        starts_turn = (
+            content is not None and content.turn_complete is not False and content.turns
+        ) or (realtime is not None and (realtime.text or realtime.activity_end is not None))
+        if starts_turn and self._awaiting_turn_since is None:
+            self._awaiting_turn_since = trio.current_time()
+        if message.tool_response is not None:
+            for response in message.tool_response.function_responses or ():
+                if response.id is not None:
+                    self._client_calls.discard(response.id)
+            self._check_idle()
+
+    # -- upstream -> client ---------------------------------------------------------
+
+    async def _from_upstream(self, upstream: Upstream, scope: trio.CancelScope) -> None:
+        async for event in upstream.events():
+            match event:
+                case Frame(message=message):
+                    await self._on_frame(message)
+                case Reconnecting(reason=reason, code=code):
+                    self.upstream_reconnects += 1
+                    self._metrics.upstream_reconnects.labels(reason=reason).inc()
+                    log.info("session.upstream_reconnecting", reason=reason, code=code)
+                case Reconnected(
+                    reason=reason, resumed=resumed, gap_seconds=gap, replayed=replayed
+                ):
+                    self._metrics.handover_gap.observe(gap)
+                    if resumed:
+                        self._metrics.upstream_resumes.labels(reason=reason).inc()
+                        await self._persist(
+                            upstream_resumes=self.record.upstream_resumes + 1,
+                            updated_at=self._wall(),
+                        )
+                    log.info(
+                        "session.upstream_reconnected",
+                        reason=reason,
+                        resumed=resumed,
+                        gap_seconds=round(gap, 3),
+                        replayed=replayed,
+                    )
+                case ToolFinished(name=name, outcome=outcome, duration_seconds=duration):
+                    self._metrics.tool_calls.labels(
+                        tool=name, runner="daemon", outcome=outcome
+                    ).inc()
+                    self._metrics.tool_duration.labels(tool=name).observe(duration)
+                case MediaDropped(kind=kind, count=count):
+                    self._metrics.media_dropped.labels(kind=kind).inc(count)
+                case Failed(code=code, reason=reason):
+                    self._metrics.errors.labels(kind="upstream_failed").inc()
+                    self.last_close_code = code if code is not None else CLOSE_INTERNAL
+                    self.last_close_reason = reason
+                    self._end_reason = "upstream_failed"
+                    log.warning("session.upstream_failed", code=code, reason=reason)
+                    scope.cancel()
+                    return
+        # The upstream ended without a Failed event: it was closed under us.
+        self._end_reason = "upstream_closed"
+        scope.cancel()
+
+    async def _on_frame(self, message: ServerMessage) -> None:
+        forwarded = await self._rewrite(message)
+        if forwarded is None:
+            return
+        frame = encode_server(forwarded)
+        self._metrics.messages_relayed.labels(direction="upstream_to_client").inc()
+        self._metrics.bytes_relayed.labels(direction="upstream_to_client").inc(len(frame))
+        if self.link is not None:
+            await self._deliver(frame)
+        else:
+            self._keep(frame)
+
+    async def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
+        """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
+        changes: dict[str, Any] = {"go_away": None, "setup_complete": None}
+        update = message.session_resumption_update
+        if update is not None:
+            changes["session_resumption_update"] = await self._handle_update(update)
+        if message.tool_call is not None:
+            calls = [
+                c
+                for c in message.tool_call.function_calls or ()
+                if c.name not in self._daemon_tools
+            ]
+            for call in calls:
+                if call.id is not None:
+                    self._client_calls.add(call.id)
+                self._metrics.tool_calls.labels(
+                    tool="client", runner="client", outcome="forwarded"
+                ).inc()
+            changes["tool_call"] = ToolCall(function_calls=calls) if calls else None
+        if message.tool_call_cancellation is not None:
+            ids = [i for i in message.tool_call_cancellation.ids or () if i in self._client_calls]
+            self._client_calls.difference_update(ids)
+            changes["tool_call_cancellation"] = ToolCallCancellation(ids=ids) if ids else None
+        content = message.server_content
+        if content is not None:
+            self._note_server_content(content)
+        rewritten = msgspec.structs.replace(message, **changes)
+        if all(getattr(rewritten, f) is None for f in _SERVER_FIELDS):
+            return None
+        return rewritten
+
+    def _note_server_content(self, content: Any) -> None:
+        output = content.model_turn is not None or content.output_transcription is not None
+        if output:
+            if self._awaiting_turn_since is not None:
+                self._metrics.first_response_latency.observe(
+                    trio.current_time() - self._awaiting_turn_since
+                )
+                self._awaiting_turn_since = None
+            self._generating = True
+        if content.turn_complete:
+            self._generating = False
+            self._awaiting_turn_since = None
+            self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
+            self._check_idle()
+
+    async def _handle_update(
+        self, update: SessionResumptionUpdate
+    ) -> SessionResumptionUpdate | None:
+        now = self._wall()
+        if update.resumable and update.new_handle:
+            await self._persist(
+                upstream_handle=update.new_handle,
+                handle_expires_at=now + self._settings.handle_ttl,
+                updated_at=now,
+            )
+            link = self.link
+            if link is None or not link.wants_resumption:
+                return None
+            if link.handle is None:
+                try:
+                    link.handle = await self._store.issue_handle(self.id, now=now)
+                except StoreError as err:
+                    self._metrics.errors.labels(kind="store").inc()
+                    log.error("session.handle_failed", error=str(err))
+                    return None
+            return SessionResumptionUpdate(new_handle=link.handle, resumable=True)
+        if self.link is None or not self.link.wants_resumption:
+            return None
+        return SessionResumptionUpdate(new_handle=None, resumable=False)
+
+    def _keep(self, frame: bytes) -> None:
+        self._buffer.append(frame)
+        self._buffer_bytes += len(frame)
+        dropped = 0
+        while (
+            len(self._buffer) > self._settings.buffer_frames
+            or self._buffer_bytes > self._settings.buffer_bytes
+        ):
+            self._buffer_bytes -= len(self._buffer.popleft())
+            dropped += 1
+        if dropped:
+            self._metrics.errors.labels(kind="detached_buffer_overflow").inc(dropped)
+            log.warning("session.buffer_dropped", frames=dropped)
+
+    async def _deliver(self, frame: bytes) -> None:
+        link = self.link
+        if link is None:
+            self._keep(frame)
+            return
+        with trio.move_on_after(self._settings.client_send_timeout) as scope:
+            try:
+                await link.outbox_send.send(frame)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._keep(frame)  # the client is going; keep it for a resume
+                return
+        if scope.cancelled_caught:
+            self._metrics.errors.labels(kind="client_too_slow").inc()
+            log.warning("session.client_too_slow", timeout=self._settings.client_send_timeout)
+            link.request_close(CLOSE_POLICY, "Client is not reading its messages.")
+            self._keep(frame)
+
+    # -- drain ----------------------------------------------------------------------
+
+    def _check_idle(self) -> None:
+        if not self.busy:
+            self._idle.set()
+            self._idle = trio.Event()
+
+    async def _drain_on_stop(self, ctx: Any, scope: trio.CancelScope) -> None:
+        await ctx.wait_stop_requested()
+        self._draining = True
+        log.info("session.draining", busy=self.busy, client_attached=self.link is not None)
+        while self.busy and self.link is not None:
+            await self._idle.wait()
+        self.last_close_code = CLOSE_GOING_AWAY
+        self.last_close_reason = "Server is restarting; resume with your session handle."
+        self._end_reason = "drained"
+        scope.cancel()
+
+
+_SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))
+_REASONS = {
+    "grace_expired": "Session ended: no client came back in time.",
+    "admin": "Session closed by the operator.",
+    "upstream_closed": "Upstream session ended.",
+    "closed": "Session closed.",
+}
