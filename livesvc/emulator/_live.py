@@ -812,7 +812,9 @@ class LiveConnection:
             self._go_away_scope = scope
             await trio.sleep_forever()
         if not self._go_away_sent:
-            await self._go_away(max(0.0, self._close_at - trio.current_time()))
+            # announce the configured notice exactly; the close stays where it was
+            notice = min(self._config.go_away_notice, self._config.session_lifetime or math.inf)
+            await self._go_away(notice, reschedule=False)
         with trio.CancelScope(deadline=self._close_at) as scope:
             self._close_scope = scope
             await trio.sleep_forever()
@@ -821,9 +823,10 @@ class LiveConnection:
         else:
             await self._close(1011, DEADLINE)
 
-    async def _go_away(self, time_left: float) -> None:
+    async def _go_away(self, time_left: float, *, reschedule: bool = True) -> None:
         self._go_away_sent = True
-        self._close_at = trio.current_time() + time_left
+        if reschedule:
+            self._close_at = trio.current_time() + time_left
         if self._go_away_scope is not None:
             self._go_away_scope.cancel()
         if self._close_scope is not None:
