@@ -1,0 +1,188 @@
+"""The session actor on a virtual clock: grace period, admin close, drain, slow clients."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+import trio
+
+from livesvc.gateway._session import (
+    Attach,
+    ClientLink,
+    Close,
+    Detach,
+    GatewaySession,
+    SessionSettings,
+)
+from livesvc.gateway._upstream import UpstreamRequest
+from livesvc.metrics import DaemonMetrics
+from livesvc.store import SessionRecord
+from livesvc.wire import ClientContent, ClientMessage, Content, Part, Setup, decode_server
+from supervisors import ChildContext
+
+from .conftest import FakeUpstreams
+
+
+class MemoryStore:
+    """The store calls a session makes, kept in memory (no threads under the virtual clock)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, SessionRecord] = {}
+        self.handles: list[str] = []
+
+    async def put_session(self, record: SessionRecord) -> None:
+        self.records[record.session_id] = record
+
+    async def issue_handle(self, session_id: str, *, now: float) -> str:
+        self.handles.append(f"lsh_{len(self.handles)}")
+        return self.handles[-1]
+
+
+def make_session(upstreams: FakeUpstreams, store: MemoryStore, **settings) -> GatewaySession:
+    record = SessionRecord(
+        session_id="ls_1",
+        principal="key:web",
+        profile="default",
+        model="m",
+        status="active",
+        created_at=0.0,
+        updated_at=0.0,
+    )
+    return GatewaySession(
+        record=record,
+        request=UpstreamRequest(session_id="ls_1", setup=Setup(model="m")),
+        upstream_factory=upstreams,
+        store=store,  # type: ignore[arg-type]
+        metrics=DaemonMetrics(),
+        settings=SessionSettings(**{"grace_period": 30.0, **settings}),
+        wall_clock=lambda: 1000.0,
+    )
+
+
+def text_turn(text: str) -> ClientMessage:
+    return ClientMessage(
+        client_content=ClientContent(
+            turns=[Content(role="user", parts=[Part(text=text)])], turn_complete=True
+        )
+    )
+
+
+async def frames(link: ClientLink, n: int) -> list[dict]:
+    return [msgspec.json.decode(await link.outbox.receive()) for _ in range(n)]
+
+
+async def test_grace_period_ends_a_detached_session_at_the_exact_time(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    store = MemoryStore()
+    session = make_session(upstreams, store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=True)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await frames(link, 1)  # setupComplete
+        await trio.sleep(100)  # attached: no grace period runs
+        assert not session.ended.is_set()
+        await session.inbox_send.send(Detach(link=link))
+        detached_at = trio.current_time()
+        await session.ended.wait()
+    assert trio.current_time() == detached_at + 30
+    assert store.records["ls_1"].status == "closed"
+    assert upstreams.last().closed
+
+
+async def test_reattach_within_grace_keeps_the_session(autojump_clock, upstreams: FakeUpstreams):
+    store = MemoryStore()
+    session = make_session(upstreams, store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=True)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await session.inbox_send.send(Detach(link=link))
+        await trio.sleep(29)
+        again = ClientLink(wants_resumption=True)
+        await session.inbox_send.send(Attach(link=again, resumed=True))
+        await frames(again, 1)
+        await trio.sleep(60)
+        assert not session.ended.is_set()
+        assert store.records["ls_1"].client_resumes == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_admin_close_closes_the_client(autojump_clock, upstreams: FakeUpstreams):
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await session.inbox_send.send(Close(reason="maintenance"))
+        await link.closing.wait()
+    assert (link.close_code, link.close_reason) == (1000, "maintenance")
+
+
+async def test_drain_waits_for_the_running_turn_then_says_going_away(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    store = MemoryStore()
+    session = make_session(upstreams, store)
+    ctx = ChildContext(id="ls_1")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run, ctx)
+        link = ClientLink(wants_resumption=True)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await frames(link, 1)
+        upstream = upstreams.last()
+
+        async def silent_send(message: ClientMessage) -> None:  # the model thinks for a while
+            upstream.sent.append(message)
+
+        upstream.send = silent_send  # type: ignore[method-assign]
+        await session.to_upstream.send(text_turn("long question"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert session.busy
+        ctx.request_stop()
+        await trio.sleep(5)
+        assert not link.closing.is_set()  # still answering
+        await upstream.reply("the answer")
+        await link.closing.wait()
+        answer = await frames(link, 2)
+    assert answer[0]["serverContent"]["modelTurn"]["parts"][0]["text"] == "the answer"
+    assert link.close_code == 1001
+    assert store.records["ls_1"].status == "detached"  # resumable after the restart
+
+
+async def test_a_client_that_reads_nothing_is_closed(autojump_clock, upstreams: FakeUpstreams):
+    session = make_session(upstreams, MemoryStore(), client_send_timeout=10.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False, outbox_size=1)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await trio.testing.wait_all_tasks_blocked()
+        start = trio.current_time()
+        await upstreams.last().reply("one")  # the outbox (size 1) is already full
+        await link.closing.wait()
+        assert trio.current_time() == start + 10
+        assert (link.close_code, link.close_reason) == (1008, "Client is not reading its messages.")
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("wants", [True, False])
+async def test_resumption_updates_carry_daemon_handles_only_when_asked(
+    autojump_clock, upstreams: FakeUpstreams, wants: bool
+):
+    store = MemoryStore()
+    session = make_session(upstreams, store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=wants)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await frames(link, 1)
+        await session.to_upstream.send(text_turn("hi"))
+        got = await frames(link, 3 if wants else 2)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert store.records["ls_1"].upstream_handle == "up-ls_1-1"
+    if wants:
+        assert got[2] == {"sessionResumptionUpdate": {"newHandle": "lsh_0", "resumable": True}}
+    assert b"up-ls_1" not in b"".join(msgspec.json.encode(g) for g in got)
+    assert decode_server(msgspec.json.encode(got[0])).server_content is not None
