@@ -75,10 +75,17 @@ class AdminApp:
     """
 
     def __init__(
-        self, control: DaemonControl, *, token_hash: str | None, max_body_bytes: int = 1 << 20
+        self,
+        control: DaemonControl,
+        *,
+        token_hash: str | Callable[[], str | None] | None,
+        max_body_bytes: int = 1 << 20,
     ) -> None:
         self._control = control
-        self._token_hash = token_hash
+        # A callable lets the daemon rotate the token on SIGHUP.
+        self._token_hash: Callable[[], str | None] = (
+            token_hash if callable(token_hash) else (lambda: token_hash)
+        )
         self._max_body = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,7 +194,8 @@ class AdminApp:
                 presented = value.decode("latin-1").strip() or None
         if presented is None:
             raise _error(401, "Missing admin token (Authorization: Bearer ...).")
-        if self._token_hash is None or not key_matches(presented, self._token_hash):
+        expected = self._token_hash()
+        if expected is None or not key_matches(presented, expected):
             raise _error(403, "Admin token not valid.")
 
     async def _body(self, receive: Receive) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 import trio
@@ -27,7 +28,7 @@ async def serve_admin(
     *,
     host: str = "127.0.0.1",
     port: int = 8081,
-    token_hash: str | None,
+    token_hash: str | Callable[[], str | None] | None,
     shutdown_timeout: float = 5.0,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
