@@ -1,1 +1,110 @@
-"""Live sessions: the supervised per-session actor tree and the public library API."""
+"""Live sessions: a supervised per-session actor tree and the public library API.
+
+``open_session(...)`` opens a Gemini Live session in your own trio program. It
+validates the configuration locally, dials, and keeps the session alive and
+correct: it resumes with the latest handle after drops and 1011s, hands over
+before a ``goAway`` deadline, replays conversation messages the handle does
+not cover exactly once, buffers realtime media while reconnecting, detects dead
+links with pings, and runs your tools. See ``docs/sessions.md``.
+
+Example::
+
+    import livesvc
+    import trio
+
+    async def main():
+        async with livesvc.open_session(
+            model="gemini-2.5-flash-native-audio-latest",
+            output_audio_transcription=True,
+        ) as session:
+            await session.send_text("Hello!")
+            async for event in session.events():
+                if isinstance(event, livesvc.TranscriptionReceived):
+                    print(event.text, end="")
+                elif isinstance(event, livesvc.MessageReceived) and session.turn.turn_complete:
+                    break
+
+    trio.run(main)
+"""
+
+from __future__ import annotations
+
+from livesvc.session._callbacks import CallbackError as CallbackError
+from livesvc.session._callbacks import Callbacks as Callbacks
+from livesvc.session._callbacks import ContextLostError as ContextLostError
+from livesvc.session._close_codes import CloseClass as CloseClass
+from livesvc.session._close_codes import classify_close as classify_close
+from livesvc.session._close_codes import classify_http_status as classify_http_status
+from livesvc.session._config import SessionConfig as SessionConfig
+from livesvc.session._connection import ProtocolError as ProtocolError
+from livesvc.session._errors import ConfigError as ConfigError
+from livesvc.session._errors import DeliveryFailed as DeliveryFailed
+from livesvc.session._errors import LiveSessionError as LiveSessionError
+from livesvc.session._errors import SessionClosed as SessionClosed
+from livesvc.session._errors import SessionFailed as SessionFailed
+from livesvc.session._events import Closed as Closed
+from livesvc.session._events import Connected as Connected
+from livesvc.session._events import ContextLost as ContextLost
+from livesvc.session._events import Disconnected as Disconnected
+from livesvc.session._events import ErrorOccurred as ErrorOccurred
+from livesvc.session._events import GoAwayReceived as GoAwayReceived
+from livesvc.session._events import MessageReceived as MessageReceived
+from livesvc.session._events import SessionEvent as SessionEvent
+from livesvc.session._events import SessionResumptionUpdated as SessionResumptionUpdated
+from livesvc.session._events import SessionStatus as SessionStatus
+from livesvc.session._events import ToolCallCancelled as ToolCallCancelled
+from livesvc.session._events import ToolCallReceived as ToolCallReceived
+from livesvc.session._events import TranscriptionReceived as TranscriptionReceived
+from livesvc.session._events import TurnState as TurnState
+from livesvc.session._events import Usage as Usage
+from livesvc.session._events import VoiceActivityDetected as VoiceActivityDetected
+from livesvc.session._events import extract_text as extract_text
+from livesvc.session._from_setup import config_from_setup as config_from_setup
+from livesvc.session._policy import KeepalivePolicy as KeepalivePolicy
+from livesvc.session._policy import ReconnectPolicy as ReconnectPolicy
+from livesvc.session._prepare import PreparedSession as PreparedSession
+from livesvc.session._prepare import prepare as prepare
+from livesvc.session._session import InjectedCrash as InjectedCrash
+from livesvc.session._session import Session as Session
+from livesvc.session._session import open_session as open_session
+
+__all__ = [
+    "CallbackError",
+    "Callbacks",
+    "CloseClass",
+    "Closed",
+    "ConfigError",
+    "Connected",
+    "ContextLost",
+    "ContextLostError",
+    "DeliveryFailed",
+    "Disconnected",
+    "ErrorOccurred",
+    "GoAwayReceived",
+    "InjectedCrash",
+    "KeepalivePolicy",
+    "LiveSessionError",
+    "MessageReceived",
+    "PreparedSession",
+    "ProtocolError",
+    "ReconnectPolicy",
+    "Session",
+    "SessionClosed",
+    "SessionConfig",
+    "SessionEvent",
+    "SessionFailed",
+    "SessionResumptionUpdated",
+    "SessionStatus",
+    "ToolCallCancelled",
+    "ToolCallReceived",
+    "TranscriptionReceived",
+    "TurnState",
+    "Usage",
+    "VoiceActivityDetected",
+    "classify_close",
+    "classify_http_status",
+    "config_from_setup",
+    "extract_text",
+    "open_session",
+    "prepare",
+]

@@ -16,7 +16,9 @@ def test_default_first_retry_is_fast_and_rate_limits_wait_longer() -> None:
     rng = random.Random(1)
     assert policy.delay(0, rate_limited=False, rng=rng) <= 0.12
     assert policy.delay(0, rate_limited=True, rng=rng) >= 1.6
-    assert policy.delay(3, rate_limited=True, rng=rng) > policy.delay(3, rate_limited=False, rng=rng)
+    assert policy.delay(3, rate_limited=True, rng=rng) > policy.delay(
+        3, rate_limited=False, rng=rng
+    )
 
 
 def test_exact_delays_without_jitter() -> None:
@@ -26,7 +28,9 @@ def test_exact_delays_without_jitter() -> None:
     assert [policy.delay(n, rate_limited=False, rng=rng) for n in range(5)] == [0, 1, 2, 4, 5]
 
 
-@pytest.mark.parametrize("kw", [{"max_attempts": 0}, {"connect_timeout": -1}, {"handover_margin": -0.5}])
+@pytest.mark.parametrize(
+    "kw", [{"max_attempts": 0}, {"connect_timeout": -1}, {"handover_margin": -0.5}]
+)
 def test_invalid_reconnect_policy(kw: dict[str, float]) -> None:
     """Nonsense values fail at construction."""
     with pytest.raises(ValueError, match="ReconnectPolicy"):

@@ -1,0 +1,422 @@
+"""The connection actor: owns the upstream WebSocket, one reader and one writer.
+
+Its life alternates between two phases:
+
+- **down**: no socket. It waits for a ``Dial`` from the reconnector while
+  draining the outbox: realtime media goes to the session's bounded buffer,
+  ledger entries stay in the ledger (they are replayed on the next connection).
+- **up**: it dials, sends ``setup``, waits for ``setupComplete``, replays what the
+  resumption handle does not cover (ledger entries in order, then buffered
+  media), and then runs a reader (decode, hand to the session core) and a writer
+  (the outbox) until the server closes, the pinger reports a dead link, or the
+  reconnector asks for a graceful close (``goAway`` handover, owner's close).
+
+Frames are decoded here and nowhere else. Network failures become a ``LinkDown``
+event with the close code classified; anything else is a bug and crashes the
+actor, which its supervisor restarts (the session then resumes).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+import trio_websocket
+
+from livesvc.auth import AuthError, LiveEndpoint, build_endpoint
+from livesvc.logs import get_logger
+from livesvc.session._close_codes import CloseClass, classify_close, classify_http_status
+from livesvc.session._core import SessionCore
+from livesvc.session._envelopes import (
+    CloseLink,
+    ConnCommand,
+    Dial,
+    DropLink,
+    Link,
+    LinkDown,
+    LinkEnd,
+    LinkUp,
+    Outbound,
+    WriteEntry,
+    WriteRealtime,
+)
+from livesvc.session._errors import LiveSessionError
+from livesvc.session._outbound import realtime_envelope
+from livesvc.wire import ClientMessage, WireDecodeError, decode_server, encode_client
+from supervisors import ChildContext
+
+__all__ = ["ConnectionActor", "DialFunction", "ProtocolError", "default_dial"]
+
+log = get_logger(__name__)
+
+DialFunction = Callable[..., Awaitable[Any]]
+
+# trio-websocket stops reading the socket (and answering pings) when its queue
+# is full; a roomy queue keeps pongs flowing while the reader is busy.
+_MESSAGE_QUEUE = 64
+
+
+class ProtocolError(LiveSessionError):
+    """The server sent a frame that is not a Live API message (reported, skipped)."""
+
+
+async def default_dial(
+    nursery: trio.Nursery,
+    endpoint: LiveEndpoint,
+    *,
+    ssl_context: ssl.SSLContext | None,
+    max_message_size: int,
+) -> trio_websocket.WebSocketConnection:
+    """Open a WebSocket with trio-websocket (``ws://`` or ``wss://``)."""
+    return await trio_websocket.connect_websocket_url(
+        nursery,
+        endpoint.url,
+        ssl_context=ssl_context,
+        extra_headers=endpoint.header_bytes(),
+        message_queue_size=_MESSAGE_QUEUE,
+        max_message_size=max_message_size,
+    )
+
+
+async def _abort(ws: Any) -> None:
+    # A cancelled, shielded scope: aclose() gives up on the close handshake at
+    # its first checkpoint and, in its finally, closes the TCP stream. A
+    # black-holed socket therefore cannot hang us.
+    with trio.CancelScope(shield=True) as scope:
+        scope.cancel()
+        await ws.aclose(1001, "going away")
+
+
+class _LinkState:
+    """One connection attempt, as its tasks see it."""
+
+    def __init__(self, generation: int, resumed_with: str | None) -> None:
+        self.generation = generation
+        self.resumed_with = resumed_with
+        self.ws: Any = None
+        self.up = False
+        self.frames = 0  # client frames written after setup (the setup is frame 0)
+        self.end: LinkEnd | None = None
+        self.done = trio.Event()
+
+    def finish(self, end: LinkEnd) -> None:
+        if self.end is None:
+            self.end = end
+        self.done.set()
+
+
+class ConnectionActor:
+    """See the module docstring.
+
+    Args:
+        core: the session's state and mailboxes.
+        dial: opens the socket (``default_dial``; tests inject memory streams).
+    """
+
+    def __init__(self, core: SessionCore, *, dial: DialFunction | None = None) -> None:
+        self._core = core
+        self._dial = dial or core.prepared.config.dial or default_dial
+
+    async def run(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        core = self._core
+        if core.link_generation is not None or core.link_phase != "down":
+            # The previous incarnation died with a connection: it is gone now.
+            stale = core.link_generation or core.generation
+            await core.link_down(
+                stale,
+                LinkEnd(reason="connection actor restarted", close_class=CloseClass.TRANSIENT),
+            )
+            core.link_phase = "down"
+        with core.control.receiver() as commands, core.outbox.receiver() as frames:
+            task_status.started()
+            with ctx.cancel_on_stop():
+                while True:
+                    dial = await self._wait_for_dial(commands, frames)
+                    await self._connect(dial, commands, frames)
+
+    # -- down ---------------------------------------------------------------------
+
+    async def _wait_for_dial(
+        self,
+        commands: trio.MemoryReceiveChannel[ConnCommand],
+        frames: trio.MemoryReceiveChannel[Outbound],
+    ) -> Dial:
+        dial: Dial | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._buffer_while_down, frames)
+            async for command in commands:
+                if isinstance(command, Dial):
+                    dial = command
+                    break
+                log.debug("connection.stale_command", command=type(command).__name__)
+            nursery.cancel_scope.cancel()
+        if dial is None:
+            raise trio.EndOfChannel("control mailbox closed")
+        return dial
+
+    async def _buffer_while_down(self, frames: trio.MemoryReceiveChannel[Outbound]) -> None:
+        core = self._core
+        async for envelope in frames:
+            if isinstance(envelope, WriteRealtime) and not core.closing:
+                core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
+            # WriteEntry: the ledger keeps the message; the next connection replays it.
+
+    # -- up -------------------------------------------------------------------------
+
+    async def _connect(
+        self,
+        dial: Dial,
+        commands: trio.MemoryReceiveChannel[ConnCommand],
+        frames: trio.MemoryReceiveChannel[Outbound],
+    ) -> None:
+        core = self._core
+        generation, setup = core.begin_dial(handle=dial.handle, fresh=dial.fresh)
+        core.link_phase = "dialing"
+        state = _LinkState(generation, dial.handle)
+        log.info("connection.dialing", generation=generation, resuming=dial.handle is not None)
+        end = await self._run_link(state, encode_client(setup).decode(), commands, frames)
+        core.link_phase = "down"
+        await core.link_down(generation, end)
+        down = LinkDown(generation=generation, end=end, at=trio.current_time())
+        core.pinger_events.send_nowait(down)
+        await core.link_events.send(down)
+
+    async def _run_link(
+        self,
+        state: _LinkState,
+        setup_frame: str,
+        commands: trio.MemoryReceiveChannel[ConnCommand],
+        frames: trio.MemoryReceiveChannel[Outbound],
+    ) -> LinkEnd:
+        end: LinkEnd | None = None
+        try:
+            async with trio.open_nursery() as nursery:
+                await self._link_body(nursery, state, setup_frame, commands, frames)
+                nursery.cancel_scope.cancel()
+        except* trio_websocket.ConnectionRejected as group:
+            status = _first(group).status_code
+            end = self._ended(
+                state,
+                status,
+                f"handshake rejected with HTTP {status}",
+                classify_http_status(status),
+            )
+        except* trio_websocket.ConnectionClosed as group:
+            reason = _first(group).reason
+            code = reason.code if reason is not None else None
+            text = (reason.reason or reason.name) if reason is not None else "closed"
+            end = self._ended(state, code, text, classify_close(code, text))
+        except* AuthError as group:
+            error = _first(group)
+            close_class = CloseClass.TRANSIENT if error.retryable else CloseClass.AUTH
+            end = self._ended(state, None, str(error), close_class)
+        except* trio.TooSlowError:
+            end = self._ended(
+                state, None, "no setupComplete within the connect timeout", CloseClass.TRANSIENT
+            )
+        except* (trio_websocket.HandshakeError, OSError, trio.BrokenResourceError) as group:
+            end = self._ended(
+                state, None, f"network error: {type(_first(group)).__name__}", CloseClass.TRANSIENT
+            )
+        finally:
+            if state.ws is not None:
+                await _abort(state.ws)
+        return end or state.end or LinkEnd(reason="closed", close_class=CloseClass.TRANSIENT)
+
+    def _ended(
+        self, state: _LinkState, code: int | None, reason: str, close_class: CloseClass
+    ) -> LinkEnd:
+        if (
+            state.end is not None
+        ):  # the session ended it on purpose; the close that followed is expected
+            return state.end
+        return LinkEnd(
+            code=code,
+            reason=reason,
+            close_class=close_class,
+            during_setup=not state.up,
+            resumed_with=state.resumed_with,
+        )
+
+    async def _link_body(
+        self,
+        nursery: trio.Nursery,
+        state: _LinkState,
+        setup_frame: str,
+        commands: trio.MemoryReceiveChannel[ConnCommand],
+        frames: trio.MemoryReceiveChannel[Outbound],
+    ) -> None:
+        core = self._core
+        config = core.prepared.config
+        with trio.fail_after(config.reconnect.connect_timeout):
+            endpoint = await build_endpoint(
+                core.prepared.auth, base_url=config.base_url, api_version=config.api_version
+            )
+            log.debug("connection.endpoint", url=endpoint.redacted_url, generation=state.generation)
+            state.ws = await self._dial(
+                nursery,
+                endpoint,
+                ssl_context=config.ssl_context,
+                max_message_size=config.max_message_size,
+            )
+            await state.ws.send_message(setup_frame)
+            session_id = await self._await_setup_complete(state)
+        link = Link(state.generation, state.ws, trio.current_time())
+        state.up = True
+        await core.link_up(state.generation, session_id=session_id, resumed_with=state.resumed_with)
+        core.link_phase = "up"
+        up = LinkUp(generation=state.generation, link=link, at=trio.current_time())
+        core.pinger_events.send_nowait(up)
+        await core.link_events.send(up)
+        await self._replay(state)
+        nursery.start_soon(self._reader, state, link)
+        nursery.start_soon(self._writer, state, frames)
+        nursery.start_soon(self._control, state, commands)
+        await state.done.wait()
+
+    async def _await_setup_complete(self, state: _LinkState) -> str | None:
+        while True:
+            msg = await self._receive(state)
+            if msg is None:
+                continue
+            if msg.setup_complete is not None:
+                return msg.setup_complete.session_id
+            # Anything before setupComplete still reaches the owner (the seeds do the same).
+            await self._core.on_server_message(msg, state.generation)
+
+    async def _receive(self, state: _LinkState) -> Any:
+        raw = await state.ws.get_message()
+        try:
+            return decode_server(raw)
+        except WireDecodeError as exc:
+            log.warning(
+                "connection.protocol_error",
+                generation=state.generation,
+                path=exc.path,
+                error=exc.reason,
+            )
+            self._core.report_error(ProtocolError(f"undecodable server frame: {exc}"))
+            return None
+
+    async def _reader(self, state: _LinkState, link: Link) -> None:
+        try:
+            while True:
+                msg = await self._receive(state)
+                link.last_received = trio.current_time()
+                if msg is not None:
+                    await self._core.on_server_message(msg, state.generation)
+        except trio_websocket.ConnectionClosed as exc:
+            if state.end is not None:
+                # We are closing: the control task finishes the close handshake,
+                # which needs trio-websocket's reader (in this nursery) alive.
+                return
+            reason = exc.reason
+            code = reason.code if reason is not None else None
+            text = (reason.reason or reason.name) if reason is not None else "closed"
+            state.finish(self._ended(state, code, text, classify_close(code, text)))
+
+    async def _write(self, state: _LinkState, message: ClientMessage) -> int:
+        await state.ws.send_message(encode_client(message).decode())
+        state.frames += 1
+        return state.frames
+
+    async def _replay(self, state: _LinkState) -> None:
+        core = self._core
+        replay = core.ledger.unwritten(state.generation)
+        for entry in replay:
+            index = await self._write(state, entry.message)
+            core.ledger.mark_written(entry, generation=state.generation, conn_index=index)
+            core.entry_written(entry)
+        buffered = core.media.drain()
+        if replay or buffered:
+            log.info(
+                "connection.replayed",
+                generation=state.generation,
+                ledger=len(replay),
+                media=len(buffered),
+            )
+        for i, message in enumerate(buffered):
+            try:
+                await self._write(state, message)
+            except trio_websocket.ConnectionClosed:
+                for rest in buffered[i:]:  # back to the buffer for the next connection
+                    envelope = realtime_envelope(rest)
+                    core.media.push(rest, kind=envelope.kind, seconds=envelope.seconds)
+                raise
+            core.realtime_written(message)
+
+    async def _writer(self, state: _LinkState, frames: trio.MemoryReceiveChannel[Outbound]) -> None:
+        core = self._core
+        async for envelope in frames:
+            if isinstance(envelope, WriteEntry):
+                entry = core.ledger.get(envelope.seq)
+                if entry is None or not core.ledger.needs_write(envelope.seq, state.generation):
+                    continue
+                try:
+                    index = await self._write(state, entry.message)
+                except trio_websocket.ConnectionClosed:
+                    state.done.set()  # the reader records why; the ledger keeps the entry
+                    return
+                core.ledger.mark_written(entry, generation=state.generation, conn_index=index)
+                core.entry_written(entry)
+            elif isinstance(envelope, WriteRealtime):
+                try:
+                    await self._write(state, envelope.message)
+                except trio_websocket.ConnectionClosed:
+                    core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
+                    state.done.set()
+                    return
+                core.realtime_written(envelope.message)
+
+    async def _control(
+        self, state: _LinkState, commands: trio.MemoryReceiveChannel[ConnCommand]
+    ) -> None:
+        close_timeout = self._core.prepared.config.reconnect.close_timeout
+        async for command in commands:
+            if isinstance(command, Dial):
+                log.debug(
+                    "connection.dial_ignored",
+                    generation=state.generation,
+                    reason="already connected",
+                )
+            elif command.generation != state.generation:
+                log.debug(
+                    "connection.stale_command",
+                    command=type(command).__name__,
+                    generation=command.generation,
+                )
+            elif isinstance(command, DropLink):
+                log.warning(
+                    "connection.dropped", generation=state.generation, reason=command.reason
+                )
+                state.finish(
+                    LinkEnd(
+                        reason=command.reason,
+                        close_class=CloseClass.TRANSIENT,
+                        resumed_with=state.resumed_with,
+                    )
+                )
+                return
+            elif isinstance(command, CloseLink):
+                state.end = LinkEnd(
+                    code=1000,
+                    reason=command.reason,
+                    handover=command.handover,
+                    resumed_with=state.resumed_with,
+                )
+                with trio.move_on_after(close_timeout, shield=True):
+                    await state.ws.aclose(1000, command.reason)
+                state.done.set()
+                return
+
+
+def _first(group: BaseExceptionGroup[Any]) -> Any:
+    # The first leaf: a link ends one way, whatever else failed alongside.
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc

@@ -1,0 +1,454 @@
+"""The state a session keeps across connections and actor restarts.
+
+Actors come and go (a crash costs at most a resume); what must outlive them
+lives here, owned by the session: status, the latest resumption handle, the
+outbound ledger, the realtime buffer, turn state, usage, and the mailboxes
+between the actors. The connection's reader hands every decoded server
+message to :meth:`SessionCore.on_server_message`, which updates that state,
+routes tool calls and ``goAway`` to the actors that act on them, and queues the
+event for the owner's callbacks (which run elsewhere, so a slow callback never
+stalls the socket).
+
+This is not an actor: it has no loop of its own, only short methods that
+never wait for anything but a bounded mailbox.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import trio
+
+from livesvc.logs import get_logger
+from livesvc.session._envelopes import (
+    CancelTools,
+    ConnCommand,
+    GoAwayNoticed,
+    LinkEnd,
+    LinkEvent,
+    Outbound,
+    RunTools,
+    ToolCommand,
+)
+from livesvc.session._errors import SessionFailed
+from livesvc.session._events import (
+    Closed,
+    Connected,
+    ContextLost,
+    Disconnected,
+    ErrorOccurred,
+    GoAwayReceived,
+    MessageReceived,
+    SessionEvent,
+    SessionResumptionUpdated,
+    SessionStatus,
+    ToolCallCancelled,
+    ToolCallReceived,
+    TranscriptionReceived,
+    TurnState,
+    Usage,
+    VoiceActivityDetected,
+)
+from livesvc.session._ledger import LedgerEntry, OutboundLedger
+from livesvc.session._media_buffer import MediaBuffer
+from livesvc.session._prepare import PreparedSession
+from livesvc.wire import ClientMessage, ServerMessage, Setup
+from supervisors import Mailbox, Overflow
+
+__all__ = ["SessionCore"]
+
+log = get_logger(__name__)
+
+# Mailbox sizes, per edge. Control traffic is a handful of messages per
+# connection; the outbox absorbs bursts of audio chunks.
+_OUTBOX = 256
+_CONTROL = 16
+_LINK_EVENTS = 64
+_PINGER = 8
+_TOOLS = 64
+
+
+class SessionCore:
+    """State and routing of one session; see the module docstring."""
+
+    def __init__(self, prepared: PreparedSession, *, rng: random.Random | None = None) -> None:
+        config = prepared.config
+        self.prepared = prepared
+        self.rng = rng or random.Random(config.random_seed)
+        self.status = SessionStatus.DISCONNECTED
+        self.ledger: OutboundLedger[ClientMessage] = OutboundLedger(
+            keep_until_covered=prepared.resumption
+        )
+        self.media: MediaBuffer[ClientMessage] = MediaBuffer(
+            max_seconds=config.media_buffer_seconds, max_frames=config.media_buffer_frames
+        )
+        self.handle: str | None = config.resume_handle
+        self.session_id: str | None = None
+        self.generation = 0  # dials so far
+        self.link_generation: int | None = None  # the connection that is up now
+        self.link_phase = "down"  # "down" | "dialing" | "up": lets restarted actors agree
+        self.connections = 0  # connections that reached setupComplete
+        self.resumes = 0
+        self.context_losses = 0
+        self.error: SessionFailed | None = None
+        self.close_reason = ""
+        self.usage: Usage | None = None
+        self.closing = False
+        # Turn state.
+        self._generating = False
+        self._interrupted = False
+        self._generation_complete = False
+        self._turn_complete = False
+        self._turns_completed = 0
+        self._pending_tools: set[str] = set()
+        self._anonymous_tools = 0
+        self._activity_open = False
+        self._changed = trio.Event()
+        # Mailboxes: owned here, so an actor's crash never closes one.
+        self.outbox: Mailbox[Outbound] = Mailbox("outbox", _OUTBOX)
+        self.control: Mailbox[ConnCommand] = Mailbox(
+            "connection.control", _CONTROL, overflow=Overflow.FAIL
+        )
+        self.link_events: Mailbox[LinkEvent] = Mailbox("reconnector", _LINK_EVENTS)
+        self.pinger_events: Mailbox[LinkEvent] = Mailbox(
+            "pinger", _PINGER, overflow=Overflow.DROP_OLDEST
+        )
+        self.tool_commands: Mailbox[ToolCommand] = Mailbox("tools", _TOOLS)
+        deliveries_send, deliveries_receive = trio.open_memory_channel[SessionEvent](
+            config.event_buffer
+        )
+        self._deliveries = deliveries_send
+        self.deliveries = deliveries_receive
+        self._backlog_warned = False
+        self.on_fail: Callable[[SessionFailed], None] | None = None
+
+    # -- status ---------------------------------------------------------------
+
+    def set_status(self, status: SessionStatus) -> None:
+        """Move to ``status`` (terminal states are final)."""
+        if self.status is status or self.status.terminal:
+            return
+        log.info("session.status", old=self.status.value, new=status.value)
+        self.status = status
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds (re-checked on every state change)."""
+        while not predicate():
+            await self._changed.wait()
+
+    @property
+    def turn(self) -> TurnState:
+        """The turn state now."""
+        return TurnState(
+            generating=self._generating,
+            interrupted=self._interrupted,
+            generation_complete=self._generation_complete,
+            turn_complete=self._turn_complete,
+            turns_completed=self._turns_completed,
+            pending_tool_calls=len(self._pending_tools) + self._anonymous_tools,
+        )
+
+    @property
+    def idle(self) -> bool:
+        """A turn boundary: nothing generating, no tool call pending, the ledger covered.
+
+        Waiting for the ledger to be covered matters for a ``goAway`` handover:
+        resuming before the handle covers the last turn would replay it.
+        """
+        return (
+            not self._generating
+            and not self._pending_tools
+            and self._anonymous_tools == 0
+            and not self._activity_open
+            and len(self.ledger) == 0
+        )
+
+    # -- events to the owner ----------------------------------------------------
+
+    async def emit(self, event: SessionEvent) -> None:
+        """Queue ``event`` for callbacks and iterators, without stalling the caller."""
+        try:
+            self._deliveries.send_nowait(event)
+            return
+        except trio.WouldBlock:
+            pass
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return  # the session is over; nobody is listening
+        if not self._backlog_warned:
+            self._backlog_warned = True
+            log.warning("session.event_backlog", capacity=self.prepared.config.event_buffer)
+        try:
+            await self._deliveries.send(
+                event
+            )  # lossless: backpressure only when the owner never reads
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return
+
+    def emit_nowait(self, event: SessionEvent) -> None:
+        """Queue ``event`` from synchronous code; dropped (and logged) only if the queue is full."""
+        try:
+            self._deliveries.send_nowait(event)
+        except trio.WouldBlock:
+            log.warning("session.event_dropped", kind=type(event).__name__)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+
+    def close_deliveries(self) -> None:
+        """No more events: iterators end once they drain the queue."""
+        self._deliveries.close()
+
+    def report_error(self, error: Exception) -> None:
+        """An error the session survives, for ``on_error``."""
+        self.emit_nowait(ErrorOccurred(at=trio.current_time(), error=error))
+
+    # -- connections ----------------------------------------------------------
+
+    def begin_dial(self, *, handle: str | None, fresh: bool) -> tuple[int, Setup]:
+        """Start dial number ``generation``; returns it with the setup to send."""
+        self.generation += 1
+        if fresh and self.connections > 0:
+            dropped = self.ledger.abandon_written()
+            self.context_losses += 1
+            self.handle = None
+            reason = "resumption is off" if not self.prepared.resumption else "no resumable handle"
+            log.warning("session.context_lost", reason=reason, dropped=len(dropped))
+            self.emit_nowait(
+                ContextLost(at=trio.current_time(), reason=reason, dropped=len(dropped))
+            )
+            self._pending_tools.clear()
+            self._anonymous_tools = 0
+        if self.status not in (SessionStatus.CLOSING,) and not self.status.terminal:
+            self.set_status(
+                SessionStatus.CONNECTING if self.connections == 0 else SessionStatus.RECONNECTING
+            )
+        return self.generation, self.prepared.setup_with_handle(handle)
+
+    async def link_up(
+        self, generation: int, *, session_id: str | None, resumed_with: str | None
+    ) -> None:
+        """Connection ``generation`` got ``setupComplete``."""
+        self.link_generation = generation
+        self.connections += 1
+        if session_id:
+            self.session_id = session_id
+        resumed = resumed_with is not None
+        if resumed:
+            self.resumes += 1
+        self._generating = False
+        if self.status is not SessionStatus.CLOSING:
+            self.set_status(SessionStatus.CONNECTED)
+        self._notify()
+        log.info(
+            "session.connected",
+            connection=self.connections,
+            generation=generation,
+            resumed=resumed,
+            server_session_id=self.session_id,
+        )
+        await self.emit(
+            Connected(
+                at=trio.current_time(),
+                session_id=self.session_id,
+                resumed=resumed,
+                connection=self.connections,
+            )
+        )
+
+    async def link_down(self, generation: int, end: LinkEnd) -> None:
+        """Connection ``generation`` ended (or never came up)."""
+        was_up = self.link_generation == generation
+        if was_up:
+            self.link_generation = None
+        # A reply in flight is lost with its connection.
+        self._generating = False
+        self._activity_open = False
+        will_retry = not (self.closing or self.status.terminal) and (
+            end.close_class is None or end.close_class.retryable or end.handover
+        )
+        if was_up and not self.closing and not self.status.terminal:
+            self.set_status(SessionStatus.RECONNECTING)
+        self._notify()
+        log.info(
+            "session.disconnected",
+            generation=generation,
+            code=end.code,
+            reason=end.reason,
+            close_class=end.close_class.value if end.close_class else None,
+            during_setup=end.during_setup,
+            handover=end.handover,
+        )
+        if was_up or end.during_setup:
+            await self.emit(
+                Disconnected(
+                    at=trio.current_time(),
+                    code=end.code,
+                    reason=end.reason,
+                    close_class=end.close_class,
+                    will_retry=will_retry,
+                    connection=self.connections,
+                )
+            )
+
+    def entry_written(self, entry: LedgerEntry[ClientMessage]) -> None:
+        """The connection wrote a ledger entry: update what the session waits for."""
+        msg = entry.message
+        if msg.tool_response is not None:
+            for response in msg.tool_response.function_responses or ():
+                if response.id:
+                    self._pending_tools.discard(response.id)
+                elif self._anonymous_tools:
+                    self._anonymous_tools -= 1
+        if msg.client_content is not None and msg.client_content.turn_complete:
+            self._expect_reply()
+        if msg.realtime_input is not None and msg.realtime_input.text:
+            self._expect_reply()
+        self._notify()
+
+    def realtime_written(self, message: ClientMessage) -> None:
+        """Track manual activity (a handover waits for ``activityEnd``)."""
+        ri = message.realtime_input
+        if ri is None:
+            return
+        if ri.activity_start is not None:
+            self._activity_open = True
+        if ri.activity_end is not None:
+            self._activity_open = False
+            self._notify()
+
+    def _expect_reply(self) -> None:
+        self._generating = True
+        self._turn_complete = False
+        self._interrupted = False
+        self._generation_complete = False
+
+    # -- server messages ------------------------------------------------------
+
+    async def on_server_message(self, msg: ServerMessage, generation: int) -> None:
+        """Update the state from one server message and route it."""
+        now = trio.current_time()
+        sc = msg.server_content
+        if sc is not None:
+            if sc.model_turn is not None or sc.output_transcription is not None:
+                self._generating = True
+                self._turn_complete = False
+            if sc.generation_complete:
+                self._generation_complete = True
+            if sc.interrupted:
+                self._interrupted = True
+                self._generating = False
+            if sc.turn_complete:
+                self._turn_complete = True
+                self._generating = False
+                self._turns_completed += 1
+            self._notify()
+        if msg.usage_metadata is not None:
+            self.usage = Usage.from_wire(msg.usage_metadata)
+        await self.emit(MessageReceived(at=now, message=msg))
+        if sc is not None:
+            for direction, tr in (
+                ("input", sc.input_transcription),
+                ("output", sc.output_transcription),
+            ):
+                if tr is not None and (tr.text or tr.finished):
+                    await self.emit(
+                        TranscriptionReceived(
+                            at=now, direction=direction, text=tr.text or "", finished=tr.finished
+                        )
+                    )
+        if msg.tool_call is not None:
+            for fc in msg.tool_call.function_calls or ():
+                if fc.id:
+                    self._pending_tools.add(fc.id)
+                else:
+                    self._anonymous_tools += 1
+            self._notify()
+            await self.emit(ToolCallReceived(at=now, call=msg.tool_call))
+            await self.tool_commands.send(RunTools(call=msg.tool_call))
+        if msg.tool_call_cancellation is not None:
+            ids = [i for i in msg.tool_call_cancellation.ids or () if i]
+            self._pending_tools.difference_update(ids)
+            self._notify()
+            await self.emit(ToolCallCancelled(at=now, ids=ids))
+            await self.tool_commands.send(CancelTools(ids=ids))
+        if msg.session_resumption_update is not None:
+            self._on_resumption_update(msg, generation, now)
+        if msg.go_away is not None:
+            time_left = msg.go_away.time_left_seconds
+            log.info("session.go_away", generation=generation, time_left=time_left)
+            await self.emit(GoAwayReceived(at=now, time_left=time_left, handle=self.handle))
+            await self.link_events.send(
+                GoAwayNoticed(
+                    generation=generation,
+                    deadline=now + (time_left if time_left is not None else 0.0),
+                )
+            )
+        if msg.voice_activity is not None:
+            await self.emit(
+                VoiceActivityDetected(
+                    at=now,
+                    kind=msg.voice_activity.voice_activity_type or "",
+                    activity=msg.voice_activity,
+                )
+            )
+        if msg.voice_activity_detection_signal is not None:
+            await self.emit(
+                VoiceActivityDetected(
+                    at=now, kind=msg.voice_activity_detection_signal.vad_signal_type or ""
+                )
+            )
+
+    def _on_resumption_update(self, msg: ServerMessage, generation: int, now: float) -> None:
+        update = msg.session_resumption_update
+        assert update is not None
+        index = update.last_consumed_client_message_index
+        covered = 0
+        if self.prepared.transparent and index is not None:
+            covered = self.ledger.cover_through_index(generation=generation, index=int(index))
+        elif update.resumable:
+            covered = self.ledger.cover(generation=generation)
+        if update.resumable and update.new_handle:
+            self.handle = update.new_handle
+            self.emit_nowait(SessionResumptionUpdated(at=now, handle=update.new_handle))
+        if covered:
+            log.debug("session.ledger_covered", covered=covered, remaining=len(self.ledger))
+        self._notify()
+
+    # -- the end ----------------------------------------------------------------
+
+    def fail(self, error: SessionFailed) -> None:
+        """Stop for good: fail every pending send and tell the owner."""
+        if self.status.terminal:
+            return
+        self.error = error
+        lost = self.ledger.fail_all(str(error))
+        log.error(
+            "session.failed",
+            error=str(error),
+            code=error.code,
+            close_class=error.close_class.value if error.close_class else None,
+            undelivered=len(lost),
+        )
+        self.set_status(SessionStatus.FAILED)
+        self.emit_nowait(ErrorOccurred(at=trio.current_time(), error=error, fatal=True))
+        self.emit_nowait(
+            Closed(at=trio.current_time(), status=SessionStatus.FAILED, reason=str(error))
+        )
+        if self.on_fail is not None:
+            self.on_fail(error)
+
+    def close_mailboxes(self) -> None:
+        """Close every mailbox (only once the actors are stopped)."""
+        for mailbox in (
+            self.outbox,
+            self.control,
+            self.link_events,
+            self.pinger_events,
+            self.tool_commands,
+        ):
+            mailbox.close()

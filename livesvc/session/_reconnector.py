@@ -1,0 +1,196 @@
+"""The reconnector: decides whether to resume now, back off, hand over, or give up.
+
+It reacts to what the connection reports:
+
+- ``LinkDown``: the close is classified (``_close_codes``). Transient and
+  rate-limited closes are resumed with the latest handle after a backoff (the
+  first retry fast, rate limits slower), at most ``max_attempts`` times in a row;
+  a connection that lived ``stable_after`` seconds resets the count. A fatal
+  config close stops the session with a clear error, except once when a
+  *resume* was refused during setup: then a fresh session is tried (the context
+  is lost, and the owner is told). An auth close refreshes the credential once.
+- ``GoAwayNoticed``: the server will close the connection. The reconnector waits
+  for a turn boundary (nothing generating, no tool call pending, the ledger
+  covered by the handle) or for the deadline minus a margin, then asks the
+  connection to close gracefully and dials again at once: Google rejects a
+  resume while the old socket is still open, and waiting any longer only widens
+  the gap.
+
+Its counters live in the session core, so a restart of this actor neither resets
+the backoff nor loses its place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trio
+
+from livesvc.auth import AuthError
+from livesvc.logs import get_logger
+from livesvc.session._close_codes import CloseClass
+from livesvc.session._core import SessionCore
+from livesvc.session._envelopes import (
+    CloseLink,
+    Dial,
+    GoAwayNoticed,
+    LinkDown,
+    LinkEnd,
+    LinkEvent,
+    LinkUp,
+)
+from livesvc.session._errors import SessionFailed
+from supervisors import ChildContext
+
+__all__ = ["ReconnectState", "ReconnectorActor"]
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ReconnectState:
+    """What the reconnector must remember across its own restarts."""
+
+    attempt: int = 0
+    auth_refreshed: bool = False
+    fresh_fallback_used: bool = False
+    up_generation: int | None = None
+    up_at: float = 0.0
+    reconnects: int = 0
+    handovers: int = 0
+
+
+class ReconnectorActor:
+    """See the module docstring."""
+
+    def __init__(self, core: SessionCore, state: ReconnectState) -> None:
+        self._core = core
+        self._state = state
+        self._handovers: dict[int, trio.CancelScope] = {}
+
+    async def run(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        core = self._core
+        with core.link_events.receiver() as events:
+            task_status.started()
+            with ctx.cancel_on_stop():
+                async with trio.open_nursery() as nursery:
+                    if core.link_phase == "down" and not self._stopping():
+                        self._dial()
+                    async for event in events:
+                        await self._handle(event, nursery)
+
+    def _stopping(self) -> bool:
+        return self._core.closing or self._core.status.terminal
+
+    async def _handle(self, event: LinkEvent, nursery: trio.Nursery) -> None:
+        if isinstance(event, LinkUp):
+            self._state.up_generation = event.generation
+            self._state.up_at = event.at
+        elif isinstance(event, GoAwayNoticed):
+            if (
+                event.generation == self._core.link_generation
+                and event.generation not in self._handovers
+            ):
+                scope = trio.CancelScope()
+                self._handovers[event.generation] = scope
+                nursery.start_soon(self._handover, event, scope)
+        elif isinstance(event, LinkDown):
+            pending = self._handovers.pop(event.generation, None)
+            if pending is not None:
+                pending.cancel()
+            if event.generation == self._core.generation:  # older dials are history
+                await self._on_down(event)
+
+    async def _handover(self, notice: GoAwayNoticed, scope: trio.CancelScope) -> None:
+        core = self._core
+        policy = core.prepared.config.reconnect
+        with scope:
+            with trio.move_on_at(notice.deadline - policy.handover_margin):
+                await core.wait_for(lambda: core.idle or core.link_generation != notice.generation)
+            if core.link_generation != notice.generation or self._stopping():
+                return
+            log.info(
+                "reconnector.handover",
+                generation=notice.generation,
+                at_turn_boundary=core.idle,
+                time_left=round(notice.deadline - trio.current_time(), 3),
+            )
+            self._state.handovers += 1
+            core.control.send_nowait(
+                CloseLink(generation=notice.generation, reason="goAway handover", handover=True)
+            )
+
+    def _dial(self) -> None:
+        core = self._core
+        handle = core.handle if core.prepared.resumption else None
+        fresh = handle is None and core.connections > 0
+        core.link_phase = "dialing"
+        core.control.send_nowait(Dial(handle=handle, fresh=fresh))
+
+    def _fail(self, message: str, end: LinkEnd) -> None:
+        self._core.fail(
+            SessionFailed(message, close_class=end.close_class, code=end.code, reason=end.reason)
+        )
+
+    async def _on_down(self, event: LinkDown) -> None:
+        core, state = self._core, self._state
+        if self._stopping():
+            return
+        end = event.end
+        policy = core.prepared.config.reconnect
+        if (
+            state.up_generation == event.generation
+            and event.at - state.up_at >= policy.stable_after
+        ):
+            state.attempt = 0
+            state.auth_refreshed = False
+        state.reconnects += 1
+        if end.handover:
+            log.info("reconnector.resuming", reason="handover", generation=event.generation)
+            self._dial()
+            return
+        close = f"{end.code} {end.reason}".strip() if end.code is not None else end.reason
+        if end.close_class is CloseClass.FATAL_CONFIG:
+            if end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used:
+                state.fresh_fallback_used = True
+                log.warning("reconnector.resume_refused", code=end.code, reason=end.reason)
+                core.handle = None
+                self._dial()
+                return
+            self._fail(f"the server refused the session (not retried): {close}", end)
+            return
+        if end.close_class is CloseClass.AUTH:
+            if not state.auth_refreshed:
+                state.auth_refreshed = True
+                try:
+                    refreshed = await core.prepared.auth.refresh()
+                except AuthError as exc:
+                    self._fail(
+                        f"authentication failed: {close}; credential refresh failed: {exc}", end
+                    )
+                    return
+                if refreshed and not self._stopping():
+                    log.info("reconnector.credentials_refreshed")
+                    self._dial()
+                    return
+            self._fail(f"authentication failed (not retried): {close}", end)
+            return
+        if state.attempt >= policy.max_attempts:
+            self._fail(f"gave up after {state.attempt} failed attempts; last close: {close}", end)
+            return
+        delay = policy.delay(
+            state.attempt, rate_limited=end.close_class is CloseClass.RATE_LIMITED, rng=core.rng
+        )
+        state.attempt += 1
+        log.info(
+            "reconnector.backing_off",
+            attempt=state.attempt,
+            delay=round(delay, 3),
+            close_class=end.close_class.value if end.close_class else None,
+            code=end.code,
+        )
+        await trio.sleep(delay)
+        if not self._stopping():
+            self._dial()
