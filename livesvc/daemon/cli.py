@@ -1,4 +1,7 @@
-"""Sub-commands ``livesvc check-config`` and ``livesvc hash-key``.
+"""Sub-commands ``livesvc serve``, ``livesvc check-config`` and ``livesvc hash-key``.
+
+``serve --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a
+drain; 1 when the configuration is unusable; 2 on usage errors).
 
 ``check-config FILE`` validates a configuration without starting anything
 (exit 0 when usable, 1 otherwise, every problem on stderr). ``hash-key``
@@ -20,7 +23,12 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    """Add ``check-config`` and ``hash-key`` to the ``livesvc`` command line."""
+    """Add ``serve``, ``check-config`` and ``hash-key`` to the ``livesvc`` command line."""
+    serve = subparsers.add_parser(
+        "serve", help="run the daemon: the Live gateway, admin API and sessions"
+    )
+    serve.add_argument("--config", required=True, metavar="FILE", help="TOML configuration file")
+    serve.set_defaults(run=_serve)
     check = subparsers.add_parser(
         "check-config", help="validate a configuration file without starting the daemon"
     )
@@ -34,6 +42,42 @@ def register(subparsers: Any) -> None:
         "--generate", action="store_true", help="make a new random key; print it, then its hash"
     )
     hasher.set_defaults(run=_hash_key)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import trio
+
+    from livesvc.daemon._daemon import Daemon
+    from livesvc.daemon._logging import apply_logging
+
+    try:
+        config, _warnings = load_checked(args.config, strict_secrets=True)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    apply_logging(config.logging)
+    daemon = Daemon(config, config_path=args.config, configure_logs=True)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(daemon.run)
+            if sys.stdout.isatty():
+                _print_banner(daemon)
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _print_banner(daemon: Any) -> None:
+    base = (daemon.gateway_url or "").replace("wss://", "https://").replace("ws://", "http://")
+    lines = [f"livesvc is serving: gateway {daemon.gateway_url}, admin {daemon.admin_url}"]
+    if daemon.ca_file:
+        lines.append(f"  TLS CA certificate: {daemon.ca_file}   (SSL_CERT_FILE={daemon.ca_file})")
+    lines.append(f"  try it:  livesvc chat --url {base} --key <your key>")
+    print("\n".join(lines), flush=True)
 
 
 def _check_config(args: argparse.Namespace) -> int:

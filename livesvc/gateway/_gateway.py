@@ -59,6 +59,9 @@ _LIVE_PATH = re.compile(
 )
 
 
+_CLIENT_FIELDS = ("client_content", "realtime_input", "tool_response", "context_update")
+
+
 class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     """What one config generation gives the gateway (swapped whole on reload)."""
 
@@ -157,10 +160,14 @@ class Gateway:
         self,
         *,
         ssl_context: Any = None,
+        config: Config | None = None,
         task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve the Live paths until cancelled; reports the bound port."""
-        config = self._settings().config
+        """Serve the Live paths until cancelled; reports the bound port.
+
+        ``config`` (default: the current settings') gives the address and limits.
+        """
+        config = config or self._settings().config
         limits = config.gateway.limits
         front_limits = Limits(
             head_timeout=limits.setup_timeout_seconds,

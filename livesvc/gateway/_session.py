@@ -242,7 +242,7 @@ class GatewaySession:
         await self._persist(**changes)
         self._metrics.sessions_closed.labels(reason=reason).inc()
         log.info(
-            "session.closed",
+            "gateway.session_closed",
             reason=reason,
             duration_seconds=round(trio.current_time() - self._started_at, 3),
             turns=self.record.turns,
@@ -375,7 +375,8 @@ class GatewaySession:
                     self._metrics.tool_calls.labels(
                         tool=name, runner="daemon", outcome=outcome
                     ).inc()
-                    self._metrics.tool_duration.labels(tool=name).observe(duration)
+                    if duration is not None:
+                        self._metrics.tool_duration.labels(tool=name).observe(duration)
                 case MediaDropped(kind=kind, count=count):
                     self._metrics.media_dropped.labels(kind=kind).inc(count)
                 case Failed(code=code, reason=reason):

@@ -55,11 +55,11 @@ class Reconnected(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ToolFinished(msgspec.Struct, frozen=True, kw_only=True):
-    """A daemon tool answered (``outcome``: ok, error, timeout, cancelled)."""
+    """A daemon tool was called or answered (``outcome``: started, ok, error, timeout, cancelled)."""
 
     name: str
     outcome: str
-    duration_seconds: float
+    duration_seconds: float | None = None
 
 
 class MediaDropped(msgspec.Struct, frozen=True, kw_only=True):

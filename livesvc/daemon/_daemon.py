@@ -1,0 +1,423 @@
+"""The daemon: the service supervisor and everything under it, and its life cycle.
+
+::
+
+    service supervisor (one_for_one; intensity and period from [supervision])
+    ├── store            SQLite: session records, daemon handles, tokens
+    ├── emulator         only with upstream.backend = "emulator" (loopback, private key)
+    ├── sessions         dynamic supervisor, one temporary child per gateway session
+    ├── gateway          the Live WebSocket front door for client apps
+    ├── config watcher   SIGHUP: reload, validate, keep the old config on error
+    └── admin API        probes, metrics, sessions, token minting
+
+Children start in this order, each once the previous one is ready (the gateway
+needs the sessions supervisor; the sessions need the store and the upstream).
+SIGTERM or SIGINT drains: the gateway refuses new clients, each session finishes
+its running turn (up to ``service.shutdown_timeout_seconds``) and tells its
+client to resume later, handles are already persisted, then the tree stops in
+reverse order and :meth:`Daemon.run` returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import signal
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import trio
+
+from livesvc.admin import Readiness, SessionView, serve_admin
+from livesvc.config import Config, hash_key, read_secret
+from livesvc.daemon._logging import apply_logging
+from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
+from livesvc.daemon._views import live_view, stored_view
+from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, ClientAuth, TokenMinter
+from livesvc.gateway._gateway import Gateway, GatewaySettings
+from livesvc.gateway._profiles import build_profiles
+from livesvc.gateway._session import Close
+from livesvc.gateway._tls import server_ssl_context
+from livesvc.gateway._upstream import UpstreamFactory
+from livesvc.logs import get_logger
+from livesvc.metrics import DaemonMetrics
+from livesvc.store import Store, StoreServer, open_store_channel
+from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
+
+__all__ = ["Daemon", "UpstreamFactoryBuilder"]
+
+log = get_logger(__name__)
+
+# Builds the upstream factory once the daemon knows its upstream (the embedded
+# emulator's address, say); the default opens sessions with the session library.
+UpstreamFactoryBuilder = Callable[["Daemon"], UpstreamFactory]
+
+_PURGE_INTERVAL = 3600.0
+
+
+def _backoff(config: Config) -> Backoff:
+    b = config.supervision.backoff
+    return Backoff(
+        first=b.initial_seconds,
+        base=b.initial_seconds * b.factor,
+        factor=b.factor,
+        max=b.max_seconds,
+        jitter=b.jitter,
+        reset_after=b.reset_after_seconds,
+    )
+
+
+class Daemon:
+    """``livesvc serve``: build it from a config, then ``await daemon.run()``.
+
+    Example::
+
+        config = load_config("config/livesvc.toml")
+        daemon = Daemon(config, config_path="config/livesvc.toml")
+        async with trio.open_nursery() as nursery:
+            await nursery.start(daemon.run)
+            print(daemon.gateway_url, daemon.admin_url)
+            daemon.request_shutdown()     # what SIGTERM does
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        config_path: str | None = None,
+        upstream: UpstreamFactoryBuilder | None = None,
+        environ: Mapping[str, str] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        handle_signals: bool = True,
+        configure_logs: bool = False,
+    ) -> None:
+        self._holder = ConfigHolder(config)
+        self._config_path = config_path
+        self._upstream_builder = upstream
+        self._environ = environ
+        self._wall = wall_clock
+        self._handle_signals = handle_signals
+        self._configure_logs = configure_logs
+        self.metrics = DaemonMetrics()
+        store_send, self._store_receive = open_store_channel()
+        self.store = Store(store_send, timeout=config.store.timeout_seconds)
+        self._sessions = DynamicSupervisor(
+            "sessions",
+            max_children=config.gateway.limits.max_clients,
+            intensity=max(1, config.supervision.intensity),
+            period=config.supervision.period_seconds,
+        )
+        self._settings: GatewaySettings | None = None
+        self._admin_hash: str | None = None
+        self.gateway: Gateway | None = None
+        self.service: Supervisor | None = None
+        self.emulator: Any = None  # livesvc.emulator.Emulator when embedded
+        self.emulator_key = "emu_" + secrets.token_urlsafe(24)
+        self.gateway_port: int | None = None
+        self.admin_url: str | None = None
+        self.ca_file: str | None = None
+        self._shutdown = trio.Event()
+        self._draining = False
+        self._started = False
+
+    # -- public views ---------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self._holder.current
+
+    @property
+    def gateway_url(self) -> str | None:
+        """``wss://host:port`` (or ``ws://``) where clients connect, once listening."""
+        if self.gateway_port is None:
+            return None
+        gateway = self.config.gateway
+        host = f"[{gateway.host}]" if ":" in gateway.host else gateway.host
+        scheme = "ws" if gateway.tls.mode == "off" else "wss"
+        return f"{scheme}://{host}:{self.gateway_port}"
+
+    def request_shutdown(self) -> None:
+        """Drain and stop, as SIGTERM does."""
+        self._shutdown.set()
+
+    # -- DaemonControl ------------------------------------------------------------------
+
+    def readiness(self) -> Readiness:
+        service = self.service
+        children = {c.id: c.state == "running" for c in service.which_children()} if service else {}
+        checks = {**children, "accepting": self._started and not self._draining}
+        return Readiness(ready=bool(children) and all(checks.values()), checks=checks)
+
+    def metrics_exposition(self) -> tuple[bytes, str]:
+        self.metrics.ready.set(1 if self.readiness().ready else 0)
+        return self.metrics.exposition()
+
+    async def list_sessions(self, *, status: str | None = None) -> list[SessionView]:
+        now = self._wall()
+        live = {s.id: live_view(s, now=now) for s in self._live()}
+        views = [v for v in live.values() if status is None or v.status == status]
+        if status in (None, "detached", "closed"):
+            wanted = None if status is None else [status]
+            for record in await self.store.list_sessions(wanted, limit=500):  # type: ignore[arg-type]
+                if record.session_id not in live:
+                    views.append(stored_view(record, now=now))
+        return views
+
+    async def get_session(self, session_id: str) -> SessionView | None:
+        session = self.gateway.live_session(session_id) if self.gateway else None
+        if session is not None:
+            return live_view(session, now=self._wall())
+        record = await self.store.get_session(session_id)
+        return None if record is None else stored_view(record, now=self._wall())
+
+    async def close_session(self, session_id: str, *, reason: str) -> bool:
+        session = self.gateway.live_session(session_id) if self.gateway else None
+        if session is not None and not session.ended.is_set():
+            try:
+                await session.inbox_send.send(Close(reason=reason))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return False
+            log.info("daemon.session_closed_by_admin", session_id=session_id, reason=reason)
+            return True
+        record = await self.store.get_session(session_id)
+        if record is None or record.status == "closed":
+            return False
+        # Known only from the store: closing it revokes its handles.
+        now = self._wall()
+        await self.store.update_session(
+            session_id, status="closed", closed_at=now, updated_at=now, last_close_reason=reason
+        )
+        return True
+
+    async def mint_token(self, request: AuthTokenRequest) -> AuthTokenResponse:
+        return await TokenMinter(self.config, self.store).mint(request, now=self._wall())
+
+    def _live(self) -> list[Any]:
+        return self.gateway.live_sessions() if self.gateway else []
+
+    # -- start-up --------------------------------------------------------------------------
+
+    def _resolve_admin_hash(self, config: Config) -> str | None:
+        """Blocking: reads the admin token from its file or variable (hashing it at once)."""
+        admin = config.admin
+        if not admin.enabled:
+            return None
+        if admin.token_hash is not None:
+            return admin.token_hash
+        token = read_secret(env=admin.token_env, file=admin.token_file, environ=self._environ)
+        return None if token is None else hash_key(token)
+
+    def _build_settings(self, config: Config, generation: int) -> GatewaySettings:
+        """Blocking (imports tool modules)."""
+        return GatewaySettings(
+            config=config,
+            profiles=build_profiles(config),
+            auth=ClientAuth(config.gateway, self.store),
+            generation=generation,
+        )
+
+    def _on_config_change(self, old: Config, new: Config) -> None:
+        try:
+            settings = self._build_settings(new, self._holder.generation)
+            admin_hash = self._resolve_admin_hash(new)
+        except Exception as err:  # validated already; still, never lose the running config
+            log.error("config.apply_failed", error=repr(err))
+            return
+        self._settings = settings
+        self._admin_hash = admin_hash
+        if self._configure_logs and old.logging != new.logging:
+            apply_logging(new.logging)
+
+    def _upstream_factory(self) -> UpstreamFactory:
+        if self._upstream_builder is not None:
+            return self._upstream_builder(self)
+        from livesvc.daemon._upstream import library_upstream
+
+        return library_upstream(self)
+
+    # -- the children -------------------------------------------------------------------------
+
+    async def _store_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
+        config = self.config.store
+        assert config.path is not None
+        server = StoreServer(
+            self._store_receive,
+            path=config.path,
+            timeout=config.timeout_seconds,
+            synchronous=config.synchronous,
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.run)
+            orphans = await self.store.mark_orphans_detached(now=self._wall())
+            if orphans:
+                log.info("store.sessions_restorable", sessions=orphans)
+            nursery.start_soon(self._purge_periodically)
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    async def _purge_periodically(self) -> None:
+        while True:
+            await trio.sleep(_PURGE_INTERVAL)
+            tokens, sessions = await self.store.purge(
+                now=self._wall(), keep_closed_seconds=self.config.store.keep_closed_sessions_seconds
+            )
+            if tokens or sessions:
+                log.info("store.purged", tokens=tokens, sessions=sessions)
+
+    async def _emulator_child(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        from livesvc.emulator import EmulatorConfig, run_emulator
+
+        settings = self.config.upstream.emulator
+        # A restarted emulator keeps its port, so upstream reconnects find it again.
+        port = self.emulator.port if self.emulator is not None else settings.port
+        emulator_config = EmulatorConfig(
+            host=settings.host, port=port, api_keys=(self.emulator_key,)
+        )
+        async with trio.open_nursery() as nursery:
+            self.emulator = await nursery.start(run_emulator, emulator_config)
+            log.info("daemon.emulator_embedded", url=self.emulator.url)
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    async def _gateway_child(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        config = self.config
+        context, ca_file = await trio.to_thread.run_sync(
+            functools.partial(server_ssl_context, config.gateway.tls, host=config.gateway.host)
+        )
+        self.ca_file = ca_file
+        if self.gateway is None:
+            self.gateway = Gateway(
+                settings=self._current_settings,
+                store=self.store,
+                metrics=self.metrics,
+                sessions=self._sessions,
+                upstream_factory=self._upstream_factory(),
+                wall_clock=self._wall,
+            )
+        gateway = self.gateway
+        if self.gateway_port is not None:  # a restart keeps the port clients know
+            config = self._with_port(config, self.gateway_port)
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(
+                functools.partial(gateway.run, ssl_context=context, config=config)
+            )
+            self.gateway_port = port
+            log.info("gateway.listening", url=self.gateway_url, ca_file=ca_file)
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    @staticmethod
+    def _with_port(config: Config, port: int) -> Config:
+        import msgspec
+
+        return msgspec.structs.replace(
+            config, gateway=msgspec.structs.replace(config.gateway, port=port)
+        )
+
+    def _current_settings(self) -> GatewaySettings:
+        assert self._settings is not None
+        return self._settings
+
+    async def _watcher_child(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        assert self._config_path is not None
+        watcher = ConfigWatcher(self._config_path, self._holder, self.metrics)
+        with ctx.cancel_on_stop():
+            await watcher.run(task_status=task_status)
+
+    async def _admin_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
+        admin = self.config.admin
+        async with trio.open_nursery() as nursery:
+            self.admin_url = await nursery.start(
+                functools.partial(
+                    serve_admin,
+                    self,
+                    host=admin.host,
+                    port=admin.port,
+                    token_hash=lambda: self._admin_hash,
+                )
+            )
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    def _children(self) -> list[ChildSpec]:
+        config = self.config
+        children = [ChildSpec(id="store", start=self._store_child, shutdown=5.0)]
+        if config.upstream.backend == "emulator":
+            children.append(ChildSpec(id="emulator", start=self._emulator_child, shutdown=5.0))
+        children.append(self._sessions.child_spec(id="sessions", restart=Restart.TRANSIENT))
+        children.append(ChildSpec(id="gateway", start=self._gateway_child, shutdown=5.0))
+        if self._config_path is not None and self._handle_signals:
+            children.append(ChildSpec(id="config_watcher", start=self._watcher_child, shutdown=1.0))
+        if config.admin.enabled:
+            children.append(ChildSpec(id="admin", start=self._admin_child, shutdown=5.0))
+        return children
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Start every child, serve until SIGTERM/SIGINT or :meth:`request_shutdown`, drain, stop."""
+        config = self.config
+        if self._configure_logs:
+            apply_logging(config.logging)
+        self._admin_hash = await trio.to_thread.run_sync(self._resolve_admin_hash, config)
+        self._settings = await trio.to_thread.run_sync(self._build_settings, config, 1)
+        self._holder.on_change(self._on_config_change)
+        self.service = Supervisor(
+            "service",
+            self._children(),
+            intensity=config.supervision.intensity,
+            period=config.supervision.period_seconds,
+            backoff=_backoff(config),
+        )
+        async with trio.open_nursery() as nursery:
+            if self._handle_signals:
+                nursery.start_soon(self._signals)
+            await nursery.start(self.service.run)
+            self._started = True
+            log.info(
+                "daemon.ready",
+                name=config.service.name,
+                gateway=self.gateway_url,
+                admin=self.admin_url,
+                upstream=config.upstream.backend,
+                ca_file=self.ca_file,
+            )
+            task_status.started()
+            await self._shutdown.wait()
+            await self._drain_and_stop()
+            nursery.cancel_scope.cancel()
+        log.info("daemon.stopped")
+
+    async def _signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if self._shutdown.is_set():
+                    log.warning("daemon.second_signal", signal=signal.Signals(signum).name)
+                    raise KeyboardInterrupt  # a second signal: stop at once
+                log.info("daemon.signal", signal=signal.Signals(signum).name)
+                self._shutdown.set()
+
+    async def _drain_and_stop(self) -> None:
+        timeout = self.config.service.shutdown_timeout_seconds
+        self._draining = True
+        self.metrics.ready.set(0)
+        busy = sum(1 for s in self._live() if s.busy)
+        log.info("daemon.draining", sessions=len(self._live()), busy=busy, timeout=timeout)
+        if self.gateway is not None:
+            self.gateway.drain()
+        # Sessions first, while the gateway still holds their client connections.
+        with trio.move_on_after(timeout + 5):
+            await self._sessions.stop()
+        assert self.service is not None
+        await self.service.stop()

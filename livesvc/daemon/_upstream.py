@@ -1,0 +1,273 @@
+"""The daemon's upstream: a session from the session library, behind the gateway's Upstream.
+
+Each gateway session opens one library session (``livesvc.open_session``) with
+the merged setup, the profile's Python tools, and the daemon's credential. The
+library reconnects, resumes, hands over on ``goAway`` and replays its ledger;
+this adapter turns its events into the gateway's (:class:`Frame`,
+:class:`Reconnecting`, :class:`Reconnected`, :class:`Failed`, ...), and turns a
+failure to open into :class:`UpstreamUnavailable` with the close code the
+client should get.
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from livesvc.auth import ApiKey, Auth, Backend, VertexAI
+from livesvc.config import SecretUnavailable, read_secret
+from livesvc.gateway._upstream import (
+    Failed,
+    Frame,
+    MediaDropped,
+    Reconnected,
+    Reconnecting,
+    ToolFinished,
+    UpstreamEvent,
+    UpstreamFactory,
+    UpstreamRequest,
+    UpstreamUnavailable,
+)
+from livesvc.logs import get_logger
+from livesvc.session import (
+    Closed,
+    ConfigError,
+    Connected,
+    ContextLost,
+    Disconnected,
+    GoAwayReceived,
+    LiveSessionError,
+    MessageReceived,
+    Session,
+    SessionFailed,
+    SessionStatus,
+    ToolCallReceived,
+    config_from_setup,
+    open_session,
+)
+from livesvc.tools import ToolSpec
+from livesvc.wire import ClientMessage, Setup, Tool
+
+if TYPE_CHECKING:
+    from livesvc.daemon._daemon import Daemon
+
+__all__ = ["SessionUpstream", "library_upstream"]
+
+log = get_logger(__name__)
+
+_EVENT_BUFFER = 256
+
+
+class SessionUpstream:
+    """A library :class:`~livesvc.session.Session` seen as the gateway's ``Upstream``."""
+
+    def __init__(self, session: Session, daemon_tools: frozenset[str]) -> None:
+        self._session = session
+        self._daemon_tools = daemon_tools
+        self._library_events = session.events()
+        self._push, self._events = trio.open_memory_channel[UpstreamEvent](_EVENT_BUFFER)
+        self._go_away = False
+        self._down_at: float | None = None
+        self._down_reason = "drop"
+        self._media_dropped = 0
+        self._stop = trio.Event()  # set by the gateway side: close the library session
+
+    async def send(self, message: ClientMessage) -> None:
+        try:
+            await self._session.send(message, wait=False)
+        except LiveSessionError as err:
+            # The session is ending; its Failed event tells the client why.
+            log.info("upstream.send_dropped", error=type(err).__name__, detail=str(err))
+
+    def events(self) -> AsyncIterator[UpstreamEvent]:
+        return self._events
+
+    def restarts(self) -> dict[str, int]:
+        return dict(self._session.stats.get("actor_restarts", {}))
+
+    async def pump(self) -> None:
+        """Translate the library's events until it closes (runs beside the gateway session)."""
+        async for event in self._library_events:
+            for translated in self._translate(event):
+                await self._push.send(translated)
+            if isinstance(event, Closed):
+                return
+
+    async def end(self, failure: Failed | None = None) -> None:
+        """The last event (a failure, if any), then the end of the stream."""
+        with trio.move_on_after(1, shield=True):
+            try:
+                if failure is not None:
+                    await self._push.send(failure)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+        self._push.close()
+
+    def _translate(self, event: Any) -> list[UpstreamEvent]:
+        match event:
+            case MessageReceived(message=message):
+                return [Frame(message=message)]
+            case GoAwayReceived():
+                self._go_away = True
+                return []
+            case Disconnected(will_retry=True, code=code, close_class=close_class, at=at):
+                self._down_at = at
+                if self._go_away:
+                    self._down_reason = "go_away"
+                elif close_class is not None:
+                    self._down_reason = close_class.value
+                else:
+                    self._down_reason = "network"
+                self._go_away = False
+                return [Reconnecting(reason=self._down_reason, code=code)]
+            case Connected(connection=connection, resumed=resumed, at=at) if connection > 1:
+                gap = max(0.0, at - self._down_at) if self._down_at is not None else 0.0
+                self._down_at = None
+                out: list[UpstreamEvent] = [
+                    Reconnected(reason=self._down_reason, resumed=resumed, gap_seconds=gap)
+                ]
+                dropped = int(self._session.stats.get("media_dropped", 0))
+                if dropped > self._media_dropped:
+                    out.append(MediaDropped(kind="realtime", count=dropped - self._media_dropped))
+                    self._media_dropped = dropped
+                return out
+            case ContextLost(reason=reason, dropped=dropped):
+                log.warning("upstream.context_lost", reason=reason, dropped=dropped)
+                return []
+            case ToolCallReceived(call=call):
+                return [
+                    ToolFinished(name=c.name or "", outcome="started", duration_seconds=None)
+                    for c in call.function_calls or ()
+                    if c.name in self._daemon_tools
+                ]
+            case Closed(status=SessionStatus.FAILED):
+                error = self._session.error
+                code = error.code if error is not None else None
+                reason = (error.reason or str(error)) if error is not None else "upstream failed"
+                return [Failed(code=code, reason=reason)]
+        return []
+
+
+def _client_tools(setup: Setup, daemon_tools: frozenset[str]) -> list[Tool]:
+    """The setup's tools without the daemon's declarations (the library re-adds them from specs)."""
+    tools: list[Tool] = []
+    for tool in setup.tools or ():
+        if tool.function_declarations is None:
+            tools.append(tool)
+            continue
+        kept = [d for d in tool.function_declarations if d.name not in daemon_tools]
+        if kept:
+            tools.append(Tool(function_declarations=kept))
+    return tools
+
+
+def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+
+def library_upstream(daemon: Daemon) -> UpstreamFactory:
+    """The factory of upstream sessions for ``daemon``'s ``[upstream]``."""
+    vertex_auth: list[Auth] = []
+
+    async def connection_options() -> dict[str, Any]:
+        upstream = daemon.config.upstream
+        options: dict[str, Any] = {}
+        if upstream.backend == "emulator":
+            emulator = daemon.emulator
+            if emulator is None:
+                raise UpstreamUnavailable("The upstream emulator is not running.", code=1011)
+            options["auth"] = ApiKey(daemon.emulator_key, api_version=upstream.api_version)
+            options["base_url"] = emulator.http_base_url
+            return options
+        if upstream.base_url is not None:
+            options["base_url"] = upstream.base_url
+        if upstream.ca_file is not None:
+            options["ssl_context"] = await trio.to_thread.run_sync(_ssl_context, upstream.ca_file)
+        try:
+            key = await trio.to_thread.run_sync(
+                functools.partial(read_secret, env=upstream.api_key_env, file=upstream.api_key_file)
+            )
+        except SecretUnavailable as err:
+            # The message names the reference (variable or file), never a value.
+            log.error("upstream.credential_unavailable", error=str(err))
+            raise UpstreamUnavailable("Internal error encountered.", code=1011) from None
+        if upstream.backend == "gemini":
+            assert key is not None  # the config requires a reference
+            options["auth"] = ApiKey(key, api_version=upstream.api_version)
+        elif key is not None:  # Vertex express mode
+            options["auth"] = ApiKey(key, backend=Backend.VERTEX, api_version=upstream.api_version)
+        else:
+            if not vertex_auth:
+                vertex_auth.append(
+                    VertexAI(
+                        project=upstream.project,
+                        location=upstream.location,
+                        service_account_file=upstream.credentials_file,
+                        api_version=upstream.api_version or "v1",
+                    )
+                )
+            options["auth"] = vertex_auth[0]
+        return options
+
+    @asynccontextmanager
+    async def open_upstream(request: UpstreamRequest) -> AsyncIterator[SessionUpstream]:
+        daemon_tools = frozenset(t.name for t in request.tools)
+        tools: list[ToolSpec | Tool] = [*request.tools, *_client_tools(request.setup, daemon_tools)]
+        options = await connection_options()
+        try:
+            config = config_from_setup(
+                request.setup,
+                tools=tools,
+                session_resumption=request.resumption,
+                transparent_resumption=request.transparent,
+                resume_handle=request.resume_handle,
+                **options,
+            )
+        except ConfigError as err:
+            raise UpstreamUnavailable(str(err), code=1007) from None
+        async with trio.open_nursery() as nursery:
+            upstream: SessionUpstream = await nursery.start(_run_session, config, daemon_tools)
+            try:
+                yield upstream
+            finally:
+                upstream._stop.set()
+
+    return open_upstream
+
+
+async def _run_session(
+    config: Any, daemon_tools: frozenset[str], *, task_status: trio.TaskStatus[SessionUpstream]
+) -> None:
+    """Own one library session: open it, hand it over, close it when asked.
+
+    The library cancels its block when the session fails for good and then
+    raises :class:`SessionFailed`; running it here, beside the gateway session,
+    turns that into a :class:`Failed` event instead of cancelling the gateway.
+    """
+    started: SessionUpstream | None = None
+    failure: Failed | None = None
+    try:
+        async with open_session(config=config) as session, trio.open_nursery() as nursery:
+            started = SessionUpstream(session, daemon_tools)
+            nursery.start_soon(started.pump)
+            task_status.started(started)
+            await started._stop.wait()
+            nursery.cancel_scope.cancel()
+    except ConfigError as err:
+        if started is None:
+            raise UpstreamUnavailable(str(err), code=1007) from None
+        failure = Failed(code=1007, reason=str(err))
+    except SessionFailed as err:
+        code = err.code if err.code is not None else 1011
+        reason = err.reason or str(err)
+        if started is None:
+            raise UpstreamUnavailable(reason, code=code) from None
+        failure = Failed(code=code, reason=reason)
+    finally:
+        if started is not None:
+            await started.end(failure)
