@@ -268,6 +268,7 @@ class LiveConnection:
                 raise _Refused(1011, DEADLINE)
             await self._open_session(first)
         except _Refused as refused:
+            log.info("emulator.session_refused", code=refused.code, reason=refused.reason)
             await self._close(refused.code, refused.reason)
             return
         assert self._session is not None
@@ -662,10 +663,10 @@ class LiveConnection:
                     text = tool_result_text(work.number, work.name, work.response)
                     prompt = (text_tokens(str(work.response)), "TEXT")
                 output_tokens = await self._speak(text)
-                await self._send(
-                    ServerMessage(server_content=ServerContent(generation_complete=True))
-                )
-                async with self._lock:
+                async with self._lock:  # from here on the turn completes as one step
+                    await self._send(
+                        ServerMessage(server_content=ServerContent(generation_complete=True))
+                    )
                     await self._send(
                         ServerMessage(
                             server_content=ServerContent(turn_complete=True),
