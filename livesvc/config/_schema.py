@@ -118,11 +118,18 @@ class AdminConfig(_Section, kw_only=True, frozen=True):
 
 
 class EmulatorUpstreamConfig(_Section, kw_only=True, frozen=True):
-    """``[upstream.emulator]``: the embedded emulator (backend = "emulator")."""
+    """``[upstream.emulator]``: the embedded emulator (backend = "emulator").
+
+    It listens on loopback with a key only the daemon knows. Its connections
+    last ``session_lifetime_seconds`` (Google: about 10 minutes; 0 for no limit)
+    and end with a ``goAway`` that the daemon hands over invisibly.
+    """
 
     host: str = "127.0.0.1"
     port: Port = 0  # 0: any free port
-    tls: bool = False
+    reply_interval_seconds: NonNegativeSeconds = 0.02
+    session_lifetime_seconds: NonNegativeSeconds = 600.0
+    go_away_notice_seconds: NonNegativeSeconds = 50.0
 
 
 class UpstreamConfig(_Section, kw_only=True, frozen=True):

@@ -21,6 +21,7 @@ reverse order and :meth:`Daemon.run` returns.
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 import signal
 import time
@@ -274,8 +275,14 @@ class Daemon:
         settings = self.config.upstream.emulator
         # A restarted emulator keeps its port, so upstream reconnects find it again.
         port = self.emulator.port if self.emulator is not None else settings.port
+        lifetime = settings.session_lifetime_seconds or None  # 0: connections never age
         emulator_config = EmulatorConfig(
-            host=settings.host, port=port, api_keys=(self.emulator_key,)
+            host=settings.host,
+            port=port,
+            api_keys=(self.emulator_key,),
+            reply_interval=settings.reply_interval_seconds,
+            session_lifetime=lifetime,
+            go_away_notice=min(settings.go_away_notice_seconds, lifetime or math.inf),
         )
         async with trio.open_nursery() as nursery:
             self.emulator = await nursery.start(run_emulator, emulator_config)
