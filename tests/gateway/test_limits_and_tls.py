@@ -1,14 +1,13 @@
 """Per-client limits on a virtual clock, and the self-signed TLS material."""
 
 import ssl
-import stat
 from pathlib import Path
 
 import trio
 
 from livesvc.config import TlsConfig
 from livesvc.gateway._limits import RateLimiter, SessionQuota
-from livesvc.gateway._tls import ensure_self_signed, server_ssl_context
+from livesvc.gateway._tls import server_ssl_context
 
 
 async def test_rate_limiter_allows_a_burst_then_the_rate(autojump_clock):
@@ -33,16 +32,14 @@ def test_session_quota_per_principal():
 
 
 def test_self_signed_material_is_made_once_and_trusted_by_its_ca(tmp_path: Path):
-    first = ensure_self_signed(tmp_path / "tls")
-    ca_before = first.ca.read_bytes()
-    assert stat.S_IMODE(first.key.stat().st_mode) == 0o600
-    second = ensure_self_signed(tmp_path / "tls")
-    assert second.ca.read_bytes() == ca_before
-    context, ca_path = server_ssl_context(
-        TlsConfig(mode="self-signed", self_signed_dir=str(tmp_path / "tls"))
-    )
+    tls = TlsConfig(mode="self-signed", self_signed_dir=str(tmp_path / "tls"))
+    context, ca_path = server_ssl_context(tls)
     assert context is not None
-    assert ca_path == str(first.ca)
+    assert ca_path is not None
+    ca_before = Path(ca_path).read_bytes()
+    _, again = server_ssl_context(tls)
+    assert again == ca_path
+    assert Path(ca_path).read_bytes() == ca_before  # a restart keeps the CA clients trust
     client = ssl.create_default_context(cafile=ca_path)
     assert client.cert_store_stats()["x509_ca"] == 1
 
