@@ -236,6 +236,22 @@ class TestOnVirtualClock:
             complete = await new.recv()
         assert complete.setup_complete is not None
 
+    async def test_resume_takes_over_from_a_stalled_connection(
+        self, autojump_clock, memory_emulator
+    ):
+        emulator = memory_emulator(resume_grace=3.0)
+        async with emulator.connect() as old:
+            complete = await old.setup(TEXT_MODEL, session_resumption=SessionResumptionConfig())
+            handle = (await _resumable_update(old)).session_resumption_update.new_handle
+            await emulator.core.faults.stall(session_id=complete.setup_complete.session_id)
+            async with emulator.connect() as new:
+                resumed = await new.setup(
+                    TEXT_MODEL, session_resumption=SessionResumptionConfig(handle=handle)
+                )
+                dropped = await old.closed()
+        assert resumed.setup_complete.session_id == complete.setup_complete.session_id
+        assert dropped.code == 1006
+
     async def test_speech_ends_when_audio_stops_arriving(self, autojump_clock, memory_emulator):
         emulator = memory_emulator()
         async with emulator.connect() as client:
