@@ -207,10 +207,10 @@ class LiveConnection:
         await self._close(code, reason)
 
     async def fault_go_away(self, time_left: float | None) -> None:
-        remaining = max(0.0, self._close_at - trio.current_time())
-        notice = self._config.go_away_notice if time_left is None else time_left
-        notice = min(notice, remaining) if time_left is None else notice
-        await self._go_away(notice)
+        if time_left is None:  # the usual notice, but never past the planned close
+            remaining = max(0.0, self._close_at - trio.current_time())
+            time_left = min(self._config.go_away_notice, remaining)
+        await self._go_away(time_left)
 
     def fault_delay(self, seconds: float) -> None:
         self._upgrade.stream.set_delay(seconds)
