@@ -174,7 +174,9 @@ class ConnectionActor:
         frames: trio.MemoryReceiveChannel[Outbound],
     ) -> None:
         core = self._core
-        generation, setup = core.begin_dial(handle=dial.handle, fresh=dial.fresh)
+        generation, setup = core.begin_dial(
+            handle=dial.handle, fresh=dial.fresh, reason=dial.reason
+        )
         core.link_phase = "dialing"
         state = _LinkState(generation, dial.handle)
         log.info("connection.dialing", generation=generation, resuming=dial.handle is not None)
@@ -207,7 +209,7 @@ class ConnectionActor:
             )
         except* trio_websocket.ConnectionClosed as group:
             reason = _first(group).reason
-            code = reason.code if reason is not None else None
+            code = int(reason.code) if reason is not None else None
             text = (reason.reason or reason.name) if reason is not None else "closed"
             end = self._ended(state, code, text, classify_close(code, text))
         except* AuthError as group:
@@ -315,7 +317,7 @@ class ConnectionActor:
                 # which needs trio-websocket's reader (in this nursery) alive.
                 return
             reason = exc.reason
-            code = reason.code if reason is not None else None
+            code = int(reason.code) if reason is not None else None
             text = (reason.reason or reason.name) if reason is not None else "closed"
             state.finish(self._ended(state, code, text, classify_close(code, text)))
 
@@ -329,8 +331,7 @@ class ConnectionActor:
         replay = core.ledger.unwritten(state.generation)
         for entry in replay:
             index = await self._write(state, entry.message)
-            core.ledger.mark_written(entry, generation=state.generation, conn_index=index)
-            core.entry_written(entry)
+            core.record_written(entry, generation=state.generation, conn_index=index)
         buffered = core.media.drain()
         if replay or buffered:
             log.info(
@@ -361,8 +362,7 @@ class ConnectionActor:
                 except trio_websocket.ConnectionClosed:
                     state.done.set()  # the reader records why; the ledger keeps the entry
                     return
-                core.ledger.mark_written(entry, generation=state.generation, conn_index=index)
-                core.entry_written(entry)
+                core.record_written(entry, generation=state.generation, conn_index=index)
             elif isinstance(envelope, WriteRealtime):
                 try:
                     await self._write(state, envelope.message)

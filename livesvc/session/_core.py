@@ -209,21 +209,27 @@ class SessionCore:
 
     # -- connections ----------------------------------------------------------
 
-    def begin_dial(self, *, handle: str | None, fresh: bool) -> tuple[int, Setup]:
-        """Start dial number ``generation``; returns it with the setup to send."""
+    def begin_dial(self, *, handle: str | None, fresh: bool, reason: str = "") -> tuple[int, Setup]:
+        """Start dial number ``generation``; returns it with the setup to send.
+
+        ``fresh`` starts a new server session in place of an earlier one: what the
+        old one received is dropped from the ledger and the owner is told.
+        """
         self.generation += 1
-        if fresh and self.connections > 0:
+        if fresh:
             dropped = self.ledger.abandon_written()
             self.context_losses += 1
             self.handle = None
-            reason = "resumption is off" if not self.prepared.resumption else "no resumable handle"
+            reason = reason or (
+                "resumption is off" if not self.prepared.resumption else "no resumable handle"
+            )
             log.warning("session.context_lost", reason=reason, dropped=len(dropped))
             self.emit_nowait(
                 ContextLost(at=trio.current_time(), reason=reason, dropped=len(dropped))
             )
             self._pending_tools.clear()
             self._anonymous_tools = 0
-        if self.status not in (SessionStatus.CLOSING,) and not self.status.terminal:
+        if not self.closing and not self.status.terminal:
             self.set_status(
                 SessionStatus.CONNECTING if self.connections == 0 else SessionStatus.RECONNECTING
             )
@@ -295,8 +301,19 @@ class SessionCore:
                 )
             )
 
+    def record_written(
+        self, entry: LedgerEntry[ClientMessage], *, generation: int, conn_index: int
+    ) -> None:
+        """The connection wrote ``entry`` as frame ``conn_index`` of ``generation``."""
+        # Written mid-reply, the next turnComplete ends that reply, not this message's.
+        skip = 1 if self._generating and entry.message.tool_response is None else 0
+        self.ledger.mark_written(
+            entry, generation=generation, conn_index=conn_index, skip_turns=skip
+        )
+        self.entry_written(entry)
+
     def entry_written(self, entry: LedgerEntry[ClientMessage]) -> None:
-        """The connection wrote a ledger entry: update what the session waits for."""
+        """Update what the session waits for after ``entry`` was written."""
         msg = entry.message
         if msg.tool_response is not None:
             for response in msg.tool_response.function_responses or ():
@@ -346,6 +363,7 @@ class SessionCore:
                 self._turn_complete = True
                 self._generating = False
                 self._turns_completed += 1
+                self.ledger.turn_completed(generation=generation)
             self._notify()
         if msg.usage_metadata is not None:
             self.usage = Usage.from_wire(msg.usage_metadata)

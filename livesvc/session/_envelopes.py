@@ -91,6 +91,7 @@ class Dial(msgspec.Struct, frozen=True, kw_only=True):
 
     handle: str | None = None
     fresh: bool = False
+    reason: str = ""
 
 
 class DropLink(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,25 +6,26 @@ never answered, a model waiting forever for a tool result). Each such message
 gets a sequence number and stays here until the server's state is known to
 include it:
 
-- a resumable ``sessionResumptionUpdate`` that arrives on the same connection
-  after the message was written (the new handle covers it), or
 - with transparent resumption (Vertex), a ``lastConsumedClientMessageIndex``
-  at or past the message's index on that connection.
+  at or past the message's index on that connection says so exactly;
+- otherwise, a resumable ``sessionResumptionUpdate`` covers a message once the
+  server has shown it read it: a ``turnComplete`` arrived for the reply the
+  message triggered (or continued) on the same connection. An update alone is
+  not proof: Google sends one right after ``setupComplete`` and at every turn
+  boundary, and a message written just before such an update arrives was
+  usually not read when it was made. A message written while a reply is in
+  progress waits for one more ``turnComplete`` (the one ending that reply).
 
 After a resume, :meth:`OutboundLedger.unwritten` lists what the handle does not
 cover, in order; the connection writes each entry once per connection, so
 every message reaches the resumed session exactly once.
-
-Caveat: "arrives after" is judged on the client. A resumable update the server
-emitted just before it read a message, but that the client reads after writing
-it, would cover the message too early. Google sends resumable updates only
-between turns, so the window is small; transparent resumption closes it.
 
 Example::
 
     ledger = OutboundLedger()
     entry = ledger.append(msg)                 # seq 1
     ledger.mark_written(entry, generation=1, conn_index=3)
+    ledger.turn_completed(generation=1)        # the server answered it
     ledger.cover(generation=1)                 # a resumable update arrived
     assert len(ledger) == 0
 """
@@ -53,13 +54,24 @@ class LedgerEntry(Generic[M]):
         conn_index: its index among the client frames of that connection.
     """
 
-    __slots__ = ("_error", "_written", "conn_index", "generation", "message", "seq")
+    __slots__ = (
+        "_error",
+        "_written",
+        "acked",
+        "conn_index",
+        "generation",
+        "message",
+        "seq",
+        "skip_turns",
+    )
 
     def __init__(self, seq: int, message: M) -> None:
         self.seq = seq
         self.message = message
         self.generation: int | None = None
         self.conn_index: int | None = None
+        self.acked = False
+        self.skip_turns = 0
         self._written = trio.Event()
         self._error: DeliveryFailed | None = None
 
@@ -132,20 +144,38 @@ class OutboundLedger(Generic[M]):
         entry = self._entries.get(seq)
         return entry is not None and entry.generation != generation
 
-    def mark_written(self, entry: LedgerEntry[M], *, generation: int, conn_index: int) -> None:
-        """Record that ``entry`` was written as frame ``conn_index`` of connection ``generation``."""
+    def mark_written(
+        self, entry: LedgerEntry[M], *, generation: int, conn_index: int, skip_turns: int = 0
+    ) -> None:
+        """Record that ``entry`` was written as frame ``conn_index`` of connection ``generation``.
+
+        ``skip_turns`` is the number of ``turnComplete`` messages that end replies
+        already in progress (1 when written mid-reply): they do not acknowledge it.
+        """
         entry.generation = generation
         entry.conn_index = conn_index
+        entry.acked = False
+        entry.skip_turns = skip_turns
         entry._written.set()
         if not self._keep:
             self._entries.pop(entry.seq, None)
 
+    def turn_completed(self, *, generation: int) -> None:
+        """A ``turnComplete`` arrived on ``generation``: the server read what it answers."""
+        for entry in self._entries.values():
+            if entry.generation != generation or entry.acked:
+                continue
+            if entry.skip_turns > 0:
+                entry.skip_turns -= 1
+            else:
+                entry.acked = True
+
     def cover(self, *, generation: int) -> int:
-        """A resumable update arrived on ``generation``: drop what was written on it.
+        """A resumable update arrived on ``generation``: drop what it is known to include.
 
         Returns the number of entries dropped.
         """
-        covered = [s for s, e in self._entries.items() if e.generation == generation]
+        covered = [s for s, e in self._entries.items() if e.generation == generation and e.acked]
         for seq in covered:
             del self._entries[seq]
         return len(covered)

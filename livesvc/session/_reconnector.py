@@ -122,12 +122,16 @@ class ReconnectorActor:
                 CloseLink(generation=notice.generation, reason="goAway handover", handover=True)
             )
 
-    def _dial(self) -> None:
+    def _dial(self, *, fresh_reason: str = "") -> None:
         core = self._core
-        handle = core.handle if core.prepared.resumption else None
-        fresh = handle is None and core.connections > 0
+        handle = core.handle if core.prepared.resumption and not fresh_reason else None
+        fresh = bool(fresh_reason) or (handle is None and core.connections > 0)
+        if fresh and not fresh_reason:
+            fresh_reason = (
+                "resumption is off" if not core.prepared.resumption else "no resumable handle yet"
+            )
         core.link_phase = "dialing"
-        core.control.send_nowait(Dial(handle=handle, fresh=fresh))
+        core.control.send_nowait(Dial(handle=handle, fresh=fresh, reason=fresh_reason))
 
     def _fail(self, message: str, end: LinkEnd) -> None:
         self._core.fail(
@@ -156,8 +160,7 @@ class ReconnectorActor:
             if end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used:
                 state.fresh_fallback_used = True
                 log.warning("reconnector.resume_refused", code=end.code, reason=end.reason)
-                core.handle = None
-                self._dial()
+                self._dial(fresh_reason=f"the server refused to resume: {close}")
                 return
             self._fail(f"the server refused the session (not retried): {close}", end)
             return

@@ -425,6 +425,20 @@ class Session:
             raise core.error
         return core.turn
 
+    async def wait_settled(self) -> None:
+        """Wait for a turn boundary the server has acknowledged.
+
+        Nothing generating, no tool call pending, and every conversation message
+        covered by the latest resumption handle: a handle persisted now resumes
+        without replaying anything.
+        """
+        core = self._core
+        await core.wait_for(
+            lambda: (core.idle and core.link_generation is not None) or core.status.terminal
+        )
+        if core.status is SessionStatus.FAILED and core.error is not None:
+            raise core.error
+
     # -- sending --------------------------------------------------------------------
 
     def _check_open(self) -> None:

@@ -26,11 +26,16 @@ FAST_RECONNECT = ReconnectPolicy(
 )
 
 
+def emulator_config(**kw: Any) -> EmulatorConfig:
+    """A fast emulator: short reply intervals, short audio."""
+    base: dict[str, Any] = {"reply_interval": 0.002, "audio_chunk_ms": 100, "audio_ms_per_char": 5}
+    base.update(kw)
+    return EmulatorConfig(**base)
+
+
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    async with open_emulator(
-        EmulatorConfig(reply_interval=0.002, audio_chunk_ms=100, audio_ms_per_char=5)
-    ) as emu:
+    async with open_emulator(emulator_config()) as emu:
         yield emu
 
 

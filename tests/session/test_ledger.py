@@ -23,8 +23,9 @@ def test_resumable_update_covers_only_what_was_written_on_its_connection() -> No
     a, b, _c = (ledger.append(m) for m in "abc")
     ledger.mark_written(a, generation=1, conn_index=1)
     ledger.mark_written(b, generation=1, conn_index=2)
-    # The link drops; on connection 2 only `a` is replayed before an update arrives.
+    # The link drops; on connection 2 only `a` is replayed, answered, then an update arrives.
     ledger.mark_written(a, generation=2, conn_index=1)
+    ledger.turn_completed(generation=2)
     assert ledger.cover(generation=2) == 1
     assert [e.message for e in ledger.unwritten(2)] == ["b", "c"]
 
@@ -35,6 +36,7 @@ def test_unwritten_lists_the_replay_in_order_and_each_entry_once() -> None:
     entries = [ledger.append(m) for m in "abcd"]
     for i, entry in enumerate(entries[:3], start=1):
         ledger.mark_written(entry, generation=1, conn_index=i)
+    ledger.turn_completed(generation=1)
     ledger.cover(generation=1)  # a, b, c are in the handle
     late = ledger.append("e")
     ledger.mark_written(late, generation=1, conn_index=4)
@@ -46,6 +48,39 @@ def test_unwritten_lists_the_replay_in_order_and_each_entry_once() -> None:
     assert ledger.unwritten(2) == []
     assert not ledger.needs_write(late.seq, 2)
     assert ledger.needs_write(late.seq, 3)
+
+
+def test_an_update_without_a_turn_complete_covers_nothing() -> None:
+    """An update that arrives right after a write (e.g. just after setupComplete) is no proof."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    a = ledger.append("a")
+    ledger.mark_written(a, generation=1, conn_index=1)
+    assert ledger.cover(generation=1) == 0
+    ledger.turn_completed(generation=1)
+    assert ledger.cover(generation=1) == 1
+
+
+def test_written_mid_reply_waits_for_its_own_turn_complete() -> None:
+    """The turnComplete ending the reply in progress does not acknowledge a message written during it."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    a = ledger.append("a")
+    ledger.mark_written(a, generation=1, conn_index=1, skip_turns=1)
+    ledger.turn_completed(generation=1)  # ends the earlier reply
+    assert ledger.cover(generation=1) == 0
+    ledger.turn_completed(generation=1)  # ends the reply to `a`
+    assert ledger.cover(generation=1) == 1
+
+
+def test_turn_complete_on_another_connection_does_not_count() -> None:
+    """Acknowledgements are per connection: a replayed entry needs a new one."""
+    ledger: OutboundLedger[str] = OutboundLedger()
+    a = ledger.append("a")
+    ledger.mark_written(a, generation=1, conn_index=1)
+    ledger.turn_completed(generation=2)
+    assert ledger.cover(generation=1) == 0
+    ledger.turn_completed(generation=1)
+    ledger.mark_written(a, generation=2, conn_index=1)  # replayed: acknowledgement starts over
+    assert ledger.cover(generation=2) == 0
 
 
 def test_transparent_index_covers_up_to_and_including_the_index() -> None:
