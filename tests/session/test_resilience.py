@@ -19,7 +19,6 @@ from livesvc.session import (
     Connected,
     ContextLost,
     Disconnected,
-    MessageReceived,
     SessionFailed,
     SessionStatus,
     extract_text,
@@ -37,6 +36,7 @@ class Recorder:
         self.events: list[SessionEvent] = []
         self.text: list[str] = []
         self.first_chunk = trio.Event()
+        self._changed = trio.Event()
 
     def on_message(self, message: Any) -> None:
         text = extract_text(message)
@@ -46,6 +46,13 @@ class Recorder:
 
     def record(self, event: Any) -> None:
         self.events.append(event)
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_connections(self, count: int) -> None:
+        """Wait until ``count`` connections were set up (the first plus resumes)."""
+        while len(self.of(Connected)) < count:
+            await self._changed.wait()
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -105,7 +112,7 @@ async def test_1011_is_resumed(emulator: Emulator) -> None:
             assert session.status is SessionStatus.CONNECTED
     (info,) = emulator.sessions()
     assert info.turns == 2
-    assert [(d.code, d.reason) for d in rec.of(Disconnected)][0] == (
+    assert next((d.code, d.reason) for d in rec.of(Disconnected)) == (
         1011,
         "Internal error encountered.",
     )
@@ -126,11 +133,8 @@ async def test_go_away_mid_reply_hands_over_at_the_turn_boundary() -> None:
                 await emu.faults.go_away(time_left=5.0)
                 await session.wait_turn_complete()
                 with trio.fail_after(3):
-                    while (
-                        session.stats["handovers"] < 1
-                        or session.status is not SessionStatus.CONNECTED
-                    ):
-                        await trio.sleep(0.01)
+                    await rec.wait_connections(2)
+                assert session.stats["handovers"] == 1
                 await one_turn(session, "after")
         (info,) = emu.sessions()
     assert rec.reply() == "echo #2: a reply long enough to be interruptedecho #3: after"
@@ -159,8 +163,7 @@ async def test_stalled_server_is_detected_by_the_pinger() -> None:
                 await emu.faults.stall()
                 start = trio.current_time()
                 with trio.fail_after(5):
-                    while session.stats["resumes"] < 1:
-                        await trio.sleep(0.02)
+                    await rec.wait_connections(2)
                 detected_after = trio.current_time() - start
                 await one_turn(session, "after")
         (info,) = emu.sessions()
@@ -186,10 +189,13 @@ async def test_bad_key_and_unknown_model_fail_once_without_retries(
 ) -> None:
     """A bad key or a missing model fails at once with a clear error: one dial, no retry storm."""
     async with open_emulator(emulator_config(api_keys=("right",))) as emu:
-        with trio.fail_after(10), capture_logs() as logs:
-            with pytest.raises(SessionFailed, match=match) as info:
-                async with open_session(**options(emu, **{"api_key": "right", **kw})):
-                    pass  # pragma: no cover
+        with (
+            trio.fail_after(10),
+            capture_logs() as logs,
+            pytest.raises(SessionFailed, match=match) as info,
+        ):
+            async with open_session(**options(emu, **{"api_key": "right", **kw})):
+                pass  # pragma: no cover
     assert info.value.close_class is close_class
     assert info.value.code == 1008
     assert sum(1 for e in logs if e["event"] == "connection.dialing") == 1
