@@ -291,6 +291,7 @@ class Faults:
     def add_refusal(self, refusal: Refusal) -> None:
         """Put a refusal in force (start-up ``refuse`` rules)."""
         self._refusals.append(refusal)
+        _logged("refuse", refusal.session_id, 0, code=refusal.code, count=refusal.remaining)
 
     async def clear(self) -> None:
         """Lift refusals and delays (in force and for new connections)."""
