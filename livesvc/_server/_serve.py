@@ -226,7 +226,9 @@ class FrontDoor:
             try:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
-                await self._send_raw_error(stream, exc.error_status_hint, "Malformed HTTP request.")
+                status = exc.error_status_hint
+                message = "Request head too large." if status == 431 else "Malformed HTTP request."
+                await self._send_raw_error(stream, status, message)
                 raise _Closed from None
             if isinstance(event, h11.Request):
                 # h11 bounds only an incomplete head; one that arrived whole is checked here
