@@ -425,6 +425,36 @@ class Session:
             raise core.error
         return core.turn
 
+    async def wait_turns(self, count: int) -> TurnState:
+        """Wait until ``count`` replies have completed over the session's life.
+
+        Interrupted replies count too (the server ends them with ``turnComplete``).
+        """
+        core = self._core
+        await core.wait_for(lambda: core.turn.turns_completed >= count or core.status.terminal)
+        if core.status is SessionStatus.FAILED and core.error is not None:
+            raise core.error
+        return core.turn
+
+    async def wait_connected(self) -> None:
+        """Wait until the session is connected (returns at once if it is).
+
+        Raises:
+            SessionFailed: the session failed instead.
+            SessionClosed: the session was closed.
+        """
+        core = self._core
+        await core.wait_for(
+            lambda: (
+                (core.status is SessionStatus.CONNECTED and core.link_generation is not None)
+                or core.status.terminal
+            )
+        )
+        if core.status is SessionStatus.FAILED and core.error is not None:
+            raise core.error
+        if core.status is SessionStatus.CLOSED:
+            raise SessionClosed("the session is closed")
+
     async def wait_settled(self) -> None:
         """Wait for a turn boundary the server has acknowledged.
 
