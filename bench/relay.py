@@ -1,0 +1,481 @@
+"""Relay suite: added latency, CPU per message and capacity of Live relays, side by side.
+
+One run starts the upstream (the emulator, in its own process, real-time audio
+pacing) and every contender in front of it, each in its own process:
+
+* ``direct``: the clients talk to the emulator itself (the reference);
+* ``gateway``: ``livesvc serve`` (our daemon and gateway);
+* ``websockets``: a plain relay written like Google's proxy samples (``bench._wsrelay``);
+* ``nginx``: nginx as a WebSocket reverse proxy, the floor of what the machine can do.
+
+Then, for each N of ``steps`` (clients, each streaming 16 kHz PCM up in 40 ms
+chunks at real-time pace and hearing 24 kHz model audio, see ``bench._load``),
+it runs the same load against each contender in turn, the order alternating
+between steps. Added latency is the contender's round-trip percentile minus
+direct's at the same N in the same step. A contender's capacity is the largest
+N whose added p99 stays within ``p99_limit_ms`` with every client connected; the
+search stops for a contender at its first failing step, and for all of them when
+direct itself fails (the machine, not a relay, is then the limit), or when the
+time budget is spent.
+
+``python -m bench --only relay`` runs the defaults (about 3 minutes);
+``python -m bench.relay --help`` shows the parameters to go bigger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from bench import _gateway, _nginx, _wsrelay
+from bench._drive import Drive, drive
+from bench._harness import Options, Suite, print_table, write_results
+from bench._procs import Child, ChildFailed, python_module, spawn
+from bench._stats import percentile, rounded, summary
+from bench._upstream import READY as UPSTREAM_READY
+from bench._upstream import upstream_argv
+from livesvc.emulator import live_path
+
+__all__ = ["QUICK", "RelayParams", "SUITE", "run_relay"]
+
+CONTENDERS = ("direct", "gateway", "websockets", "nginx")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelayParams:
+    """What the relay suite runs (defaults: about 3 minutes on 2 cores)."""
+
+    steps: tuple[int, ...] = (20, 50, 80, 110, 140, 170, 200)
+    seconds: float = 5.0  # measured window of each run
+    p99_limit_ms: float = 20.0
+    budget_seconds: float = 165.0  # no new step starts after this
+    load_procs: int = 1  # load generator processes (more for big N)
+    contenders: tuple[str, ...] = CONTENDERS
+    nginx_workers: int = 1
+    lead_seconds: float = 3.0  # before each window: start-up, connections, warm-up
+
+
+QUICK = RelayParams(steps=(2,), seconds=1.0, budget_seconds=30.0, lead_seconds=1.5)
+
+
+@dataclass(kw_only=True)
+class _Contender:
+    name: str
+    url: str | None = None  # the Live URL the clients dial (None: skipped)
+    child: Child | None = None  # the process charged for relaying
+    skipped: str | None = None
+    capacity: int | None = None  # largest passing N so far
+    failed_at: int | None = None
+    why_failed: str | None = None
+
+
+@dataclass(kw_only=True)
+class _Run:
+    contender: str
+    clients: int
+    drive: Drive
+    rtt_ms: list[float] = field(default_factory=list)
+
+
+def _row(run: _Run, direct: _Run | None) -> dict[str, Any]:
+    result = run.drive.result
+    messages = result.sent + result.received
+    relay_cpu = run.drive.cpu_seconds.get("relay")
+    p50 = percentile(run.rtt_ms, 50)
+    p99 = percentile(run.rtt_ms, 99)
+    row: dict[str, Any] = {
+        "contender": run.contender,
+        "clients": run.clients,
+        "connected": result.connected,
+        "errors": result.errors,
+        "rtt_ms": summary(run.rtt_ms),
+        "eos_ms": summary(result.eos_ms),
+        "barge_ms": summary(result.barge_ms),
+        "added_p50_ms": None,
+        "added_p99_ms": None,
+        "messages_per_second": round(messages / result.window_seconds, 1),
+        "audio_seconds_down_per_second": round(
+            result.audio_bytes / 48000 / result.window_seconds, 2
+        ),
+        "relay_cpu_percent": None
+        if relay_cpu is None
+        else round(100 * relay_cpu / result.window_seconds, 1),
+        "relay_cpu_us_per_message": None
+        if relay_cpu is None or not messages
+        else round(relay_cpu / messages * 1e6, 1),
+        "upstream_cpu_percent": round(
+            100 * run.drive.cpu_seconds.get("upstream", 0.0) / result.window_seconds, 1
+        ),
+        "load_cpu_percent": round(
+            100 * run.drive.cpu_seconds.get("load", 0.0) / result.window_seconds, 1
+        ),
+        "relay_rss_mib": None
+        if "relay" not in run.drive.rss_bytes
+        else round(run.drive.rss_bytes["relay"] / 2**20, 1),
+        "late_send_percent": round(100 * result.late_sends / max(1, result.sent), 2),
+        "max_send_lag_ms": round(result.max_lag_ms, 1),
+    }
+    if direct is not None and run is not direct:
+        d50, d99 = percentile(direct.rtt_ms, 50), percentile(direct.rtt_ms, 99)
+        if None not in (p50, p99, d50, d99):
+            row["added_p50_ms"] = rounded(p50 - d50)  # type: ignore[operator]
+            row["added_p99_ms"] = rounded(p99 - d99)  # type: ignore[operator]
+    elif run is direct:
+        row["added_p50_ms"] = 0.0
+        row["added_p99_ms"] = 0.0
+    return row
+
+
+def _verdict(row: dict[str, Any], params: RelayParams) -> str | None:
+    """Why this run fails the capacity test, or None when it holds."""
+    if row["connected"] < row["clients"]:
+        return f"{row['clients'] - row['connected']} clients not connected"
+    if row["rtt_ms"]["n"] == 0:
+        return "no round trip measured"
+    if row["contender"] == "direct":
+        p99 = row["rtt_ms"]["p99"]
+        if p99 is not None and p99 > params.p99_limit_ms:
+            return f"direct p99 {p99} ms > {params.p99_limit_ms} ms: the machine is the limit"
+        return None
+    added = row["added_p99_ms"]
+    if added is not None and added > params.p99_limit_ms:
+        return f"added p99 {added} ms > {params.p99_limit_ms} ms"
+    return None
+
+
+@asynccontextmanager
+async def _contenders(
+    params: RelayParams, workdir: Path
+) -> AsyncIterator[tuple[Child, list[_Contender]]]:
+    """Start the upstream and every contender; stop them all on exit."""
+    async with AsyncExitStack() as stack:
+        upstream = await stack.enter_async_context(
+            spawn("upstream", upstream_argv(), workdir=workdir, ready=UPSTREAM_READY)
+        )
+        assert upstream.ready is not None
+        upstream_url = upstream.ready[1]
+        path = live_path() + "?key=bench"
+        found: list[_Contender] = []
+        for name in params.contenders:
+            contender = _Contender(name=name)
+            found.append(contender)
+            try:
+                if name == "direct":
+                    contender.url = upstream_url + path
+                elif name == "websockets":
+                    contender.child = await stack.enter_async_context(
+                        spawn(
+                            "wsrelay",
+                            python_module("bench._wsrelay", "--upstream", upstream_url),
+                            workdir=workdir,
+                            ready=_wsrelay.READY,
+                        )
+                    )
+                    assert contender.child.ready is not None
+                    contender.url = contender.child.ready[1] + path
+                elif name == "nginx":
+                    await _start_nginx(stack, contender, params, workdir, upstream_url, path)
+                elif name == "gateway":
+                    await _start_gateway(stack, contender, workdir, upstream_url)
+            except ChildFailed as exc:
+                contender.skipped = f"failed to start: {str(exc).splitlines()[0]}"
+                print(f"{name}: {exc}", file=sys.stderr)
+        yield upstream, found
+
+
+async def _start_nginx(
+    stack: AsyncExitStack,
+    contender: _Contender,
+    params: RelayParams,
+    workdir: Path,
+    upstream_url: str,
+    path: str,
+) -> None:
+    binary, why = await _nginx.ensure_nginx()
+    if binary is None:
+        contender.skipped = f"skipped: {why}"
+        return
+    port = _nginx.free_port()
+    upstream_port = int(upstream_url.rsplit(":", 1)[1])
+    conf = _nginx.write_config(
+        workdir / "nginx",
+        listen_port=port,
+        upstream_port=upstream_port,
+        workers=params.nginx_workers,
+    )
+    contender.child = await stack.enter_async_context(
+        spawn("nginx", _nginx.nginx_argv(binary, conf), workdir=workdir)
+    )
+    await _wait_port(contender.child, port)
+    contender.url = f"ws://127.0.0.1:{port}{path}"
+
+
+async def _start_gateway(
+    stack: AsyncExitStack, contender: _Contender, workdir: Path, upstream_url: str
+) -> None:
+    why = _gateway.gateway_available()
+    if why is not None:
+        contender.skipped = why
+        return
+    port, admin_port = _nginx.free_port(), _nginx.free_port()
+    conf = _gateway.write_config(
+        workdir / "gateway", upstream_url=upstream_url, port=port, admin_port=admin_port
+    )
+    contender.child = await stack.enter_async_context(
+        spawn(
+            "gateway",
+            _gateway.gateway_argv(conf),
+            workdir=workdir,
+            env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY},
+        )
+    )
+    await _wait_port(contender.child, port)
+    contender.url = f"ws://127.0.0.1:{port}{live_path()}?key={_gateway.CLIENT_KEY}"
+
+
+async def _wait_port(child: Child, port: int, within: float = 20.0) -> None:
+    with trio.move_on_after(within):
+        while True:
+            try:
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+            except OSError:
+                if not child.running():
+                    raise ChildFailed(f"{child.name} exited:\n{child.log_tail()}") from None
+                await trio.sleep(0.05)
+                continue
+            await stream.aclose()
+            return
+    raise ChildFailed(
+        f"{child.name} does not listen on {port} after {within} s:\n{child.log_tail()}"
+    )
+
+
+async def _measure(params: RelayParams, workdir: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    rows: list[dict[str, Any]] = []
+    async with _contenders(params, workdir) as (upstream, contenders):
+        active = [c for c in contenders if c.url is not None]
+        for step_index, clients in enumerate(params.steps):
+            if time.monotonic() - started > params.budget_seconds:
+                print(f"  time budget spent before N={clients}", flush=True)
+                break
+            order = active if step_index % 2 == 0 else list(reversed(active))
+            # direct first in every step: the others are judged against it
+            order = sorted(order, key=lambda c: c.name != "direct")
+            runs: dict[str, _Run] = {}
+            for contender in order:
+                assert contender.url is not None
+                watch = {"upstream": upstream}
+                if contender.child is not None:
+                    watch["relay"] = contender.child
+                result = await drive(
+                    contender.url,
+                    clients=clients,
+                    seconds=params.seconds,
+                    workdir=workdir,
+                    watch=watch,
+                    procs=params.load_procs,
+                    tag=f"load-{contender.name}-{clients}",
+                    lead_seconds=params.lead_seconds,
+                )
+                run = _Run(
+                    contender=contender.name,
+                    clients=clients,
+                    drive=result,
+                    rtt_ms=result.result.eos_ms + result.result.barge_ms,
+                )
+                runs[contender.name] = run
+                row = _row(run, runs.get("direct"))
+                rows.append(row)
+                why = _verdict(row, params)
+                _print_progress(row, why)
+                if why is None:
+                    contender.capacity = clients
+                else:
+                    contender.failed_at, contender.why_failed = clients, why
+            machine_limited = any(c.name == "direct" and c.failed_at == clients for c in active)
+            active = [c for c in active if c.failed_at is None]
+            if machine_limited or not [c for c in active if c.name != "direct"]:
+                break
+    return _result(params, contenders, rows, time.monotonic() - started)
+
+
+def _print_progress(row: dict[str, Any], why: str | None) -> None:
+    rtt = row["rtt_ms"]
+    print(
+        f"  N={row['clients']:<4} {row['contender']:<10} rtt p50 {rtt['p50']} p99 {rtt['p99']} ms"
+        f"  added p99 {row['added_p99_ms']}  relay cpu {row['relay_cpu_percent']}%"
+        + (f"  FAIL: {why}" if why else ""),
+        flush=True,
+    )
+
+
+def _result(
+    params: RelayParams, contenders: list[_Contender], rows: list[dict[str, Any]], elapsed: float
+) -> dict[str, Any]:
+    first_step = rows[0]["clients"] if rows else None
+    table: list[dict[str, Any]] = []
+    for contender in contenders:
+        first = next(
+            (r for r in rows if r["contender"] == contender.name and r["clients"] == first_step),
+            None,
+        )
+        table.append(
+            {
+                "contender": contender.name,
+                "status": contender.skipped or "ok",
+                "clients": first_step,
+                "rtt_p50_ms": first["rtt_ms"]["p50"] if first else None,
+                "rtt_p99_ms": first["rtt_ms"]["p99"] if first else None,
+                "added_p50_ms": first["added_p50_ms"] if first else None,
+                "added_p99_ms": first["added_p99_ms"] if first else None,
+                "relay_cpu_us_per_message": first["relay_cpu_us_per_message"] if first else None,
+                "capacity_clients": contender.capacity,
+                "capacity_bound": "exact"
+                if contender.failed_at is not None
+                else ("at least (search ended)" if contender.capacity is not None else None),
+                "failed_at": contender.failed_at,
+                "why_failed": contender.why_failed,
+            }
+        )
+    by_name = {t["contender"]: t for t in table}
+    ours, theirs = by_name.get("gateway"), by_name.get("websockets")
+    ratios: dict[str, float | None] = {
+        "capacity_gateway_over_websockets": None,
+        "cpu_per_message_websockets_over_gateway": None,
+    }
+    if ours and theirs and ours["capacity_clients"] and theirs["capacity_clients"]:
+        ratios["capacity_gateway_over_websockets"] = round(
+            ours["capacity_clients"] / theirs["capacity_clients"], 2
+        )
+    if ours and theirs and ours["relay_cpu_us_per_message"] and theirs["relay_cpu_us_per_message"]:
+        ratios["cpu_per_message_websockets_over_gateway"] = round(
+            theirs["relay_cpu_us_per_message"] / ours["relay_cpu_us_per_message"], 2
+        )
+    return {
+        "suite": "relay",
+        "utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "params": asdict(params),
+        "elapsed_seconds": round(elapsed, 1),
+        "method": (
+            "round trip of one frame up and the server's immediate answer down"
+            " (end of speech -> inputTranscription, barge-in -> interrupted);"
+            " added = contender percentile - direct percentile at the same N, same step"
+        ),
+        "summary": table,
+        "ratios": ratios,
+        "runs": rows,
+    }
+
+
+def _print(result: dict[str, Any]) -> None:
+    def fmt(value: Any, suffix: str = "") -> str:
+        return "-" if value is None else f"{value}{suffix}"
+
+    table = result["summary"]
+    first = table[0]["clients"] if table else "?"
+    print(
+        f"\nrelay at N={first} clients (round-trip latency, ms) and capacity (added p99 <= "
+        f"{result['params']['p99_limit_ms']} ms):"
+    )
+    print_table(
+        ["contender", "p50", "p99", "added p50", "added p99", "cpu µs/msg", "capacity N", "status"],
+        [
+            [
+                t["contender"],
+                fmt(t["rtt_p50_ms"]),
+                fmt(t["rtt_p99_ms"]),
+                fmt(t["added_p50_ms"]),
+                fmt(t["added_p99_ms"]),
+                fmt(t["relay_cpu_us_per_message"]),
+                fmt(t["capacity_clients"])
+                + ("+" if t["capacity_bound"] and t["capacity_bound"] != "exact" else ""),
+                t["status"],
+            ]
+            for t in table
+        ],
+    )
+    ratios = result["ratios"]
+    print(
+        f"\ngateway vs websockets relay: capacity {fmt(ratios['capacity_gateway_over_websockets'], 'x')},"
+        f" CPU per message {fmt(ratios['cpu_per_message_websockets_over_gateway'], 'x')} (websockets / ours)"
+    )
+
+
+def run_relay(params: RelayParams, options: Options) -> dict[str, Any]:
+    """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
+    with tempfile.TemporaryDirectory(prefix="livesvc-bench-relay-") as tmp:
+        result = trio.run(_measure, params, Path(tmp))
+    _print(result)
+    if options.write:
+        print(f"results: {write_results('relay', result, options)}")
+    return result
+
+
+def run(options: Options) -> dict[str, Any]:
+    # --quick (3 repeats) is the smoke-test size
+    return run_relay(QUICK if options.repeats <= 3 else RelayParams(), options)
+
+
+SUITE = Suite(
+    name="relay",
+    description="added latency, CPU/message and capacity: gateway vs websockets relay vs nginx",
+    run=run,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = RelayParams()
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.relay", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--steps",
+        default=",".join(map(str, defaults.steps)),
+        help="client counts to try, in order (default %(default)s)",
+    )
+    parser.add_argument("--seconds", type=float, default=defaults.seconds, help="window per run")
+    parser.add_argument("--p99-limit-ms", type=float, default=defaults.p99_limit_ms)
+    parser.add_argument("--budget-seconds", type=float, default=defaults.budget_seconds)
+    parser.add_argument("--load-procs", type=int, default=defaults.load_procs)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--nginx-workers", type=int, default=defaults.nginx_workers)
+    parser.add_argument("--results-dir", type=Path)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    params = replace(
+        defaults,
+        steps=tuple(int(n) for n in args.steps.split(",")),
+        seconds=args.seconds,
+        p99_limit_ms=args.p99_limit_ms,
+        budget_seconds=args.budget_seconds,
+        load_procs=args.load_procs,
+        contenders=tuple(c for c in args.contenders.split(",") if c),
+        nginx_workers=args.nginx_workers,
+    )
+    if "direct" not in params.contenders:
+        parser.error("contenders must include direct (the reference)")
+    options = Options(
+        write=not args.no_write, **({"results_dir": args.results_dir} if args.results_dir else {})
+    )
+    run_relay(params, options)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
