@@ -50,6 +50,7 @@ __all__ = ["Gateway", "GatewaySettings"]
 log = get_logger(__name__)
 
 CLOSE_INVALID = 1007
+_FLUSH_TIMEOUT = 5.0
 CLOSE_TRY_AGAIN = 1013
 
 _LIVE_PATH = re.compile(
@@ -205,8 +206,10 @@ class Gateway:
         credential = extract_credential(upgrade.headers, upgrade.query)
         code: int | None = None
         try:
-            principal = await self._authenticate(settings, credential)
+            # Google reads the setup before it refuses a credential, and the SDK
+            # reports a refusal properly (APIError) only once its setup is sent.
             setup = await self._read_setup(ws, settings)
+            principal = await self._authenticate(settings, credential)
             handle = setup.session_resumption.handle if setup.session_resumption else None
             if handle:
                 session = await self._resume(settings, principal, handle)
@@ -466,39 +469,32 @@ class Gateway:
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
-        async def write() -> None:
+        async def write(done: trio.Event) -> None:
+            # Ends when the session closes the outbox, after the last queued frame.
             async for frame in link.outbox:
                 try:
                     await ws.send_message(frame)
                 except trio_websocket.ConnectionClosed:
                     link.request_close(1000, "")
-                    return
+                    break
+            done.set()
 
+        written = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read)
-            nursery.start_soon(write)
+            nursery.start_soon(write, written)
             await link.closing.wait()
+            if client_code[0] is None:
+                # We close: what the session queued (a turn's end, say) goes out first.
+                with trio.move_on_after(_FLUSH_TIMEOUT):
+                    await written.wait()
             nursery.cancel_scope.cancel()
         code = client_code[0]
         if code is None:
             code = link.close_code
-            await self._flush(ws, link)
             await self._close(ws, link.close_code, link.close_reason)
         self._metrics.client_closes.labels(code=str(code)).inc()
         return code
-
-    async def _flush(self, ws: trio_websocket.WebSocketConnection, link: ClientLink) -> None:
-        """Send what the session queued before it asked to close (a last turn, say)."""
-        with trio.move_on_after(2):
-            while True:
-                try:
-                    frame = link.outbox.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                    return
-                try:
-                    await ws.send_message(frame)
-                except trio_websocket.ConnectionClosed:
-                    return
 
     async def _close(self, ws: trio_websocket.WebSocketConnection, code: int, reason: str) -> None:
         with trio.move_on_after(5, shield=True):

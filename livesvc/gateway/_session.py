@@ -58,6 +58,8 @@ __all__ = ["Attach", "ClientLink", "Close", "Detach", "GatewaySession", "Session
 
 log = get_logger(__name__)
 
+_FINISH_TIMEOUT = 2.0
+
 # Close codes the gateway uses towards clients.
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -93,8 +95,10 @@ class ClientLink:
         self.handle: str | None = None  # the daemon handle issued during this attachment
 
     def request_close(self, code: int, reason: str) -> None:
+        """Ask the handler to close; frames already queued still go out first."""
         if not self.closing.is_set():
             self.close_code, self.close_reason = code, reason
+            self.outbox_send.close()
             self.closing.set()
 
 
@@ -218,7 +222,9 @@ class GatewaySession:
                         if ctx is not None:
                             nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
                 finally:
-                    with trio.move_on_after(self._settings.client_send_timeout, shield=True):
+                    # Bounded: when the whole daemon is cancelled, the store may be gone
+                    # already; the record then stays "active" and is restorable.
+                    with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
                         await self._finish(self._end_reason)
 
     _end_reason = "closed"
@@ -402,6 +408,8 @@ class GatewaySession:
             await self._deliver(frame)
         else:
             self._keep(frame)
+        # Only now: a drain waiting for the turn to end must not cut this frame off.
+        self._check_idle()
 
     async def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
@@ -447,7 +455,6 @@ class GatewaySession:
             self._generating = False
             self._awaiting_turn_since = None
             self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
-            self._check_idle()
 
     async def _handle_update(
         self, update: SessionResumptionUpdate
