@@ -57,6 +57,7 @@ from livesvc.wire import (
 __all__ = [
     "CHUNK_MS",
     "DEFAULT_MODEL",
+    "Frames",
     "LoadResult",
     "LoadSpec",
     "merge_results",
@@ -163,7 +164,9 @@ def merge_results(results: list[LoadResult]) -> LoadResult:
     return merged
 
 
-class _Frames:
+class Frames:
+    """The frames a simulated client sends, encoded once with ``livesvc.wire``."""
+
     def __init__(self, spec: LoadSpec) -> None:
         setup = Setup(
             model=spec.model,
@@ -199,7 +202,7 @@ class _Window:
 
 class _Client:
     def __init__(
-        self, spec: LoadSpec, frames: _Frames, window: _Window, result: LoadResult, phase: int
+        self, spec: LoadSpec, frames: Frames, window: _Window, result: LoadResult, phase: int
     ) -> None:
         self.spec = spec
         self.frames = frames
@@ -322,7 +325,7 @@ async def run_load(spec: LoadSpec) -> LoadResult:
     (at most 1.5 s before it opens), so the window sees them all streaming.
     """
     result = LoadResult(clients=spec.clients, window_seconds=spec.seconds)
-    frames = _Frames(spec)
+    frames = Frames(spec)
     window = _Window(spec)
     rng = random.Random(spec.seed)
     cycle_chunks = (spec.speech_ms + spec.silence_ms) // CHUNK_MS

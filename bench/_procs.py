@@ -29,6 +29,7 @@ __all__ = [
     "group_stats",
     "python_module",
     "spawn",
+    "wait_port",
 ]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -207,3 +208,21 @@ async def spawn(
         yield child
     finally:
         await child.stop()
+
+
+async def wait_port(child: Child, port: int, within: float = 20.0) -> None:
+    """Wait until ``port`` on 127.0.0.1 accepts a connection (``child`` must stay up)."""
+    with trio.move_on_after(within):
+        while True:
+            try:
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+            except OSError:
+                if not child.running():
+                    raise ChildFailed(f"{child.name} exited:\n{child.log_tail()}") from None
+                await trio.sleep(0.05)
+                continue
+            await stream.aclose()
+            return
+    raise ChildFailed(
+        f"{child.name} does not listen on {port} after {within} s:\n{child.log_tail()}"
+    )

@@ -43,7 +43,7 @@ import trio
 from bench import _gateway, _nginx, _wsrelay
 from bench._drive import Drive, drive
 from bench._harness import Options, Suite, print_table, write_results
-from bench._procs import Child, ChildFailed, python_module, spawn
+from bench._procs import Child, ChildFailed, python_module, spawn, wait_port
 from bench._stats import percentile, rounded, summary
 from bench._upstream import READY as UPSTREAM_READY
 from bench._upstream import upstream_argv
@@ -223,7 +223,7 @@ async def _start_nginx(
     contender.child = await stack.enter_async_context(
         spawn("nginx", _nginx.nginx_argv(binary, conf), workdir=workdir)
     )
-    await _wait_port(contender.child, port)
+    await wait_port(contender.child, port)
     contender.url = f"ws://127.0.0.1:{port}{path}"
 
 
@@ -246,25 +246,8 @@ async def _start_gateway(
             env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY},
         )
     )
-    await _wait_port(contender.child, port)
+    await wait_port(contender.child, port)
     contender.url = f"ws://127.0.0.1:{port}{live_path()}?key={_gateway.CLIENT_KEY}"
-
-
-async def _wait_port(child: Child, port: int, within: float = 20.0) -> None:
-    with trio.move_on_after(within):
-        while True:
-            try:
-                stream = await trio.open_tcp_stream("127.0.0.1", port)
-            except OSError:
-                if not child.running():
-                    raise ChildFailed(f"{child.name} exited:\n{child.log_tail()}") from None
-                await trio.sleep(0.05)
-                continue
-            await stream.aclose()
-            return
-    raise ChildFailed(
-        f"{child.name} does not listen on {port} after {within} s:\n{child.log_tail()}"
-    )
 
 
 async def _measure(params: RelayParams, workdir: Path) -> dict[str, Any]:
