@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,13 +10,11 @@ import trio
 import trio_websocket
 from google.genai import errors, types
 
-from livesvc.config import load_config
 from livesvc.daemon._daemon import Daemon
 
 from .e2e_support import (
     ADMIN_TOKEN,
     Conversation,
-    config_text,
     in_thread,
     run_sdk,
     speech,
@@ -26,18 +22,6 @@ from .e2e_support import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    path = tmp_path / "live.toml"
-    path.write_text(config_text(state_dir=str(tmp_path / "state")))
-    daemon = Daemon(load_config(path), config_path=str(path), handle_signals=False)
-    async with trio.open_nursery() as nursery:
-        with trio.fail_after(20):
-            await nursery.start(daemon.run)
-        yield daemon
-        daemon.request_shutdown()  # a graceful stop, as SIGTERM does
 
 
 def sdk(daemon: Daemon, script, **kwargs):
