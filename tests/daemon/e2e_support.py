@@ -83,12 +83,15 @@ timeout_seconds = 5
 """
 
 
-def sdk_client(gateway_url: str, ca_file: str, key: str = KEY) -> genai.Client:
+def sdk_client(
+    gateway_url: str, ca_file: str, key: str = KEY, api_version: str | None = None
+) -> genai.Client:
     base = gateway_url.replace("wss://", "https://")
     context = ssl.create_default_context(cafile=ca_file)
-    return genai.Client(
-        api_key=key, http_options={"base_url": base, "async_client_args": {"ssl": context}}
-    )
+    options: dict[str, Any] = {"base_url": base, "async_client_args": {"ssl": context}}
+    if api_version is not None:
+        options["api_version"] = api_version
+    return genai.Client(api_key=key, http_options=options)
 
 
 class Conversation:
@@ -131,11 +134,12 @@ def run_sdk(
     *,
     key: str = KEY,
     config: types.LiveConnectConfig | None = None,
+    api_version: str | None = None,
 ) -> Any:
     """Connect with the SDK and run ``script`` (in a worker thread; bounded in time)."""
 
     async def main() -> Any:
-        client = sdk_client(gateway_url, ca_file, key)
+        client = sdk_client(gateway_url, ca_file, key, api_version)
         async with asyncio.timeout(SDK_TIMEOUT):
             async with client.aio.live.connect(
                 model="gemini-live-2.5-flash-preview",

@@ -250,3 +250,94 @@ async def test_client_reconnects_within_the_grace_period(daemon: Daemon):
     mine = next(s for s in listed if s["session_id"] == session_id)
     assert mine["client_resumes"] == 1
     assert metric(daemon, "livesvc_client_connections_total", result="resumed") == 1
+
+
+@pytest.mark.filterwarnings("ignore:The SDK.s token creation")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+async def test_sdk_mints_a_token_at_the_admin_api_and_connects_with_it(daemon: Daemon):
+    """auth_tokens.create pointed at the admin API; the token then opens one session on the gateway."""
+    from google import genai
+
+    def mint() -> str:
+        admin = genai.Client(
+            api_key=ADMIN_TOKEN,
+            http_options={"base_url": daemon.admin_url, "api_version": "v1alpha"},
+        )
+        token = admin.auth_tokens.create(
+            config={
+                "uses": 1,
+                "live_connect_constraints": {
+                    "model": "gemini-live-2.5-flash-preview",
+                    "config": {"response_modalities": ["TEXT"]},
+                },
+            }
+        )
+        assert token.name is not None
+        return token.name
+
+    async def script(chat: Conversation):
+        return await chat.say("with a token")
+
+    with trio.fail_after(40):
+        token = await trio.to_thread.run_sync(mint)
+        assert token.startswith("auth_tokens/")
+        assert daemon.gateway_url is not None
+        assert daemon.ca_file is not None
+        reply = await in_thread(
+            run_sdk, daemon.gateway_url, daemon.ca_file, script, key=token, api_version="v1alpha"
+        )
+        assert reply == "echo #1: with a token"
+        with pytest.raises(errors.APIError) as spent:
+            await in_thread(
+                run_sdk,
+                daemon.gateway_url,
+                daemon.ca_file,
+                script,
+                key=token,
+                api_version="v1alpha",
+            )
+    assert spent.value.code == 1008
+    assert "no uses left" in str(spent.value)
+
+
+async def test_admin_closes_a_session_and_the_endpoints_reflect_it(daemon: Daemon):
+    async def script(chat: Conversation):
+        await chat.say("first")
+        session_id = chat.session_id
+
+        async def close_it() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=daemon.admin_url or "") as http:
+                return await http.delete(
+                    f"/v1/sessions/{session_id}",
+                    params={"reason": "maintenance"},
+                    headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+                )
+
+        response = trio.from_thread.run(close_it)
+        try:
+            async for _ in chat.session.receive():
+                pass
+        except errors.APIError as closed:
+            return session_id, response.status_code, closed.code, str(closed)
+        return session_id, response.status_code, None, ""
+
+    with trio.fail_after(40):
+        session_id, status, code, message = await sdk(daemon, script)
+        assert (status, code) == (200, 1000)
+        assert "maintenance" in message
+        view = (await admin_get(daemon, f"/v1/sessions/{session_id}")).json()
+        metrics = (await admin_get(daemon, "/metrics")).text
+    assert view["status"] == "closed"
+    assert view["turns"] == 1
+    assert view["last_close_reason"] == "maintenance"
+    for line in (
+        'livesvc_client_connections_total{result="accepted"} 1.0',
+        'livesvc_sessions_started_total{kind="new"} 1.0',
+        'livesvc_sessions_closed_total{reason="admin"} 1.0',
+        'livesvc_messages_relayed_total{direction="client_to_upstream"} 1.0',
+        'livesvc_client_closes_total{code="1000"} 1.0',
+        "livesvc_first_response_latency_seconds_count 1.0",
+        'livesvc_sessions{status="active"} 0.0',
+    ):
+        assert line in metrics
+    assert 'livesvc_bytes_relayed_total{direction="upstream_to_client"}' in metrics

@@ -54,6 +54,7 @@ async def test_text_turn_through_the_profile(harness: Harness):
 async def test_bad_key_is_refused_with_1008(harness: Harness):
     with trio.fail_after(10):
         async with client(harness.url(), key="wrong-key") as ws:
+            await send_json(ws, {"setup": {"model": "models/m"}})
             code, reason = await closed_with(ws)
     assert (code, reason) == (1008, "API key not valid. Please pass a valid API key.")
     assert harness.upstreams.opened == []
@@ -326,3 +327,26 @@ async def test_ephemeral_token_on_the_constrained_path(harness: Harness):
     assert code == 1008
     assert reason is not None
     assert "no uses left" in reason
+
+
+async def test_a_draining_gateway_refuses_new_clients_with_503(harness: Harness):
+    assert harness.gateway is not None
+    harness.gateway.drain()
+    with trio.fail_after(10), pytest.raises(trio_websocket.ConnectionRejected) as refused:
+        async with client(harness.url()):
+            pass
+    assert refused.value.status_code == 503
+    assert harness.metric("livesvc_client_connections_total", result="rejected_draining") == 1
+
+
+async def test_a_message_with_two_fields_is_refused_with_1007(harness: Harness):
+    with trio.fail_after(10):
+        async with client(harness.url()) as ws:
+            await setup(ws)
+            await send_json(
+                ws, {"realtime_input": {"text": "a"}, "client_content": {"turnComplete": True}}
+            )
+            code, reason = await closed_with(ws)
+    assert code == 1007
+    assert reason is not None
+    assert reason.startswith("A message needs exactly one of")
