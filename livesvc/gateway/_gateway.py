@@ -463,6 +463,14 @@ class Gateway:
                         CLOSE_INVALID, "setup may only be sent as the first message."
                     )
                     return
+                if sum(getattr(message, f) is not None for f in _CLIENT_FIELDS) != 1:
+                    self._metrics.errors.labels(kind="client_bad_frame").inc()
+                    link.request_close(
+                        CLOSE_INVALID,
+                        "A message needs exactly one of clientContent, realtimeInput, "
+                        "toolResponse, contextUpdate.",
+                    )
+                    return
                 try:
                     await session.to_upstream.send(message)
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
