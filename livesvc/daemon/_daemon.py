@@ -31,7 +31,7 @@ from typing import Any
 import trio
 
 from livesvc.admin import Readiness, SessionView, serve_admin
-from livesvc.config import Config, hash_key, read_secret
+from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._views import live_view, stored_view
@@ -110,6 +110,7 @@ class Daemon:
             period=config.supervision.period_seconds,
         )
         self._settings: GatewaySettings | None = None
+        self._prepared: tuple[dict[str, Any], str | None] | None = None
         self._admin_hash: str | None = None
         self.gateway: Gateway | None = None
         self.service: Supervisor | None = None
@@ -218,14 +219,24 @@ class Daemon:
             generation=generation,
         )
 
+    def _load_for_reload(self, path: str) -> Config:
+        """Blocking (the watcher runs it in a thread): load, check, import tools, read the token."""
+        config, _warnings = load_checked(path, strict_secrets=True, environ=self._environ)
+        self._prepared = (build_profiles(config), self._resolve_admin_hash(config))
+        return config
+
     def _on_config_change(self, old: Config, new: Config) -> None:
-        try:
-            settings = self._build_settings(new, self._holder.generation)
-            admin_hash = self._resolve_admin_hash(new)
-        except Exception as err:  # validated already; still, never lose the running config
-            log.error("config.apply_failed", error=repr(err))
+        if self._prepared is None:  # a reload that did not come through _load_for_reload
+            log.error("config.apply_failed", error="reloaded config was not prepared")
             return
-        self._settings = settings
+        profiles, admin_hash = self._prepared
+        self._prepared = None
+        self._settings = GatewaySettings(
+            config=new,
+            profiles=profiles,
+            auth=ClientAuth(new.gateway, self.store),
+            generation=self._holder.generation,
+        )
         self._admin_hash = admin_hash
         if self._configure_logs and old.logging != new.logging:
             apply_logging(new.logging)
@@ -337,7 +348,9 @@ class Daemon:
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
     ) -> None:
         assert self._config_path is not None
-        watcher = ConfigWatcher(self._config_path, self._holder, self.metrics)
+        watcher = ConfigWatcher(
+            self._config_path, self._holder, self.metrics, load=self._load_for_reload
+        )
         with ctx.cancel_on_stop():
             await watcher.run(task_status=task_status)
 
