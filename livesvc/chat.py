@@ -124,22 +124,25 @@ class ChatClient:
     async def run_terminal(self) -> int:
         """Read lines from stdin and print the answers, until EOF or ``/quit``."""
         send, lines = trio.open_memory_channel[str](0)
+        prompt = "> " if sys.stdin.isatty() else ""
 
         async def read_stdin() -> None:
             stdin = trio.wrap_file(sys.stdin)
             async with send:
-                while True:
-                    _print("> ")
-                    line = await stdin.readline()
-                    if not line:
-                        return
+                while line := await stdin.readline():
                     if line.strip():
                         await send.send(line.strip())
+
+        def on_text(text: str) -> None:
+            _print(text + (prompt if text == "\n" else ""))
+
+        def on_notice(notice: str) -> None:
+            _print(f"[{notice}]\n" + (prompt if notice.startswith("connected") else ""))
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read_stdin)
             try:
-                await self.converse(lines, on_text=_print, on_notice=lambda n: _print(f"[{n}]\n"))
+                await self.converse(lines, on_text=on_text, on_notice=on_notice)
             except ChatError as err:
                 _print(f"[{err}]\n")
                 return 1
@@ -187,12 +190,12 @@ class ChatClient:
                     raise ChatError(f"refused ({code}): {reason}") from None
                 problem = f"connection closed ({code}) {reason}".strip()
             except (OSError, trio_websocket.HandshakeError) as err:
-                problem = f"cannot connect: {err}"
+                problem = f"cannot connect: {str(err) or type(err).__name__}"
             if attempt >= len(self._delays):
                 raise ChatError(f"gave up after {attempt} retries: {problem}")
             delay = self._delays[attempt]
             attempt += 1
-            on_notice(f"{problem}; resuming in {delay:g}s")
+            on_notice(f"{problem}; retrying in {delay:g}s")
             await trio.sleep(delay)
 
     async def _setup(self, ws: trio_websocket.WebSocketConnection) -> None:
