@@ -24,6 +24,7 @@ from typing import Any
 
 import trio
 import trio_websocket
+import wsproto.utilities
 
 from livesvc.auth import AuthError, LiveEndpoint, build_endpoint
 from livesvc.logs import get_logger
@@ -220,6 +221,10 @@ class ConnectionActor:
             end = self._ended(
                 state, None, "no setupComplete within the connect timeout", CloseClass.TRANSIENT
             )
+        except* wsproto.utilities.LocalProtocolError as group:
+            # trio-websocket's reader can trip over a ping that arrives while we
+            # close (it answers with a pong wsproto refuses): the link is over.
+            end = self._ended(state, None, f"protocol error: {_first(group)}", CloseClass.TRANSIENT)
         except* (trio_websocket.HandshakeError, OSError, trio.BrokenResourceError) as group:
             end = self._ended(
                 state, None, f"network error: {type(_first(group)).__name__}", CloseClass.TRANSIENT

@@ -786,8 +786,9 @@ async def open_session(
 
     The block starts once the session is connected (unless ``connect=False``).
     If the session fails for good mid-block (fatal close, retries exhausted), the
-    block is cancelled and :class:`~livesvc.session.SessionFailed` is raised.
-    Leaving the block closes the session gracefully.
+    block is cancelled, and leaving it raises :class:`~livesvc.session.SessionFailed`
+    (unless the block raised its own exception). Leaving the block closes the
+    session gracefully.
 
     Raises:
         ConfigError: an invalid option, before any network traffic.
@@ -837,5 +838,5 @@ async def open_session(
             if lone is None:
                 raise
             raise lone from None
-    if not body_failed and session._body_scope.cancelled_caught and session.error is not None:
+    if not body_failed and session.error is not None:
         raise session.error

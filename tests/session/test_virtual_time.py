@@ -1,0 +1,247 @@
+"""Backoff, keepalive and goAway deadlines on trio's virtual clock, with exact times.
+
+The server is scripted over memory streams (``fakes.FakeLive``), so autojump can
+run minutes of reconnect schedule in milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+
+from livesvc.auth import ApiKey
+from livesvc.session import (
+    CloseClass,
+    KeepalivePolicy,
+    ReconnectPolicy,
+    SessionFailed,
+    SessionStatus,
+    open_session,
+)
+from livesvc.wire import Content, GoAway, Part, ServerContent, ServerMessage
+from supervisors import Backoff
+
+from .fakes import FakeConnection, FakeLive, echo_server
+
+EXACT = ReconnectPolicy(
+    backoff=Backoff(first=1.0, base=2.0, factor=2.0, max=30.0, jitter=0.0),
+    rate_limited_backoff=Backoff(first=10.0, base=20.0, factor=2.0, max=60.0, jitter=0.0),
+    max_attempts=3,
+    stable_after=30.0,
+    connect_timeout=10.0,
+    close_timeout=1.0,
+    handover_margin=5.0,
+)
+
+
+def hang_guard(fn: Any) -> Any:
+    """Fail (in virtual time) instead of hanging if a test deadlocks."""
+    import functools
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> None:
+        with trio.fail_after(3600):
+            await fn(*args, **kwargs)
+
+    return wrapper
+
+
+def opts(live: FakeLive, **kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "model": "gemini-live-2.5-flash-preview",
+        "api_key": "k",
+        "response_modalities": ["TEXT"],
+        "reconnect": EXACT,
+        "keepalive": KeepalivePolicy(interval=15.0, timeout=40.0),
+        "dial": live.dial,
+        "random_seed": 1,
+    }
+    base.update(kw)
+    return base
+
+
+def closes_after_setup(code: int, reason: str) -> Any:
+    async def behaviour(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await conn.close(code, reason)
+
+    return behaviour
+
+
+def refuses_setup(code: int, reason: str) -> Any:
+    async def behaviour(conn: FakeConnection) -> None:
+        await conn.receive()  # the setup, refused before setupComplete
+        await conn.close(code, reason)
+
+    return behaviour
+
+
+@hang_guard
+async def test_transient_failures_back_off_exactly_then_give_up(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Every connection dies with 1011: dials at 0, 1, 3, 7 (first fast, then doubling), then a clear failure."""
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, closes_after_setup(1011, "Internal error encountered."))
+        with pytest.raises(
+            SessionFailed, match="gave up after 3 failed attempts; last close: 1011"
+        ) as info:
+            async with open_session(**opts(live)) as session:
+                await session.wait_closed()
+        nursery.cancel_scope.cancel()
+    # Every connection is set up, then cut at once.
+    assert [round(t - live.dials[0], 6) for t in live.dials] == [0.0, 1.0, 3.0, 7.0]
+    assert info.value.close_class is CloseClass.TRANSIENT
+
+
+@hang_guard
+async def test_rate_limited_closes_wait_longer(autojump_clock: trio.abc.Clock) -> None:
+    """RESOURCE_EXHAUSTED uses the rate-limited schedule: 10 s, then 20 s, then 40 s."""
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, closes_after_setup(1011, "RESOURCE_EXHAUSTED: quota"))
+        with pytest.raises(SessionFailed) as info:
+            async with open_session(**opts(live)) as session:
+                await session.wait_closed()
+        nursery.cancel_scope.cancel()
+    assert [round(t - live.dials[0], 6) for t in live.dials] == [0.0, 10.0, 30.0, 70.0]
+    assert info.value.close_class is CloseClass.RATE_LIMITED
+
+
+@hang_guard
+async def test_a_stable_connection_resets_the_failure_count(autojump_clock: trio.abc.Clock) -> None:
+    """After a connection lived past stable_after, the next drop is retried fast again."""
+
+    async def lives_60s_then_dies(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await trio.sleep(60)
+        await conn.close(1011, "Internal error encountered.")
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, lives_60s_then_dies)
+        async with open_session(**opts(live)) as session:
+            await trio.sleep(200)
+            assert session.status is not SessionStatus.FAILED
+        nursery.cancel_scope.cancel()
+    # Each drop comes 60 s after its connection; each resume 1 s (the fast first retry) later.
+    gaps = [round(b - a, 6) for a, b in zip(live.dials, live.dials[1:], strict=False)]
+    assert gaps[:3] == [61.0, 61.0, 61.0]
+
+
+class RefreshingAuth(ApiKey):
+    """An API key whose refresh 'works' (as a Vertex token refresh would)."""
+
+    refreshed = 0
+
+    async def refresh(self) -> bool:
+        type(self).refreshed += 1
+        return True
+
+
+@hang_guard
+async def test_auth_close_refreshes_once_then_fails(autojump_clock: trio.abc.Clock) -> None:
+    """An auth close refreshes the credential and retries once, at once; a second one is fatal."""
+    RefreshingAuth.refreshed = 0
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(
+            nursery, refuses_setup(1008, "Request had invalid authentication credentials.")
+        )
+        with pytest.raises(SessionFailed, match="authentication failed") as info:
+            async with open_session(**opts(live, api_key=None, auth=RefreshingAuth("k"))):
+                pass  # pragma: no cover
+        nursery.cancel_scope.cancel()
+    assert RefreshingAuth.refreshed == 1
+    assert len(live.dials) == 2
+    assert live.dials[1] == live.dials[0]  # no backoff after a refresh
+    assert info.value.close_class is CloseClass.AUTH
+
+
+@hang_guard
+async def test_black_holed_socket_is_detected_after_interval_plus_timeout(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """No pong and no frame: the link is dropped 15 + 40 s after it went silent, then resumed."""
+
+    async def goes_dark(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        conn.black_hole()
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, goes_dark, echo_server)
+        resumed_event = trio.Event()
+        async with open_session(
+            **opts(live), on_connect=lambda e: e.resumed and resumed_event.set()
+        ) as session:
+            with trio.fail_after(200):
+                await resumed_event.wait()
+            resumed = session.stats["resumes"]
+        nursery.cancel_scope.cancel()
+    assert resumed == 1
+    assert [round(t - live.dials[0], 6) for t in live.dials] == [
+        0.0,
+        56.0,
+    ]  # 15 + 40, then the 1 s first retry
+    assert live.connections[1].setup is not None
+    handle = live.connections[1].setup.setup.session_resumption.handle  # type: ignore[union-attr]
+    assert handle == "h1"
+
+
+@hang_guard
+async def test_frames_count_as_life_while_a_pong_is_late(autojump_clock: trio.abc.Clock) -> None:
+    """A server that streams but never pongs is not declared dead."""
+
+    async def chatty_no_pongs(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        conn.black_hole()  # pings (and everything else from us) vanish...
+        while True:  # ...but the server keeps talking
+            await trio.sleep(5)
+            await conn.send(
+                ServerMessage(
+                    server_content=ServerContent(model_turn=Content(parts=[Part(text=".")]))
+                )
+            )
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, chatty_no_pongs)
+        async with open_session(**opts(live)) as session:
+            await trio.sleep(300)
+            assert session.stats["resumes"] == 0
+        nursery.cancel_scope.cancel()
+    assert len(live.dials) == 1
+
+
+@hang_guard
+async def test_go_away_without_a_turn_boundary_hands_over_at_deadline_minus_margin(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A reply that never ends: the handover happens at goAway + timeLeft - margin, exactly."""
+    sent_at: list[float] = []
+
+    async def endless_reply(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await conn.receive()  # the user's turn
+        await conn.send(
+            ServerMessage(
+                server_content=ServerContent(model_turn=Content(parts=[Part(text="...")]))
+            )
+        )
+        sent_at.append(trio.current_time())
+        await conn.send(ServerMessage(go_away=GoAway(time_left="20s")))
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, endless_reply, echo_server)
+        resumed = trio.Event()
+        async with open_session(
+            **opts(live), on_connect=lambda e: e.resumed and resumed.set()
+        ) as session:
+            await session.send_text("talk forever")
+            with trio.fail_after(100):
+                await resumed.wait()
+            assert session.stats["handovers"] == 1
+        nursery.cancel_scope.cancel()
+    assert live.dials[1] - sent_at[0] == pytest.approx(15.0)  # 20 s notice - 5 s margin
+    # The unanswered turn was replayed on the new connection.
+    assert any(m.client_content for m in live.connections[1].received[1:])
