@@ -43,7 +43,14 @@ from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord, Store, StoreError
 from livesvc.wire import Setup, WireDecodeError, decode_client, encode_client
-from supervisors import ChildSpec, DynamicSupervisor, Restart, StartFailed, SupervisorFull
+from supervisors import (
+    ChildSpec,
+    DynamicSupervisor,
+    Restart,
+    StartFailed,
+    SupervisorFull,
+    SupervisorNotRunning,
+)
 
 __all__ = ["Gateway", "GatewaySettings"]
 
@@ -233,11 +240,9 @@ class Gateway:
         try:
             code = await self._attach_and_relay(ws, session, link, settings, resumed=bool(handle))
         finally:
-            with trio.move_on_after(5, shield=True):
-                try:
+            if not session.ended.is_set():
+                with trio.move_on_after(5, shield=True):
                     await session.inbox_send.send(Detach(link=link, code=code))
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass
 
     async def _authenticate(self, settings: GatewaySettings, credential: str | None) -> Principal:
         try:
@@ -405,6 +410,11 @@ class Gateway:
                 ) from None
             log.error("gateway.session_start_failed", error=repr(err.__cause__))
             raise _Refused(1011, "Internal error encountered.", "start_failed") from None
+        except SupervisorNotRunning:
+            self._live.pop(session.id, None)
+            raise _Refused(
+                CLOSE_TRY_AGAIN, "The service is restarting; try again later.", "rejected_draining"
+            ) from None
         except SupervisorFull:
             self._live.pop(session.id, None)
             raise _Refused(

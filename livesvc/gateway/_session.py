@@ -238,14 +238,6 @@ class GatewaySession:
                 CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL
             )
             self.link.request_close(code, self.last_close_reason or _REASONS.get(reason, reason))
-        now = self._wall()
-        changes: dict[str, Any] = {"status": self.status, "updated_at": now}
-        if self.status == "closed":
-            changes["closed_at"] = now
-        if self.last_close_code is not None:
-            changes["last_close_code"] = self.last_close_code
-            changes["last_close_reason"] = self.last_close_reason
-        await self._persist(**changes)
         self._metrics.sessions_closed.labels(reason=reason).inc()
         log.info(
             "gateway.session_closed",
@@ -258,9 +250,19 @@ class GatewaySession:
             restarts=self.restarts(),
             last_close_code=self.last_close_code,
         )
+        # Forget the session before the last write: if the store is gone (the whole
+        # daemon is being cancelled) it must not stay listed, nor hold its key's quota.
         self.ended.set()
         if self._on_end is not None:
             self._on_end(self)
+        now = self._wall()
+        changes: dict[str, Any] = {"status": self.status, "updated_at": now}
+        if self.status == "closed":
+            changes["closed_at"] = now
+        if self.last_close_code is not None:
+            changes["last_close_code"] = self.last_close_code
+            changes["last_close_reason"] = self.last_close_reason
+        await self._persist(**changes)
 
     async def _persist(self, **changes: Any) -> None:
         self.record = msgspec.structs.replace(self.record, **changes)
