@@ -201,7 +201,9 @@ class GatewaySession:
 
         An upstream that cannot be opened is a start failure (raised before ``started``).
         """
-        with bound_contextvars(session_id=self.id):
+        # The library binds its own session_id below; gateway_session survives it,
+        # so every line of this session, the upstream's included, can be found.
+        with bound_contextvars(session_id=self.id, gateway_session=self.id):
             async with self._factory(self._request) as upstream:
                 self._upstream = upstream
                 try:
