@@ -209,10 +209,12 @@ def typed_scalar_paths(
     free-form JSON is skipped, as any value is valid there."""
     if isinstance(value, WireStruct):
         found = []
-        names = zip(value.__struct_fields__, value.__struct_encode_fields__, strict=True)
-        for name, wire_key in names:
+        for info in msgspec.structs.fields(value):
+            name, wire_key = info.name, info.encode_name
             field_value = getattr(value, name)
-            if name.endswith("_") or field_value is None or isinstance(field_value, dict):
+            # Free-form JSON (declared Any or a dict) accepts any value, scalars included.
+            free_form = info.type is Any or isinstance(field_value, dict)
+            if name.endswith("_") or field_value is None or free_form:
                 continue
             found += typed_scalar_paths(field_value, f"{path}.{wire_key}", (*trail, wire_key))
         return found
