@@ -253,7 +253,7 @@ async def test_client_reconnects_within_the_grace_period(daemon: Daemon):
 
 
 @pytest.mark.filterwarnings("ignore:The SDK.s token creation")
-@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore:The SDK.s ephemeral token support")
 async def test_sdk_mints_a_token_at_the_admin_api_and_connects_with_it(daemon: Daemon):
     """auth_tokens.create pointed at the admin API; the token then opens one session on the gateway."""
     from google import genai
