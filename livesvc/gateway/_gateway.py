@@ -34,6 +34,7 @@ from livesvc.gateway._session import (
     Attach,
     ClientLink,
     Detach,
+    FromClient,
     GatewaySession,
     SessionSettings,
 )
@@ -482,7 +483,7 @@ class Gateway:
                     )
                     return
                 try:
-                    await session.to_upstream.send(message)
+                    await session.to_upstream.send(FromClient(message=message, size=len(data)))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return

@@ -50,11 +50,18 @@ from livesvc.wire import (
     SetupComplete,
     ToolCall,
     ToolCallCancellation,
-    encode_client,
     encode_server,
 )
 
-__all__ = ["Attach", "ClientLink", "Close", "Detach", "GatewaySession", "SessionSettings"]
+__all__ = [
+    "Attach",
+    "ClientLink",
+    "Close",
+    "Detach",
+    "FromClient",
+    "GatewaySession",
+    "SessionSettings",
+]
 
 log = get_logger(__name__)
 
@@ -100,6 +107,13 @@ class ClientLink:
             self.close_code, self.close_reason = code, reason
             self.outbox_send.close()
             self.closing.set()
+
+
+class FromClient(msgspec.Struct, frozen=True, kw_only=True):
+    """A client message on its way upstream, with the size of the frame it came in."""
+
+    message: ClientMessage
+    size: int
 
 
 class Attach(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,9 +169,14 @@ class GatewaySession:
         self._wall = wall_clock
         self._on_end = on_end
         self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
-        self.to_upstream, self._to_upstream = trio.open_memory_channel[ClientMessage](
+        self.to_upstream, self._to_upstream = trio.open_memory_channel[FromClient](
             settings.to_upstream_size
         )
+        # Label lookups once, not per message.
+        self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
+        self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
+        self._out_messages = metrics.messages_relayed.labels(direction="upstream_to_client")
+        self._out_bytes = metrics.bytes_relayed.labels(direction="upstream_to_client")
         # State shared by the session's own tasks.
         self.status = "starting"
         self.link: ClientLink | None = None
@@ -332,12 +351,11 @@ class GatewaySession:
     # -- client -> upstream -------------------------------------------------------
 
     async def _pump_to_upstream(self, upstream: Upstream) -> None:
-        async for message in self._to_upstream:
-            self._note_client_message(message)
-            size = len(encode_client(message))
-            await upstream.send(message)
-            self._metrics.messages_relayed.labels(direction="client_to_upstream").inc()
-            self._metrics.bytes_relayed.labels(direction="client_to_upstream").inc(size)
+        async for item in self._to_upstream:
+            self._note_client_message(item.message)
+            await upstream.send(item.message)
+            self._in_messages.inc()
+            self._in_bytes.inc(item.size)
 
     def _note_client_message(self, message: ClientMessage) -> None:
         content = message.client_content
@@ -406,8 +424,8 @@ class GatewaySession:
         if forwarded is None:
             return
         frame = encode_server(forwarded)
-        self._metrics.messages_relayed.labels(direction="upstream_to_client").inc()
-        self._metrics.bytes_relayed.labels(direction="upstream_to_client").inc(len(frame))
+        self._out_messages.inc()
+        self._out_bytes.inc(len(frame))
         if self.link is not None:
             await self._deliver(frame)
         else:
@@ -417,6 +435,17 @@ class GatewaySession:
 
     async def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
+        if (
+            message.go_away is None
+            and message.setup_complete is None
+            and message.session_resumption_update is None
+            and message.tool_call is None
+            and message.tool_call_cancellation is None
+        ):
+            # Most frames (model output, audio) pass as they are.
+            if message.server_content is not None:
+                self._note_server_content(message.server_content)
+            return message
         changes: dict[str, Any] = {"go_away": None, "setup_complete": None}
         update = message.session_resumption_update
         if update is not None:

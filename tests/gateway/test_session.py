@@ -11,6 +11,7 @@ from livesvc.gateway._session import (
     ClientLink,
     Close,
     Detach,
+    FromClient,
     GatewaySession,
     SessionSettings,
 )
@@ -137,7 +138,7 @@ async def test_drain_waits_for_the_running_turn_then_says_going_away(
             upstream.sent.append(message)
 
         upstream.send = silent_send  # type: ignore[method-assign]
-        await session.to_upstream.send(text_turn("long question"))
+        await session.to_upstream.send(FromClient(message=text_turn("long question"), size=1))
         await trio.testing.wait_all_tasks_blocked()
         assert session.busy
         ctx.request_stop()
@@ -177,7 +178,7 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
         link = ClientLink(wants_resumption=wants)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
-        await session.to_upstream.send(text_turn("hi"))
+        await session.to_upstream.send(FromClient(message=text_turn("hi"), size=1))
         got = await frames(link, 3 if wants else 2)
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
