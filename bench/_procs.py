@@ -14,12 +14,16 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import trio
+
+T = TypeVar("T")
 
 __all__ = [
     "Child",
@@ -28,6 +32,8 @@ __all__ = [
     "group_pids",
     "group_stats",
     "python_module",
+    "run_guarded",
+    "scratch_dir",
     "spawn",
     "wait_port",
 ]
@@ -226,3 +232,48 @@ async def wait_port(child: Child, port: int, within: float = 20.0) -> None:
     raise ChildFailed(
         f"{child.name} does not listen on {port} after {within} s:\n{child.log_tail()}"
     )
+
+
+def run_guarded(main: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``trio.run(main, *args)``, with SIGTERM and SIGHUP turned into a clean stop.
+
+    By default SIGTERM kills a Python process without running ``finally`` blocks,
+    which would leave the servers a suite started running; here it cancels
+    ``main`` (so every child is stopped) and then raises ``KeyboardInterrupt``.
+    """
+    received: list[int] = []
+
+    async def guarded() -> T:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+            async with trio.open_nursery() as nursery:
+
+                async def watch() -> None:
+                    async for signum in signals:
+                        received.append(signum)
+                        nursery.cancel_scope.cancel()
+                        return
+
+                nursery.start_soon(watch)
+                value = await main(*args)
+                nursery.cancel_scope.cancel()
+        if received:
+            raise KeyboardInterrupt(f"signal {received[0]}")
+        return value
+
+    return trio.run(guarded)
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory for a suite's configs and logs.
+
+    Removed afterwards, unless ``LIVESVC_BENCH_KEEP=1`` (then its path is printed,
+    to read the servers' logs).
+    """
+    if os.environ.get("LIVESVC_BENCH_KEEP") == "1":
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        print(f"keeping {path}", flush=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import tempfile
 import time
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, replace
@@ -39,7 +38,15 @@ import trio_websocket
 from bench import _gateway, _nginx, _wsrelay
 from bench._harness import Options, Suite, print_table, write_results
 from bench._load import CHUNK_MS, Frames, LoadSpec
-from bench._procs import Child, ChildFailed, python_module, spawn, wait_port
+from bench._procs import (
+    Child,
+    ChildFailed,
+    python_module,
+    run_guarded,
+    scratch_dir,
+    spawn,
+    wait_port,
+)
 from bench._upstream import READY as UPSTREAM_READY
 from bench._upstream import upstream_argv
 from livesvc.emulator import live_path
@@ -158,6 +165,7 @@ async def _measure_one(
         for client in pool:
             await client.ready.wait()
         connect_seconds = time.monotonic() - started
+        print(f"  {name:<10} N={clients:<5} connected in {connect_seconds:.1f} s", flush=True)
         await trio.sleep(1.0)  # let the contender settle
         idle_pss, idle_rss = await _memory(child)
         stop = trio.Event()
@@ -348,8 +356,8 @@ def _print(result: dict[str, Any]) -> None:
 
 def run_memory(params: MemoryParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
-    with tempfile.TemporaryDirectory(prefix="livesvc-bench-memory-") as tmp:
-        result = trio.run(_measure, params, Path(tmp))
+    with scratch_dir("livesvc-bench-memory-") as tmp:
+        result = run_guarded(_measure, params, tmp)
     _print(result)
     if options.write:
         print(f"results: {write_results('memory', result, options)}")

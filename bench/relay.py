@@ -29,7 +29,6 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,12 +37,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import trio
-
 from bench import _gateway, _nginx, _wsrelay
 from bench._drive import Drive, drive
 from bench._harness import Options, Suite, print_table, write_results
-from bench._procs import Child, ChildFailed, python_module, spawn, wait_port
+from bench._procs import (
+    Child,
+    ChildFailed,
+    python_module,
+    run_guarded,
+    scratch_dir,
+    spawn,
+    wait_port,
+)
 from bench._stats import percentile, rounded, summary
 from bench._upstream import READY as UPSTREAM_READY
 from bench._upstream import upstream_argv
@@ -407,8 +412,8 @@ def _print(result: dict[str, Any]) -> None:
 
 def run_relay(params: RelayParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
-    with tempfile.TemporaryDirectory(prefix="livesvc-bench-relay-") as tmp:
-        result = trio.run(_measure, params, Path(tmp))
+    with scratch_dir("livesvc-bench-relay-") as tmp:
+        result = run_guarded(_measure, params, tmp)
     _print(result)
     if options.write:
         print(f"results: {write_results('relay', result, options)}")

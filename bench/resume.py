@@ -38,6 +38,7 @@ from typing import Any
 import trio
 
 from bench._harness import Options, Suite, print_table, write_results
+from bench._procs import run_guarded
 from bench._stats import summary
 from livesvc.emulator import Emulator, EmulatorConfig, open_emulator
 from livesvc.logs import configure_logging
@@ -296,7 +297,7 @@ def _print(result: dict[str, Any]) -> None:
 def run_resume(params: ResumeParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
     configure_logging("error")  # per-event logs of the session and faults would be timed too
-    result = trio.run(_measure, params)
+    result = run_guarded(_measure, params)
     _print(result)
     if options.write:
         print(f"results: {write_results('resume', result, options)}")
