@@ -117,16 +117,22 @@ class FromClient(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Attach(msgspec.Struct, frozen=True, kw_only=True):
+    """Attach this client (taking over from any attached one); ``resumed`` by handle."""
+
     link: ClientLink
     resumed: bool
 
 
 class Detach(msgspec.Struct, frozen=True, kw_only=True):
+    """This client left (``code``: how); the grace period starts if it was the attached one."""
+
     link: ClientLink
     code: int | None = None
 
 
 class Close(msgspec.Struct, frozen=True, kw_only=True):
+    """End the session now (the operator asked); the client gets ``code`` and ``reason``."""
+
     reason: str
     code: int = CLOSE_NORMAL
 
@@ -142,7 +148,7 @@ class GatewaySession:
         session = GatewaySession(record=record, request=request, ...)
         await sessions.start_child(ChildSpec(id=session.id, start=session.run,
                                              restart=Restart.TEMPORARY))
-        await session.inbox.send(Attach(link=link, resumed=False))
+        await session.inbox_send.send(Attach(link=link, resumed=False))
     """
 
     def __init__(
@@ -192,6 +198,7 @@ class GatewaySession:
         self._started_at = trio.current_time()
         self._upstream: Upstream | None = None
         self._draining = False
+        self._end_reason = "closed"  # why the session ended, for the summary line and metrics
         self.upstream_reconnects = 0
         self.last_close_code: int | None = None
         self.last_close_reason: str | None = None
@@ -247,8 +254,6 @@ class GatewaySession:
                     # already; the record then stays "active" and is restorable.
                     with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
                         await self._finish(self._end_reason)
-
-    _end_reason = "closed"
 
     async def _finish(self, reason: str) -> None:
         # A drained session stays resumable (after a restart); any other end is final.
