@@ -43,7 +43,7 @@ from livesvc.gateway._tls import server_ssl_context
 from livesvc.gateway._upstream import UpstreamFactory
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import Store, StoreServer, open_store_channel
+from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
 __all__ = ["Daemon", "UpstreamFactoryBuilder"]
@@ -160,8 +160,12 @@ class Daemon:
         live = {s.id: live_view(s, now=now) for s in self._live()}
         views = [v for v in live.values() if status is None or v.status == status]
         if status in (None, "detached", "closed"):
-            wanted = None if status is None else [status]
-            for record in await self.store.list_sessions(wanted, limit=500):  # type: ignore[arg-type]
+            wanted: list[SessionStatus] | None = None
+            if status == "detached":
+                wanted = ["detached"]
+            elif status == "closed":
+                wanted = ["closed"]
+            for record in await self.store.list_sessions(wanted, limit=500):
                 if record.session_id not in live:
                     views.append(stored_view(record, now=now))
         return views
