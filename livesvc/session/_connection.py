@@ -181,7 +181,10 @@ class ConnectionActor:
         core.link_phase = "dialing"
         state = _LinkState(generation, dial.handle)
         log.info("connection.dialing", generation=generation, resuming=dial.handle is not None)
-        end = await self._run_link(state, encode_client(setup).decode(), commands, frames)
+        try:
+            end = await self._run_link(state, encode_client(setup).decode(), commands, frames)
+        finally:
+            core.link = None
         core.link_phase = "down"
         await core.link_down(generation, end)
         down = LinkDown(generation=generation, end=end, at=trio.current_time())
@@ -232,15 +235,23 @@ class ConnectionActor:
         finally:
             if state.ws is not None:
                 await _abort(state.ws)
+        if (
+            end is None
+            and state.end is None
+            and state.ws is not None
+            and state.ws.closed is not None
+        ):
+            # The writer saw the close before the reader could record it.
+            closed = state.ws.closed
+            text = closed.reason or closed.name
+            end = self._ended(state, int(closed.code), text, classify_close(int(closed.code), text))
         return end or state.end or LinkEnd(reason="closed", close_class=CloseClass.TRANSIENT)
 
     def _ended(
         self, state: _LinkState, code: int | None, reason: str, close_class: CloseClass
     ) -> LinkEnd:
-        if (
-            state.end is not None
-        ):  # the session ended it on purpose; the close that followed is expected
-            return state.end
+        if state.end is not None:
+            return state.end  # the session ended it on purpose; the close that followed is expected
         return LinkEnd(
             code=code,
             reason=reason,
@@ -273,6 +284,7 @@ class ConnectionActor:
             await state.ws.send_message(setup_frame)
             session_id = await self._await_setup_complete(state)
         link = Link(state.generation, state.ws, trio.current_time())
+        core.link = link
         state.up = True
         await core.link_up(state.generation, session_id=session_id, resumed_with=state.resumed_with)
         core.link_phase = "up"

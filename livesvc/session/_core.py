@@ -25,6 +25,7 @@ from livesvc.session._envelopes import (
     CancelTools,
     ConnCommand,
     GoAwayNoticed,
+    Link,
     LinkEnd,
     LinkEvent,
     Outbound,
@@ -88,6 +89,8 @@ class SessionCore:
         self.generation = 0  # dials so far
         self.link_generation: int | None = None  # the connection that is up now
         self.link_phase = "down"  # "down" | "dialing" | "up": lets restarted actors agree
+        self.link: Link | None = None  # the connection that is up, for a restarted pinger
+        self.go_away: GoAwayNoticed | None = None  # the pending goAway, for a restarted reconnector
         self.connections = 0  # connections that reached setupComplete
         self.resumes = 0
         self.context_losses = 0
@@ -400,12 +403,11 @@ class SessionCore:
             time_left = msg.go_away.time_left_seconds
             log.info("session.go_away", generation=generation, time_left=time_left)
             await self.emit(GoAwayReceived(at=now, time_left=time_left, handle=self.handle))
-            await self.link_events.send(
-                GoAwayNoticed(
-                    generation=generation,
-                    deadline=now + (time_left if time_left is not None else 0.0),
-                )
+            notice = GoAwayNoticed(
+                generation=generation, deadline=now + (time_left if time_left is not None else 0.0)
             )
+            self.go_away = notice
+            await self.link_events.send(notice)
         if msg.voice_activity is not None:
             await self.emit(
                 VoiceActivityDetected(

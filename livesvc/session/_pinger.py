@@ -48,8 +48,14 @@ class PingerActor:
         scope: trio.CancelScope | None = None
         generation: int | None = None
         async with trio.open_nursery() as nursery:
+            current = self._core.link
+            if current is not None:  # restarted while a connection is up: watch it
+                scope, generation = trio.CancelScope(), current.generation
+                nursery.start_soon(self._watch, current, scope)
             async for event in events:
                 if isinstance(event, LinkUp):
+                    if event.generation == generation:
+                        continue  # already watched (seen at start)
                     if scope is not None:
                         scope.cancel()
                     scope, generation = trio.CancelScope(), event.generation

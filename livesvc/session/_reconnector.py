@@ -78,6 +78,9 @@ class ReconnectorActor:
                 async with trio.open_nursery() as nursery:
                     if core.link_phase == "down" and not self._stopping():
                         self._dial()
+                    pending = core.go_away
+                    if pending is not None and pending.generation == core.link_generation:
+                        await self._handle(pending, nursery)  # re-arm a handover after a restart
                     async for event in events:
                         await self._handle(event, nursery)
 

@@ -14,7 +14,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 async def run_example(*args: str) -> str:
     with trio.fail_after(60):
         result = await trio.run_process(
-            [sys.executable, str(EXAMPLES / args[0]), *args[1:]], capture_stdout=True, capture_stderr=True
+            [sys.executable, str(EXAMPLES / args[0]), *args[1:]],
+            capture_stdout=True,
+            capture_stderr=True,
         )
     return result.stdout.decode()
 
@@ -22,11 +24,17 @@ async def run_example(*args: str) -> str:
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
-        ("live_text_chat.py", ["model> echo #1: What is machine learning?", "model> echo #3: Thanks!"]),
+        (
+            "live_text_chat.py",
+            ["model> echo #1: What is machine learning?", "model> echo #3: Thanks!"],
+        ),
         ("live_session_resumption.py", ["resumed: True", "model> echo #3: What's my name?"]),
         (
             "live_function_calling.py",
-            ['echo #1: get_stock_price -> {"symbol":"AAPL","price":178.5,"currency":"USD"}', "1 failed"],
+            [
+                'echo #1: get_stock_price -> {"symbol":"AAPL","price":178.5,"currency":"USD"}',
+                "1 failed",
+            ],
         ),
     ],
 )

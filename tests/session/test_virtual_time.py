@@ -245,3 +245,68 @@ async def test_go_away_without_a_turn_boundary_hands_over_at_deadline_minus_marg
     assert live.dials[1] - sent_at[0] == pytest.approx(15.0)  # 20 s notice - 5 s margin
     # The unanswered turn was replayed on the new connection.
     assert any(m.client_content for m in live.connections[1].received[1:])
+
+
+@hang_guard
+async def test_a_restarted_pinger_keeps_watching_the_current_connection(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Crash the pinger, then black-hole the socket: the new pinger still detects it."""
+    dark = trio.Event()
+
+    async def goes_dark_on_cue(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await dark.wait()
+        conn.black_hole()
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, goes_dark_on_cue, echo_server)
+        resumed = trio.Event()
+        async with open_session(
+            **opts(live), on_connect=lambda e: e.resumed and resumed.set()
+        ) as session:
+            session.inject_crash("pinger")
+            await trio.sleep(1)  # the pinger restarts (no backoff on a first restart)
+            assert session.stats["actor_restarts"]["pinger"] == 1
+            dark.set()
+            went_dark = trio.current_time()
+            await resumed.wait()
+        nursery.cancel_scope.cancel()
+    # Detected within interval + timeout of going dark, then the 1 s first retry.
+    assert live.dials[1] - went_dark <= 15.0 + 40.0 + 1.0
+
+
+@hang_guard
+async def test_a_restarted_reconnector_still_hands_over(autojump_clock: trio.abc.Clock) -> None:
+    """Crash the reconnector after a goAway: the handover still happens before the deadline."""
+    notice_sent: list[float] = []
+    noticed = trio.Event()
+
+    async def endless_reply(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await conn.receive()
+        await conn.send(
+            ServerMessage(
+                server_content=ServerContent(model_turn=Content(parts=[Part(text="...")]))
+            )
+        )
+        notice_sent.append(trio.current_time())
+        await conn.send(ServerMessage(go_away=GoAway(time_left="20s")))
+        noticed.set()
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, endless_reply, echo_server)
+        resumed = trio.Event()
+        async with open_session(
+            **opts(live), on_connect=lambda e: e.resumed and resumed.set()
+        ) as session:
+            await session.send_text("talk forever")
+            await noticed.wait()
+            await trio.sleep(1)
+            session.inject_crash("reconnector")
+            await resumed.wait()
+            assert session.stats["handovers"] == 1
+        nursery.cancel_scope.cancel()
+    assert live.dials[1] - notice_sent[0] == pytest.approx(15.0)
