@@ -143,3 +143,17 @@ async def test_gateway_path_config_from_a_client_setup(emulator: Emulator) -> No
             assert sr.handle is None  # the client's handle never goes upstream
             assert await talk(session, "relay") == "echo #1: relay"
             assert session.session_handle is not None
+
+
+async def test_wss_with_a_private_ca(tmp_path: Any) -> None:
+    """The production path: wss:// with TLS verification against the emulator's own CA."""
+    from livesvc.emulator import client_ssl_context, write_self_signed
+
+    tls = await trio.to_thread.run_sync(write_self_signed, tmp_path)
+    assert tls.ca_file is not None
+    context = await trio.to_thread.run_sync(client_ssl_context, tls.ca_file)
+    async with open_emulator(emulator_config(tls=tls)) as emu:
+        assert emu.url.startswith("wss://")
+        with trio.fail_after(10):
+            async with open_session(**options(emu, ssl_context=context)) as session:
+                assert await talk(session, "secure") == "echo #1: secure"
