@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import trio
 
+from livesvc.auth import Backend
 from livesvc.logs import get_logger
+from livesvc.session._close_codes import CloseClass
 from livesvc.session._envelopes import (
     CancelTools,
     ConnCommand,
@@ -57,7 +60,7 @@ from livesvc.session._prepare import PreparedSession
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 from supervisors import Mailbox, Overflow
 
-__all__ = ["SessionCore"]
+__all__ = ["ReconnectState", "SessionCore"]
 
 log = get_logger(__name__)
 
@@ -68,6 +71,19 @@ _CONTROL = 16
 _LINK_EVENTS = 64
 _PINGER = 8
 _TOOLS = 64
+
+
+@dataclass
+class ReconnectState:
+    """What the reconnector must remember across its own restarts."""
+
+    attempt: int = 0
+    auth_refreshed: bool = False
+    fresh_fallback_used: bool = False
+    up_generation: int | None = None
+    up_at: float = 0.0
+    reconnects: int = 0
+    handovers: int = 0
 
 
 class SessionCore:
@@ -91,6 +107,7 @@ class SessionCore:
         self.link_phase = "down"  # "down" | "dialing" | "up": lets restarted actors agree
         self.link: Link | None = None  # the connection that is up, for a restarted pinger
         self.go_away: GoAwayNoticed | None = None  # the pending goAway, for a restarted reconnector
+        self.reconnect = ReconnectState()
         self.connections = 0  # connections that reached setupComplete
         self.resumes = 0
         self.context_losses = 0
@@ -244,6 +261,8 @@ class SessionCore:
         """Connection ``generation`` got ``setupComplete``."""
         self.link_generation = generation
         self.connections += 1
+        self.reconnect.up_generation = generation
+        self.reconnect.up_at = trio.current_time()
         if session_id:
             self.session_id = session_id
         resumed = resumed_with is not None
@@ -277,9 +296,15 @@ class SessionCore:
         # A reply in flight is lost with its connection.
         self._generating = False
         self._activity_open = False
-        will_retry = not (self.closing or self.status.terminal) and (
-            end.close_class is None or end.close_class.retryable or end.handover
-        )
+        state, policy = self.reconnect, self.prepared.config.reconnect
+        if (
+            state.up_generation == generation
+            and trio.current_time() - state.up_at >= policy.stable_after
+        ):
+            # A connection that lived long enough starts a fresh failure count.
+            state.attempt = 0
+            state.auth_refreshed = False
+        will_retry = self.will_retry(end)
         if was_up and not self.closing and not self.status.terminal:
             self.set_status(SessionStatus.RECONNECTING)
         self._notify()
@@ -314,6 +339,22 @@ class SessionCore:
             entry, generation=generation, conn_index=conn_index, skip_turns=skip
         )
         self.entry_written(entry)
+
+    def will_retry(self, end: LinkEnd) -> bool:
+        """Whether the reconnector will dial again after ``end`` (it decides the same way)."""
+        if self.closing or self.status.terminal:
+            return False
+        if end.handover:
+            return True
+        state = self.reconnect
+        if end.close_class is CloseClass.FATAL_CONFIG:
+            return (
+                end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used
+            )
+        if end.close_class is CloseClass.AUTH:
+            # Only a credential that can change (a Vertex token) is worth a second try.
+            return not state.auth_refreshed and self.prepared.auth.backend is Backend.VERTEX
+        return state.attempt < self.prepared.config.reconnect.max_attempts
 
     def entry_written(self, entry: LedgerEntry[ClientMessage]) -> None:
         """Update what the session waits for after ``entry`` was written."""

@@ -22,14 +22,12 @@ the backoff nor loses its place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import trio
 
 from livesvc.auth import AuthError
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass
-from livesvc.session._core import SessionCore
+from livesvc.session._core import ReconnectState, SessionCore
 from livesvc.session._envelopes import (
     CloseLink,
     Dial,
@@ -42,22 +40,9 @@ from livesvc.session._envelopes import (
 from livesvc.session._errors import SessionFailed
 from supervisors import ChildContext
 
-__all__ = ["ReconnectState", "ReconnectorActor"]
+__all__ = ["ReconnectorActor"]
 
 log = get_logger(__name__)
-
-
-@dataclass
-class ReconnectState:
-    """What the reconnector must remember across its own restarts."""
-
-    attempt: int = 0
-    auth_refreshed: bool = False
-    fresh_fallback_used: bool = False
-    up_generation: int | None = None
-    up_at: float = 0.0
-    reconnects: int = 0
-    handovers: int = 0
 
 
 class ReconnectorActor:
@@ -89,8 +74,7 @@ class ReconnectorActor:
 
     async def _handle(self, event: LinkEvent, nursery: trio.Nursery) -> None:
         if isinstance(event, LinkUp):
-            self._state.up_generation = event.generation
-            self._state.up_at = event.at
+            pass  # the core records when the connection came up
         elif isinstance(event, GoAwayNoticed):
             if (
                 event.generation == self._core.link_generation
@@ -147,12 +131,6 @@ class ReconnectorActor:
             return
         end = event.end
         policy = core.prepared.config.reconnect
-        if (
-            state.up_generation == event.generation
-            and event.at - state.up_at >= policy.stable_after
-        ):
-            state.attempt = 0
-            state.auth_refreshed = False
         state.reconnects += 1
         if end.handover:
             log.info("reconnector.resuming", reason="handover", generation=event.generation)

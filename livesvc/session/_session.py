@@ -61,7 +61,7 @@ from livesvc.session._events import (
 from livesvc.session._outbound import is_ledgered, realtime_envelope
 from livesvc.session._pinger import PingerActor
 from livesvc.session._prepare import PreparedSession, prepare
-from livesvc.session._reconnector import ReconnectorActor, ReconnectState
+from livesvc.session._reconnector import ReconnectorActor
 from livesvc.session._tool_actor import ToolExecutorActor
 from livesvc.tools import ToolRunner
 from livesvc.wire import (
@@ -130,7 +130,7 @@ class Session:
             scheduling_supported=prepared.backend is Backend.GEMINI,
             on_error=self._core.report_error,
         )
-        self._reconnect = ReconnectState()
+        self._reconnect = self._core.reconnect
         self._crash_requests: dict[str, trio.Event] = {name: trio.Event() for name in _ACTORS}
         self._supervisor = Supervisor(
             "session",
@@ -824,8 +824,9 @@ async def open_session(
                     with session._body_scope:
                         try:
                             yield session
-                        except BaseException:
-                            body_failed = True
+                        except BaseException as exc:
+                            # Our own cancellation (a failed session) is not the block's error.
+                            body_failed = not isinstance(exc, trio.Cancelled)
                             raise
                 finally:
                     with trio.CancelScope(shield=True):

@@ -14,6 +14,7 @@ import trio
 from livesvc.auth import ApiKey
 from livesvc.session import (
     CloseClass,
+    Disconnected,
     KeepalivePolicy,
     ReconnectPolicy,
     SessionFailed,
@@ -83,17 +84,31 @@ async def test_transient_failures_back_off_exactly_then_give_up(
     autojump_clock: trio.abc.Clock,
 ) -> None:
     """Every connection dies with 1011: dials at 0, 1, 3, 7 (first fast, then doubling), then a clear failure."""
+    seen: list[Any] = []
+
+    async def listen(session: Any) -> None:
+        async for event in session.events():
+            seen.append(event)
+
+    async def run(live: FakeLive, nursery: trio.Nursery) -> None:
+        async with open_session(**opts(live), connect=False) as session:
+            nursery.start_soon(listen, session)
+            await session.connect()
+            await session.wait_closed()
+
     async with trio.open_nursery() as nursery:
         live = FakeLive(nursery, closes_after_setup(1011, "Internal error encountered."))
-        with pytest.raises(
-            SessionFailed, match="gave up after 3 failed attempts; last close: 1011"
-        ) as info:
-            async with open_session(**opts(live)) as session:
-                await session.wait_closed()
+        with pytest.raises(SessionFailed, match="gave up after 3 failed attempts") as info:
+            await run(live, nursery)
         nursery.cancel_scope.cancel()
     # Every connection is set up, then cut at once.
     assert [round(t - live.dials[0], 6) for t in live.dials] == [0.0, 1.0, 3.0, 7.0]
     assert info.value.close_class is CloseClass.TRANSIENT
+    # The owner hears the truth: retries while they happen, then the fatal error, then Closed.
+    assert [e.will_retry for e in seen if isinstance(e, Disconnected)] == [True, True, True, False]
+    assert [type(e).__name__ for e in seen[-2:]] == ["ErrorOccurred", "Closed"]
+    assert seen[-1].status is SessionStatus.FAILED
+    assert seen[-2].fatal is True
 
 
 @hang_guard
@@ -310,3 +325,33 @@ async def test_a_restarted_reconnector_still_hands_over(autojump_clock: trio.abc
             assert session.stats["handovers"] == 1
         nursery.cancel_scope.cancel()
     assert live.dials[1] - notice_sent[0] == pytest.approx(15.0)
+
+
+@hang_guard
+async def test_a_failure_mid_block_cancels_the_block_and_raises(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """The owner's block is cancelled when the session fails for good; SessionFailed comes out."""
+    reached: list[str] = []
+
+    async def run(live: FakeLive) -> None:
+        async with open_session(**opts(live)):
+            try:
+                await trio.sleep_forever()
+            finally:
+                reached.append("cancelled")
+
+    async def dies_with_1007(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await trio.sleep(10)
+        await conn.close(1007, "Request contains an invalid argument.")
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, dies_with_1007)
+        with pytest.raises(SessionFailed, match="refused the session") as info:
+            await run(live)
+        nursery.cancel_scope.cancel()
+    assert reached == ["cancelled"]
+    assert info.value.code == 1007
+    assert info.value.close_class is CloseClass.FATAL_CONFIG
+    assert len(live.dials) == 1
