@@ -19,6 +19,7 @@ from livesvc.session import (
     Connected,
     ContextLost,
     Disconnected,
+    GoAwayReceived,
     SessionFailed,
     SessionStatus,
     extract_text,
@@ -63,6 +64,7 @@ class Recorder:
             "on_connect": self.record,
             "on_disconnect": self.record,
             "on_error": self.record,
+            "on_go_away": self.record,
         }
 
     def reply(self) -> str:
@@ -146,6 +148,7 @@ async def test_go_away_mid_reply_hands_over_at_the_turn_boundary() -> None:
         (1000, None, False),  # the owner's close
     ]
     assert [c.resumed for c in rec.of(Connected)] == [False, True]
+    assert [g.time_left for g in rec.of(GoAwayReceived)] == [5.0]
 
 
 async def test_stalled_server_is_detected_by_the_pinger() -> None:
