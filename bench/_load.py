@@ -253,7 +253,7 @@ class _Client:
 
     async def _stream(self, ws: trio_websocket.WebSocketConnection) -> None:
         begin = trio.current_time()
-        stop = self.window.end + _TAIL
+        stop = self.window.end + min(_TAIL, max(0.2, self.spec.seconds / 2))
         result = self.result
         for k in range(1 << 40):
             due = begin + k * CHUNK_MS / 1000

@@ -69,9 +69,10 @@ class MemoryParams:
     silence_chunks: int = 4  # 160 ms of silence (the VAD ends the turn after 120)
     connect_concurrency: int = 50
     target_idle_kib: float = 64.0
+    settle_seconds: float = 1.0  # before each memory reading with clients gone or just connected
 
 
-QUICK = MemoryParams(sizes=(3,), contenders=("gateway", "websockets"))
+QUICK = MemoryParams(sizes=(3,), contenders=("gateway", "websockets"), settle_seconds=0.3)
 
 
 class _Client:
@@ -153,7 +154,7 @@ async def _measure_one(
         url=url, clients=clients, seconds=1, start_at=0, vad_silence_ms=120, silence_ms=160
     )
     frames = Frames(spec)
-    await trio.sleep(1.0)  # sessions of the previous size have gone
+    await trio.sleep(params.settle_seconds)  # sessions of the previous size have gone
     base_pss, base_rss = await _memory(child)
     started = time.monotonic()
     leave = trio.Event()
@@ -166,7 +167,7 @@ async def _measure_one(
             await client.ready.wait()
         connect_seconds = time.monotonic() - started
         print(f"  {name:<10} N={clients:<5} connected in {connect_seconds:.1f} s", flush=True)
-        await trio.sleep(1.0)  # let the contender settle
+        await trio.sleep(params.settle_seconds)  # let the contender settle
         idle_pss, idle_rss = await _memory(child)
         stop = trio.Event()
         peak: dict[str, int] = {}
@@ -384,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(map(str, defaults.sizes)))
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--stream-concurrency", type=int, default=defaults.stream_concurrency)
+    parser.add_argument("--settle-seconds", type=float, default=defaults.settle_seconds)
     parser.add_argument("--results-dir", type=Path)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -392,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes=tuple(int(n) for n in args.sizes.split(",")),
         contenders=tuple(c for c in args.contenders.split(",") if c),
         stream_concurrency=args.stream_concurrency,
+        settle_seconds=args.settle_seconds,
     )
     options = Options(write=not args.no_write)
     if args.results_dir:

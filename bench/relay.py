@@ -448,6 +448,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-procs", type=int, default=defaults.load_procs)
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--nginx-workers", type=int, default=defaults.nginx_workers)
+    parser.add_argument(
+        "--lead-seconds",
+        type=float,
+        default=defaults.lead_seconds,
+        help="before each window: start-up, connections, warm-up",
+    )
     parser.add_argument("--results-dir", type=Path)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -460,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         load_procs=args.load_procs,
         contenders=tuple(c for c in args.contenders.split(",") if c),
         nginx_workers=args.nginx_workers,
+        lead_seconds=args.lead_seconds,
     )
     if "direct" not in params.contenders:
         parser.error("contenders must include direct (the reference)")

@@ -89,6 +89,7 @@ class SoakParams:
     task_growth_slack: int = 40  # plus this many (a reconnect in flight spawns some)
     memory_growth_mib: float = 32.0  # max RSS, last third vs first third
     settle_seconds: float = 20.0  # after the faults stop, for sessions to reconnect
+    max_stall_seconds: float = 8.0  # stalls last 0.5 s up to this (longer than the keepalive)
 
 
 def _count_tasks() -> int:
@@ -202,6 +203,9 @@ class _SoakSession:
                         await self._text_turns(session)
                     else:
                         await self._audio_turns(session)
+                    # faults are over: a session still reconnecting gets the settle time
+                    with trio.move_on_after(self.params.settle_seconds):
+                        await session.wait_connected()
                     self.finished.set()
                     await self.leave.wait()
                     state.status = session.status.value
@@ -308,7 +312,8 @@ async def _inject_faults(
                 path, body["seconds"] = "delay", round(rng.uniform(0.05, 0.4), 3)
                 lifts.start_soon(_lift_delay, control, target, rng.uniform(1.0, 4.0))
             else:
-                path, body["seconds"] = "stall", round(rng.uniform(0.5, 8.0), 2)
+                stall = rng.uniform(min(0.5, params.max_stall_seconds), params.max_stall_seconds)
+                path, body["seconds"] = "stall", round(stall, 2)
             answer = await control.post(f"/_emulator/faults/{path}", json=body)
             if answer.status_code == 200:
                 counts[kind] += 1
@@ -388,7 +393,7 @@ async def _soak(params: SoakParams, workdir: Path) -> dict[str, Any]:
             until = trio.current_time() + params.minutes * 60
             await _inject_faults(control, params, until, fault_counts)
             await control.delete("/_emulator/faults")  # lift delays
-            await trio.sleep(1.0)
+            await trio.sleep(0.2)
             for runner in runners:
                 runner.stop.set()
             with trio.move_on_after(params.settle_seconds + params.turn_timeout * 2):
@@ -567,6 +572,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--warmup-seconds", type=float, default=defaults.warmup_seconds)
+    parser.add_argument(
+        "--max-stall-seconds",
+        type=float,
+        default=defaults.max_stall_seconds,
+        help="longest stall injected (the keepalive notices one after 5 s)",
+    )
     parser.add_argument("--results-dir", type=Path)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -576,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_every=args.fault_every,
         seed=args.seed,
         warmup_seconds=args.warmup_seconds,
+        max_stall_seconds=args.max_stall_seconds,
     )
     options = Options(write=not args.no_write)
     if args.results_dir:
