@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config/livesvc.toml
 
-.PHONY: run test bench soak lint emulator clean
+.PHONY: run test bench soak lint emulator chat clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/livesvc emulator --tls-self-signed .livesvc/tls
+	$(VENV)/bin/livesvc serve --config $(CONFIG)
 
 emulator: $(STAMP)
 	$(VENV)/bin/livesvc emulator --tls-self-signed .livesvc/tls
+
+chat: $(STAMP)
+	$(VENV)/bin/livesvc chat --key dev-key
 
 test: $(STAMP)
 	$(PY) -m pytest -q
