@@ -661,7 +661,7 @@ class Session:
                     raise LiveSessionError(
                         f"tool response for {response.name!r} has no id (the Gemini API needs it)"
                     )
-        cleaned = [self._runner._finish(r) for r in converted]
+        cleaned = [self._runner.finish_response(r) for r in converted]
         return await self.send(ToolResponse(function_responses=cleaned), wait=wait)
 
     async def _respond_to_tools(self, responses: list[FunctionResponse]) -> None:

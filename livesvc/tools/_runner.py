@@ -286,7 +286,7 @@ class ToolRunner:
             call = by_id.get(response.id)
             if call is not None and response.name is None:
                 response = msgspec.structs.replace(response, name=call.name)
-            out.append(self._finish(response))
+            out.append(self.finish_response(response))
         return out
 
     def _to_response(
@@ -300,25 +300,29 @@ class ToolRunner:
             response = msgspec.structs.replace(
                 result, id=result.id or call.id, name=result.name or call.name
             )
-            return self._finish(response, scheduling)
+            return self.finish_response(response, scheduling)
         try:
             payload = msgspec.to_builtins(result)
         except (TypeError, msgspec.EncodeError) as exc:
             return error_response(call, "unserializable_result", f"{type(result).__name__}: {exc}")
         if not isinstance(payload, dict):
             payload = {"result": payload}
-        return self._finish(
+        return self.finish_response(
             FunctionResponse(id=call.id, name=call.name, response=payload), scheduling
         )
 
-    def _finish(
+    def finish_response(
         self, response: FunctionResponse, scheduling: str | None = None
     ) -> FunctionResponse:
+        """``response`` with a ``scheduling`` the backend accepts (or none).
+
+        Scheduling applies to NON_BLOCKING functions only, and Vertex AI rejects
+        it outright, so it is dropped elsewhere (logged at debug level).
+        """
         scheduling = scheduling or response.scheduling
         if scheduling is not None and (
             not self._scheduling or response.name not in self._non_blocking
         ):
-            # Scheduling applies to NON_BLOCKING functions only; Vertex rejects it outright.
             log.debug("tools.scheduling_dropped", tool=response.name, scheduling=scheduling)
             scheduling = None
         if scheduling != response.scheduling:
