@@ -92,6 +92,7 @@ class EventDispatcher:
         self._callbacks = callbacks
         self._timeout = timeout
         self._subscribers: list[trio.MemorySendChannel[SessionEvent]] = []
+        self._finished = False
         self.failures = 0
 
     def subscribe(self) -> trio.MemoryReceiveChannel[SessionEvent]:
@@ -99,7 +100,10 @@ class EventDispatcher:
         send, receive = trio.open_memory_channel[SessionEvent](
             self._core.prepared.config.event_buffer
         )
-        self._subscribers.append(send)
+        if self._finished:
+            send.close()  # the session is over: the iterator ends at once
+        else:
+            self._subscribers.append(send)
         return receive
 
     async def run(self) -> None:
@@ -110,6 +114,7 @@ class EventDispatcher:
                     await self._dispatch(event)
                     await self._publish(event)
         finally:
+            self._finished = True
             for subscriber in self._subscribers:
                 subscriber.close()
 

@@ -124,3 +124,11 @@ async def test_exception_in_the_block_comes_out_unwrapped(emulator: Emulator) ->
     with trio.fail_after(10), pytest.raises(KeyError, match="mine"):
         async with open_session(**options(emulator)):
             raise KeyError("mine")
+
+
+async def test_events_after_close_end_at_once(emulator: Emulator) -> None:
+    """An iterator opened after the session ended yields nothing instead of hanging."""
+    with trio.fail_after(10):
+        async with open_session(**options(emulator)) as session:
+            pass
+        assert [e async for e in session.events()] == []
