@@ -17,12 +17,15 @@ Example::
             model="gemini-2.5-flash-native-audio-latest",
             output_audio_transcription=True,
         ) as session:
-            await session.send_text("Hello!")
-            async for event in session.events():
-                if isinstance(event, livesvc.TranscriptionReceived):
-                    print(event.text, end="")
-                elif isinstance(event, livesvc.MessageReceived) and session.turn.turn_complete:
-                    break
+            async with session.events() as events:      # before sending: see every reply event
+                await session.send_text("Hello!")
+                async for event in events:
+                    if isinstance(event, livesvc.TranscriptionReceived):
+                        print(event.text, end="")
+                    elif isinstance(event, livesvc.MessageReceived):
+                        content = event.message.server_content
+                        if content is not None and content.turn_complete:
+                            break
 
     trio.run(main)
 """

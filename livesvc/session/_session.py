@@ -38,6 +38,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import structlog
 import trio
 
@@ -716,8 +717,6 @@ def _wrap(message: Any) -> ClientMessage:
 
 
 def _turns(turns: Any) -> list[Content] | None:
-    import msgspec
-
     if turns is None:
         return None
     if isinstance(turns, (str, Content, dict)):
@@ -741,8 +740,6 @@ def _turns(turns: Any) -> list[Content] | None:
 
 
 def _function_response(item: Any) -> FunctionResponse:
-    import msgspec
-
     if isinstance(item, FunctionResponse):
         return item
     if isinstance(item, dict):
