@@ -108,6 +108,7 @@ class SessionCore:
         self.link: Link | None = None  # the connection that is up, for a restarted pinger
         self.go_away: GoAwayNoticed | None = None  # the pending goAway, for a restarted reconnector
         self.reconnect = ReconnectState()
+        self.reply_target: int | None = None  # turns_completed once the last prompt is answered
         self.connections = 0  # connections that reached setupComplete
         self.resumes = 0
         self.context_losses = 0
@@ -338,6 +339,12 @@ class SessionCore:
         self.ledger.mark_written(
             entry, generation=generation, conn_index=conn_index, skip_turns=skip
         )
+        msg = entry.message
+        if (msg.client_content is not None and msg.client_content.turn_complete) or (
+            msg.realtime_input is not None and msg.realtime_input.text
+        ):
+            # The reply to this prompt is the turn after the one in progress, if any.
+            self.reply_target = self._turns_completed + skip + 1
         self.entry_written(entry)
 
     def will_retry(self, end: LinkEnd) -> bool:

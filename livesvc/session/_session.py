@@ -149,6 +149,7 @@ class Session:
         self._close_started = False
         self._close_done = trio.Event()
         self._tree_started = False
+        self._waited_target = 0
         self._opened_at = 0.0
         self.local_id = uuid.uuid4().hex[:12]
         self._core.on_fail = self._on_fail
@@ -414,14 +415,18 @@ class Session:
         return _Messages(self._dispatcher.subscribe())
 
     async def wait_turn_complete(self) -> TurnState:
-        """Wait until the model completes (or is interrupted in) the current reply."""
+        """Wait until the reply to your last prompt is complete (or interrupted).
+
+        "Your last prompt" is the last text or ``turn_complete`` content written;
+        if it was answered already, this returns at once. Without a new prompt
+        since the last call (e.g. audio turns), it waits for the next reply.
+        """
         core = self._core
-        start = core.turn.turns_completed
-        await core.wait_for(
-            lambda: (
-                core.turn.turns_completed > start or core.status.terminal or core.turn.interrupted
-            )
-        )
+        target = core.reply_target
+        if target is None or target <= self._waited_target:
+            target = core.turn.turns_completed + 1
+        self._waited_target = target
+        await core.wait_for(lambda: core.turn.turns_completed >= target or core.status.terminal)
         if core.status is SessionStatus.FAILED and core.error is not None:
             raise core.error
         return core.turn

@@ -132,3 +132,18 @@ async def test_events_after_close_end_at_once(emulator: Emulator) -> None:
         async with open_session(**options(emulator)) as session:
             pass
         assert [e async for e in session.events()] == []
+
+
+async def test_wait_turn_complete_does_not_miss_a_fast_reply(emulator: Emulator) -> None:
+    """If the reply finished before the wait began, wait_turn_complete returns at once."""
+    with trio.fail_after(10):
+        async with open_session(**options(emulator)) as session:
+            await session.send_text("quick")
+            await session.wait_turns(1)  # the reply is already complete...
+            with trio.fail_after(1):
+                turn = await session.wait_turn_complete()  # ...so this must not wait for another
+            assert turn.turns_completed == 1
+            await session.send_text("two")
+            await session.send_text("three")  # sent mid-reply: its answer is the turn after
+            turn = await session.wait_turn_complete()
+            assert turn.turns_completed == 3
