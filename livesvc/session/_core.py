@@ -415,6 +415,9 @@ class SessionCore:
                 self._generating = False
                 self._turns_completed += 1
                 self.ledger.turn_completed(generation=generation)
+                # A completed turn is progress: a connection that drops after
+                # doing work is not a futile reconnect loop.
+                self.reconnect.attempt = 0
             self._notify()
         if msg.usage_metadata is not None:
             self.usage = Usage.from_wire(msg.usage_metadata)

@@ -33,8 +33,9 @@ class ReconnectPolicy:
     Attributes:
         backoff: delays after a transient close (first one fast).
         rate_limited_backoff: delays after a rate-limited close (429, RESOURCE_EXHAUSTED).
-        max_attempts: consecutive failed dials before the session fails.
-        stable_after: seconds a connection must live to reset the failure count.
+        max_attempts: consecutive failed connections before the session fails.
+        stable_after: seconds a connection must live to reset the failure count
+            (a completed turn resets it too).
         connect_timeout: the most a dial may take (handshake plus ``setupComplete``).
         close_timeout: the most a graceful close of a socket may take.
         handover_margin: on ``goAway``, hand over at the latest this many seconds

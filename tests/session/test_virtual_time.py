@@ -355,3 +355,31 @@ async def test_a_failure_mid_block_cancels_the_block_and_raises(
     assert info.value.code == 1007
     assert info.value.close_class is CloseClass.FATAL_CONFIG
     assert len(live.dials) == 1
+
+
+@hang_guard
+async def test_connections_that_complete_turns_never_exhaust_the_attempts(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Six connections in a row each answer a turn and then die: progress resets the count (max 3)."""
+
+    async def one_turn_then_1011(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        message = await conn.receive()
+        while message.client_content is None:
+            message = await conn.receive()
+        reply = Content(role="model", parts=[Part(text="ok")])
+        await conn.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
+        await conn.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
+        await conn.send_handle()
+        await conn.close(1011, "Internal error encountered.")
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, one_turn_then_1011)
+        async with open_session(**opts(live)) as session:
+            for _ in range(6):
+                await session.send_text("again")
+                await session.wait_turn_complete()
+            assert session.status is not SessionStatus.FAILED
+        nursery.cancel_scope.cancel()
+    assert len(live.dials) >= 6
