@@ -18,13 +18,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import google.auth.exceptions
+import google.auth.transport
+import httpx
 import trio
 
 from livesvc.auth._base import AuthError
 from livesvc.auth._endpoint import Backend, vertex_model_name
 from livesvc.logs import get_logger
 
-__all__ = ["CLOUD_PLATFORM_SCOPE", "VertexAI"]
+__all__ = ["CLOUD_PLATFORM_SCOPE", "HttpxRequest", "VertexAI"]
 
 log = get_logger(__name__)
 
@@ -51,10 +54,51 @@ class _TimeoutRequest:
         return self._inner(url, method=method, body=body, headers=headers, timeout=limit, **kwargs)
 
 
-def _default_request() -> Callable[..., Any]:
-    import google.auth.transport.requests
+class _HttpxResponse(google.auth.transport.Response):
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
 
-    return google.auth.transport.requests.Request()
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Any:
+        return dict(self._response.headers)
+
+    @property
+    def data(self) -> bytes:
+        return self._response.content
+
+
+class HttpxRequest(google.auth.transport.Request):
+    """A google-auth transport on a synchronous httpx client (no ``requests`` needed).
+
+    google-auth calls it from the worker thread that refreshes the token.
+    """
+
+    def __init__(self, *, transport: httpx.BaseTransport | None = None) -> None:
+        self._transport = transport
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Any = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            with httpx.Client(transport=self._transport, timeout=timeout or 120.0) as client:
+                response = client.request(method, url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise google.auth.exceptions.TransportError(type(exc).__name__) from exc
+        return _HttpxResponse(response)
+
+
+def _default_request() -> Callable[..., Any]:
+    return HttpxRequest()
 
 
 def _utcnow() -> dt.datetime:

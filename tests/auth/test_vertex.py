@@ -146,3 +146,42 @@ async def test_service_account_file_that_does_not_exist_is_a_clear_error(tmp_pat
     auth = VertexAI(project="p", service_account_file=tmp_path / "missing.json")
     with pytest.raises(AuthError, match="cannot read"):
         await auth.headers()
+
+
+def test_httpx_transport_refreshes_real_google_auth_credentials() -> None:
+    """google-auth's own OAuth refresh runs over the httpx transport (no 'requests' needed)."""
+    import httpx
+    from google.oauth2.credentials import Credentials
+
+    from livesvc.auth._vertex import HttpxRequest
+
+    seen: list[httpx.Request] = []
+
+    def token_endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"access_token": "fresh", "expires_in": 3600})
+
+    creds = Credentials(
+        token=None,
+        refresh_token="r",
+        client_id="c",
+        client_secret="s",
+        token_uri="http://127.0.0.1:1/token",
+    )
+    creds.refresh(HttpxRequest(transport=httpx.MockTransport(token_endpoint)))
+    assert creds.token == "fresh"
+    assert seen[0].method == "POST"
+    assert b"refresh_token=r" in seen[0].content
+
+
+def test_httpx_transport_errors_are_transport_errors() -> None:
+    """A network failure surfaces as google-auth's TransportError (a retryable AuthError later)."""
+    import httpx
+
+    from livesvc.auth._vertex import HttpxRequest
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    with pytest.raises(gexc.TransportError):
+        HttpxRequest(transport=httpx.MockTransport(refuse))("http://127.0.0.1:1/x")
