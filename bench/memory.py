@@ -83,6 +83,7 @@ class _Client:
         self.url = url
         self.frames = frames
         self.ready = trio.Event()
+        self.done = trio.Event()  # run() is over (the connection closed, or never opened)
         self.heard_audio = trio.Event()
         self.failed: str | None = None
         self._ws: trio_websocket.WebSocketConnection | None = None
@@ -111,6 +112,7 @@ class _Client:
             self.failed = str(exc) or type(exc).__name__
         finally:
             self.ready.set()
+            self.done.set()
 
     async def _read(self, ws: trio_websocket.WebSocketConnection) -> None:
         while True:
@@ -186,6 +188,11 @@ async def _measure_one(
         streaming_pss, streaming_rss = await _memory(child)
         stop.set()
         leave.set()
+        with trio.move_on_after(10):
+            for client in pool:
+                await client.done.wait()
+        # a connection whose close handshake went unanswered keeps a reader task: end it
+        nursery.cancel_scope.cancel()
     failed = [c.failed for c in pool if c.failed]
     heard = sum(c.heard_audio.is_set() for c in pool)
     peak_pss = max(peak.get("pss", 0), streaming_pss)
