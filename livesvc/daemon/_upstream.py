@@ -231,7 +231,9 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
         except ConfigError as err:
             raise UpstreamUnavailable(str(err), code=1007) from None
         async with trio.open_nursery() as nursery:
-            upstream: SessionUpstream = await nursery.start(_run_session, config, daemon_tools)
+            upstream: SessionUpstream = await nursery.start(
+                _run_session, config, daemon_tools, request.session_id
+            )
             try:
                 yield upstream
             finally:
@@ -241,18 +243,28 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
 
 
 async def _run_session(
-    config: Any, daemon_tools: frozenset[str], *, task_status: trio.TaskStatus[SessionUpstream]
+    config: Any,
+    daemon_tools: frozenset[str],
+    session_id: str,
+    *,
+    task_status: trio.TaskStatus[SessionUpstream],
 ) -> None:
     """Own one library session: open it, hand it over, close it when asked.
 
     The library cancels its block when the session fails for good and then
     raises :class:`SessionFailed`; running it here, beside the gateway session,
     turns that into a :class:`Failed` event instead of cancelling the gateway.
+
+    The library session logs under the gateway session's id, and leaves the
+    one summary line to the gateway (``gateway.session_closed``).
     """
     started: SessionUpstream | None = None
     failure: Failed | None = None
     try:
-        async with open_session(config=config) as session, trio.open_nursery() as nursery:
+        async with (
+            open_session(config=config, session_id=session_id, summary_log=False) as session,
+            trio.open_nursery() as nursery,
+        ):
             started = SessionUpstream(session, daemon_tools)
             nursery.start_soon(started.pump)
             task_status.started(started)

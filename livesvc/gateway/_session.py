@@ -200,6 +200,8 @@ class GatewaySession:
         self._draining = False
         self._end_reason = "closed"  # why the session ended, for the summary line and metrics
         self.upstream_reconnects = 0
+        self.upstream_resumes_by_reason: dict[str, int] = {}
+        self.last_upstream_close_code: int | None = None
         self.last_close_code: int | None = None
         self.last_close_reason: str | None = None
         self.ended = trio.Event()
@@ -227,9 +229,9 @@ class GatewaySession:
 
         An upstream that cannot be opened is a start failure (raised before ``started``).
         """
-        # The library binds its own session_id below; gateway_session survives it,
-        # so every line of this session, the upstream's included, can be found.
-        with bound_contextvars(session_id=self.id, gateway_session=self.id):
+        # The upstream logs under the same id (the daemon's upstream passes it to
+        # the library), so session_id finds every line of this session.
+        with bound_contextvars(session_id=self.id):
             async with self._factory(self._request) as upstream:
                 self._upstream = upstream
                 try:
@@ -272,9 +274,11 @@ class GatewaySession:
             turns=self.record.turns,
             upstream_reconnects=self.upstream_reconnects,
             upstream_resumes=self.record.upstream_resumes,
+            upstream_resumes_by_reason=dict(self.upstream_resumes_by_reason),
             client_resumes=self.record.client_resumes,
             restarts=self.restarts(),
             last_close_code=self.last_close_code,
+            last_upstream_close_code=self.last_upstream_close_code,
         )
         # Forget the session before the last write: if the store is gone (the whole
         # daemon is being cancelled) it must not stay listed, nor hold its key's quota.
@@ -385,6 +389,8 @@ class GatewaySession:
                     await self._on_frame(message)
                 case Reconnecting(reason=reason, code=code):
                     self.upstream_reconnects += 1
+                    if code is not None:
+                        self.last_upstream_close_code = code
                     self._metrics.upstream_reconnects.labels(reason=reason).inc()
                     log.info("session.upstream_reconnecting", reason=reason, code=code)
                 case Reconnected(
@@ -393,6 +399,8 @@ class GatewaySession:
                     self._metrics.handover_gap.observe(gap)
                     if resumed:
                         self._metrics.upstream_resumes.labels(reason=reason).inc()
+                        by_reason = self.upstream_resumes_by_reason
+                        by_reason[reason] = by_reason.get(reason, 0) + 1
                         await self._persist(
                             upstream_resumes=self.record.upstream_resumes + 1,
                             updated_at=self._wall(),
@@ -414,6 +422,8 @@ class GatewaySession:
                     self._metrics.media_dropped.labels(kind=kind).inc(count)
                 case Failed(code=code, reason=reason):
                     self._metrics.errors.labels(kind="upstream_failed").inc()
+                    if code is not None:
+                        self.last_upstream_close_code = code
                     self.last_close_code = code if code is not None else CLOSE_INTERNAL
                     self.last_close_reason = reason
                     self._end_reason = "upstream_failed"

@@ -113,7 +113,14 @@ class Session:
     :attr:`usage`, :attr:`stats`.
     """
 
-    def __init__(self, prepared: PreparedSession, callbacks: Callbacks | None = None) -> None:
+    def __init__(
+        self,
+        prepared: PreparedSession,
+        callbacks: Callbacks | None = None,
+        *,
+        local_id: str | None = None,
+        summary_log: bool = True,
+    ) -> None:
         self._prepared = prepared
         self._callbacks = callbacks or Callbacks()
         self._core = SessionCore(prepared)
@@ -151,7 +158,9 @@ class Session:
         self._tree_started = False
         self._waited_target = 0
         self._opened_at = 0.0
-        self.local_id = uuid.uuid4().hex[:12]
+        self.local_id = local_id or uuid.uuid4().hex[:12]
+        self._summary_log = summary_log
+        self._undelivered = 0
         self._core.on_fail = self._on_fail
 
     # -- state ------------------------------------------------------------------
@@ -217,6 +226,20 @@ class Session:
             "tools_cancelled": runner.cancelled,
             "callback_failures": self._dispatcher.failures,
             "actor_restarts": {c.id: c.restarts for c in self._supervisor.which_children()},
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The session's summary: what its ``session.closed`` log line carries.
+
+        For an owner that writes its own summary line (``open_session(summary_log=False)``).
+        """
+        stats = self.stats
+        return {
+            "status": self._core.status.value,
+            "duration": round(trio.current_time() - self._opened_at, 3),
+            "undelivered": self._undelivered,
+            **{k: v for k, v in stats.items() if k != "actor_restarts"},
+            "restarts": stats["actor_restarts"],
         }
 
     def snapshot(self) -> Any:
@@ -382,14 +405,9 @@ class Session:
                     )
                 )
             self._tools_scope.cancel()
-            log.info(
-                "session.closed",
-                status=core.status.value,
-                duration=round(trio.current_time() - self._opened_at, 3),
-                undelivered=len(lost),
-                **{k: v for k, v in self.stats.items() if k != "actor_restarts"},
-                restarts=self.stats["actor_restarts"],
-            )
+            self._undelivered = len(lost)
+            if self._summary_log:
+                log.info("session.closed", **self.summary())
             core.close_deliveries()
             with trio.move_on_after(policy.close_timeout):
                 await self._dispatcher_done.wait()
@@ -777,6 +795,8 @@ async def open_session(
     *,
     connect: bool = True,
     config: SessionConfig | None = None,
+    session_id: str | None = None,
+    summary_log: bool = True,
     **options: Any,
 ) -> AsyncIterator[Session]:
     """Open a supervised Live session for the duration of an ``async with`` block.
@@ -785,6 +805,14 @@ async def open_session(
     keyword (``api_key=``, ``response_modalities=``, ``tools=``, ...), and so is
     every callback of :class:`~livesvc.session.Callbacks` (``on_message=``, ...).
     The configuration is validated before any socket opens.
+
+    ``session_id`` names the session in the logs (bound as ``session_id`` on
+    every line the session writes, and :attr:`Session.local_id`; a random id
+    otherwise): an owner that has its own id for the session, such as a
+    gateway, passes it so one id finds every line. :attr:`Session.session_id`
+    stays the server's id. ``summary_log=False`` leaves out the closing ``session.closed``
+    summary line, for an owner that writes the one summary line itself
+    (:meth:`Session.summary` gives the counters).
 
     The block starts once the session is connected (unless ``connect=False``).
     If the session fails for good mid-block (fatal close, retries exhausted), the
@@ -813,7 +841,7 @@ async def open_session(
         config = SessionConfig(model=model, **options)
     elif model is not None or options:
         raise ConfigError("pass either config= or options, not both", field="config")
-    session = Session(prepare(config), callbacks)
+    session = Session(prepare(config), callbacks, local_id=session_id, summary_log=summary_log)
     body_failed = False
     with structlog.contextvars.bound_contextvars(session_id=session.local_id):
         log.info("session.opening", model=session.model, backend=session.prepared.backend.value)
