@@ -403,6 +403,30 @@ def _print(result: dict[str, Any]) -> None:
             for t in table
         ],
     )
+    names = [t["contender"] for t in table if t["status"] == "ok"]
+    steps = sorted({r["clients"] for r in result["runs"]})
+    by_key = {(r["contender"], r["clients"]): r for r in result["runs"]}
+    print("\nround-trip p99 ms (added over direct) and relay CPU per message, by N:")
+    print_table(
+        ["N", *names],
+        [
+            [
+                str(n),
+                *(
+                    "-"
+                    if (name, n) not in by_key
+                    else f"{by_key[name, n]['rtt_ms']['p99']} (+{by_key[name, n]['added_p99_ms']})"
+                    + (
+                        f" {by_key[name, n]['relay_cpu_us_per_message']}µs"
+                        if by_key[name, n]["relay_cpu_us_per_message"]
+                        else ""
+                    )
+                    for name in names
+                ),
+            ]
+            for n in steps
+        ],
+    )
     ratios = result["ratios"]
     print(
         f"\ngateway vs websockets relay: capacity {fmt(ratios['capacity_gateway_over_websockets'], 'x')},"
