@@ -46,7 +46,7 @@ from livesvc.session import (
     Session,
     SessionFailed,
     SessionStatus,
-    ToolCallReceived,
+    ToolCallFinished,
     config_from_setup,
     open_session,
 )
@@ -139,12 +139,11 @@ class SessionUpstream:
             case ContextLost(reason=reason, dropped=dropped):
                 log.warning("upstream.context_lost", reason=reason, dropped=dropped)
                 return []
-            case ToolCallReceived(call=call):
-                return [
-                    ToolFinished(name=c.name or "", outcome="started", duration_seconds=None)
-                    for c in call.function_calls or ()
-                    if c.name in self._daemon_tools
-                ]
+            case ToolCallFinished(name=name, outcome=outcome, duration_seconds=duration):
+                # Calls the client answers are counted by the gateway as it forwards them.
+                if name not in self._daemon_tools:
+                    return []
+                return [ToolFinished(name=name, outcome=outcome, duration_seconds=duration)]
             case Closed(status=SessionStatus.FAILED):
                 error = self._session.error
                 code = error.code if error is not None else None

@@ -55,7 +55,12 @@ class Reconnected(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ToolFinished(msgspec.Struct, frozen=True, kw_only=True):
-    """A daemon tool was called or answered (``outcome``: started, ok, error, timeout, cancelled)."""
+    """A daemon tool call ended.
+
+    ``outcome``: ok, error, bad_arguments, timeout, cancelled (the library's
+    :class:`~livesvc.session.ToolCallFinished`); ``duration_seconds`` from the
+    call's arrival to its end.
+    """
 
     name: str
     outcome: str

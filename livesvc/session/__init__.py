@@ -56,6 +56,7 @@ from livesvc.session._events import SessionEvent as SessionEvent
 from livesvc.session._events import SessionResumptionUpdated as SessionResumptionUpdated
 from livesvc.session._events import SessionStatus as SessionStatus
 from livesvc.session._events import ToolCallCancelled as ToolCallCancelled
+from livesvc.session._events import ToolCallFinished as ToolCallFinished
 from livesvc.session._events import ToolCallReceived as ToolCallReceived
 from livesvc.session._events import TranscriptionReceived as TranscriptionReceived
 from livesvc.session._events import TurnState as TurnState
@@ -99,6 +100,7 @@ __all__ = [
     "SessionResumptionUpdated",
     "SessionStatus",
     "ToolCallCancelled",
+    "ToolCallFinished",
     "ToolCallReceived",
     "TranscriptionReceived",
     "TurnState",

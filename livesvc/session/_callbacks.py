@@ -31,6 +31,7 @@ from livesvc.session._events import (
     SessionEvent,
     SessionResumptionUpdated,
     ToolCallCancelled,
+    ToolCallFinished,
     TranscriptionReceived,
     VoiceActivityDetected,
 )
@@ -71,6 +72,7 @@ class Callbacks:
     on_close: Callback | None = None
     on_tool_call: Callback | None = None
     on_tool_call_cancellation: Callback | None = None
+    on_tool_call_finished: Callback | None = None
     on_transcription: Callback | None = None
     on_voice_activity: Callback | None = None
     on_session_resumption: Callback | None = None
@@ -145,6 +147,8 @@ class EventDispatcher:
                 await self._call("on_close", cb.on_close, event)
             case ToolCallCancelled(ids=ids):
                 await self._call("on_tool_call_cancellation", cb.on_tool_call_cancellation, ids)
+            case ToolCallFinished():
+                await self._call("on_tool_call_finished", cb.on_tool_call_finished, event)
             case TranscriptionReceived():
                 await self._call("on_transcription", cb.on_transcription, event)
             case VoiceActivityDetected():

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from livesvc.session._close_codes import CloseClass
+from livesvc.tools import ToolOutcome
 from livesvc.wire import ServerMessage, ToolCall, UsageMetadata, VoiceActivity
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "SessionResumptionUpdated",
     "SessionStatus",
     "ToolCallCancelled",
+    "ToolCallFinished",
     "ToolCallReceived",
     "TranscriptionReceived",
     "TurnState",
@@ -212,6 +214,24 @@ class ToolCallCancelled(_Event, frozen=True, kw_only=True):
     ids: list[str] = []
 
 
+class ToolCallFinished(_Event, frozen=True, kw_only=True):
+    """A tool call the session ran (a registered tool, or ``on_tool_call``) ended.
+
+    ``outcome`` is ``"ok"`` (answered), ``"error"`` (the tool raised, or its
+    result could not be encoded), ``"bad_arguments"``, ``"timeout"``, or
+    ``"cancelled"`` (the server cancelled it, e.g. the user barged in: no
+    response was sent). ``duration_seconds`` runs from the call's arrival
+    (waiting for a free slot included) to its end. One event per call; none
+    for a call ``on_tool_call`` leaves to ``send_tool_response``, nor for one
+    still running when the session closes.
+    """
+
+    call_id: str | None = None
+    name: str = ""
+    outcome: ToolOutcome
+    duration_seconds: float = 0.0
+
+
 class TranscriptionReceived(_Event, frozen=True, kw_only=True):
     """A piece of input (user) or output (model) audio transcription."""
 
@@ -265,6 +285,7 @@ SessionEvent = (
     | MessageReceived
     | ToolCallReceived
     | ToolCallCancelled
+    | ToolCallFinished
     | TranscriptionReceived
     | VoiceActivityDetected
     | SessionResumptionUpdated

@@ -56,6 +56,7 @@ from livesvc.session._events import (
     MessageReceived,
     SessionEvent,
     SessionStatus,
+    ToolCallFinished,
     TurnState,
     Usage,
 )
@@ -64,7 +65,7 @@ from livesvc.session._pinger import PingerActor
 from livesvc.session._prepare import PreparedSession, prepare
 from livesvc.session._reconnector import ReconnectorActor
 from livesvc.session._tool_actor import ToolExecutorActor
-from livesvc.tools import ToolRunner
+from livesvc.tools import ToolOutcome, ToolRunner
 from livesvc.wire import (
     ActivityEnd,
     ActivityStart,
@@ -137,6 +138,7 @@ class Session:
             non_blocking=prepared.non_blocking,
             scheduling_supported=prepared.backend is Backend.GEMINI,
             on_error=self._core.report_error,
+            on_finished=self._tool_finished,
         )
         self._reconnect = self._core.reconnect
         self._crash_requests: dict[str, trio.Event] = {name: trio.Event() for name in _ACTORS}
@@ -687,6 +689,24 @@ class Session:
                     )
         cleaned = [self._runner.finish_response(r) for r in converted]
         return await self.send(ToolResponse(function_responses=cleaned), wait=wait)
+
+    def _tool_finished(
+        self,
+        *,
+        call_id: str | None,
+        name: str,
+        outcome: ToolOutcome,
+        duration_seconds: float,
+    ) -> None:
+        self._core.emit_nowait(
+            ToolCallFinished(
+                at=trio.current_time(),
+                call_id=call_id,
+                name=name,
+                outcome=outcome,
+                duration_seconds=duration_seconds,
+            )
+        )
 
     async def _respond_to_tools(self, responses: list[FunctionResponse]) -> None:
         if self._core.status.terminal:

@@ -15,6 +15,8 @@ Example::
 
 from __future__ import annotations
 
+from livesvc.tools._runner import OnToolFinished as OnToolFinished
+from livesvc.tools._runner import ToolOutcome as ToolOutcome
 from livesvc.tools._runner import ToolRunner as ToolRunner
 from livesvc.tools._runner import error_response as error_response
 from livesvc.tools._spec import ToolArgumentError as ToolArgumentError
@@ -22,4 +24,13 @@ from livesvc.tools._spec import ToolResult as ToolResult
 from livesvc.tools._spec import ToolSpec as ToolSpec
 from livesvc.tools._spec import tool as tool
 
-__all__ = ["ToolArgumentError", "ToolResult", "ToolRunner", "ToolSpec", "error_response", "tool"]
+__all__ = [
+    "OnToolFinished",
+    "ToolArgumentError",
+    "ToolOutcome",
+    "ToolResult",
+    "ToolRunner",
+    "ToolSpec",
+    "error_response",
+    "tool",
+]

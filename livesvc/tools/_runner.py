@@ -16,6 +16,11 @@ as soon as each finishes, with their ``scheduling``.
 Calls not matched by a registered tool go to an optional fallback handler (the
 session's ``on_tool_call``), whose returned responses are sent the same way.
 
+Every call the runner settles is reported once to ``on_finished`` with its
+outcome (``ok``, ``error``, ``bad_arguments``, ``timeout``, ``cancelled``) and
+duration; a fallback call the handler leaves for later is not (the runner never
+learns how it ends), nor is a call still running when the runner stops.
+
 The runner is state that outlives the executor actor: its calls run in a
 nursery the session owns, so restarting the actor does not cancel them.
 
@@ -34,7 +39,7 @@ import inspect
 import itertools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import msgspec
 import trio
@@ -43,12 +48,29 @@ from livesvc.logs import get_logger
 from livesvc.tools._spec import ToolArgumentError, ToolResult, ToolSpec
 from livesvc.wire import FunctionCall, FunctionResponse, ToolCall, ToolResponse
 
-__all__ = ["ToolRunner", "error_response"]
+__all__ = ["OnToolFinished", "ToolOutcome", "ToolRunner", "error_response"]
 
 log = get_logger(__name__)
 
 Respond = Callable[[list[FunctionResponse]], Awaitable[None]]
 Fallback = Callable[[ToolCall], Any]
+
+ToolOutcome = Literal["ok", "error", "bad_arguments", "timeout", "cancelled"]
+"""How a tool call ended: answered, raised (or unusable result), ill-typed
+arguments, over its timeout, or cancelled by the server (no response sent)."""
+
+
+class OnToolFinished(Protocol):
+    """Told once per settled call: its id, tool name, outcome and seconds since it arrived."""
+
+    def __call__(
+        self,
+        *,
+        call_id: str | None,
+        name: str,
+        outcome: ToolOutcome,
+        duration_seconds: float,
+    ) -> None: ...
 
 
 def error_response(call: FunctionCall, kind: str, message: str) -> FunctionResponse:
@@ -88,6 +110,7 @@ class ToolRunner:
         non_blocking: names of functions declared ``NON_BLOCKING``.
         scheduling_supported: ``False`` on Vertex AI, which rejects ``scheduling``.
         on_error: told about a fallback that raised (the session's ``on_error``).
+        on_finished: told how each call ended (see :class:`OnToolFinished`).
     """
 
     def __init__(
@@ -101,6 +124,7 @@ class ToolRunner:
         non_blocking: frozenset[str] | set[str] = frozenset(),
         scheduling_supported: bool = True,
         on_error: Callable[[Exception], None] | None = None,
+        on_finished: OnToolFinished | None = None,
     ) -> None:
         self._tools = dict(tools)
         self._respond = respond
@@ -110,6 +134,7 @@ class ToolRunner:
         self._non_blocking = frozenset(non_blocking)
         self._scheduling = scheduling_supported
         self._on_error = on_error
+        self._on_finished = on_finished
         self._running: dict[str, _Running] = {}
         self._ids = itertools.count(1)
         self._nursery: trio.Nursery | None = None
@@ -185,13 +210,15 @@ class ToolRunner:
         self._running[key] = entry
         timeout = spec.timeout or self._timeout
         response: FunctionResponse | None = None
+        outcome: ToolOutcome = "cancelled"
         try:
             with entry.scope:
                 with trio.move_on_after(timeout) as deadline:
                     async with self._limiter:
-                        response = await self._invoke(call, spec)
+                        response, outcome = await self._invoke(call, spec)
                 if deadline.cancelled_caught:
                     log.warning("tools.timeout", tool=spec.name, call_id=call.id, timeout=timeout)
+                    outcome = "timeout"
                     response = error_response(
                         call, "timeout", f"tool {spec.name} timed out after {timeout}s"
                     )
@@ -200,15 +227,28 @@ class ToolRunner:
         if entry.scope.cancelled_caught or key in entry.cancelled:
             self.cancelled += 1
             response = None
+            outcome = "cancelled"
+        self._report(call, outcome, entry.started)
         await self._deliver(call, [response] if response is not None else [], batch)
 
-    async def _invoke(self, call: FunctionCall, spec: ToolSpec) -> FunctionResponse:
+    def _report(self, call: FunctionCall, outcome: ToolOutcome, started: float) -> None:
+        if self._on_finished is not None:
+            self._on_finished(
+                call_id=call.id,
+                name=call.name or "",
+                outcome=outcome,
+                duration_seconds=trio.current_time() - started,
+            )
+
+    async def _invoke(
+        self, call: FunctionCall, spec: ToolSpec
+    ) -> tuple[FunctionResponse, ToolOutcome]:
         try:
             kwargs = spec.bind(call.args)
         except ToolArgumentError as exc:
             self.failed += 1
             log.warning("tools.bad_arguments", tool=spec.name, call_id=call.id, error=str(exc))
-            return error_response(call, "invalid_arguments", str(exc))
+            return error_response(call, "invalid_arguments", str(exc)), "bad_arguments"
         try:
             if spec.is_async:
                 result = await spec.fn(**kwargs)
@@ -220,7 +260,7 @@ class ToolRunner:
         except Exception as exc:
             self.failed += 1
             log.warning("tools.failed", tool=spec.name, call_id=call.id, error=type(exc).__name__)
-            return error_response(call, type(exc).__name__, str(exc))
+            return error_response(call, type(exc).__name__, str(exc)), "error"
         self.completed += 1
         return self._to_response(call, result, spec.scheduling)
 
@@ -230,6 +270,7 @@ class ToolRunner:
         for key in keys:
             self._running[key] = entry
         responses: list[FunctionResponse] = []
+        failure: ToolOutcome | None = None
         assert self._fallback is not None
         try:
             with entry.scope:
@@ -240,6 +281,7 @@ class ToolRunner:
                     responses = self._fallback_responses(calls, result)
                 if deadline.cancelled_caught:
                     log.warning("tools.timeout", tool="on_tool_call", timeout=self._timeout)
+                    failure = "timeout"
                     responses = [
                         error_response(
                             c, "timeout", f"tool {c.name} timed out after {self._timeout}s"
@@ -251,6 +293,7 @@ class ToolRunner:
             log.warning("tools.fallback_failed", error=type(exc).__name__)
             if self._on_error is not None:
                 self._on_error(exc)
+            failure = "error"
             responses = [error_response(c, type(exc).__name__, str(exc)) for c in calls]
         finally:
             for key in keys:
@@ -259,6 +302,15 @@ class ToolRunner:
         if entry.scope.cancelled_caught:
             cancelled_ids = {c.id for c in calls}
         self.cancelled += len(cancelled_ids)
+        answered = {r.id for r in responses}
+        for call in calls:
+            if call.id in cancelled_ids:
+                self._report(call, "cancelled", entry.started)
+            elif failure is not None:
+                self._report(call, failure, entry.started)
+            elif call.id in answered:
+                self._report(call, "ok", entry.started)
+            # else: the handler answers later (send_tool_response); how it ends is not ours.
         kept = [r for r in responses if r.id is None or r.id not in cancelled_ids]
         for call in calls:
             if call.name in self._non_blocking:
@@ -291,7 +343,7 @@ class ToolRunner:
 
     def _to_response(
         self, call: FunctionCall, result: Any, default_scheduling: str | None
-    ) -> FunctionResponse:
+    ) -> tuple[FunctionResponse, ToolOutcome]:
         scheduling = default_scheduling
         if isinstance(result, ToolResult):
             scheduling = result.scheduling or scheduling
@@ -300,16 +352,16 @@ class ToolRunner:
             response = msgspec.structs.replace(
                 result, id=result.id or call.id, name=result.name or call.name
             )
-            return self.finish_response(response, scheduling)
+            return self.finish_response(response, scheduling), "ok"
         try:
             payload = msgspec.to_builtins(result)
         except (TypeError, msgspec.EncodeError) as exc:
-            return error_response(call, "unserializable_result", f"{type(result).__name__}: {exc}")
+            message = f"{type(result).__name__}: {exc}"
+            return error_response(call, "unserializable_result", message), "error"
         if not isinstance(payload, dict):
             payload = {"result": payload}
-        return self.finish_response(
-            FunctionResponse(id=call.id, name=call.name, response=payload), scheduling
-        )
+        response = FunctionResponse(id=call.id, name=call.name, response=payload)
+        return self.finish_response(response, scheduling), "ok"
 
     def finish_response(
         self, response: FunctionResponse, scheduling: str | None = None

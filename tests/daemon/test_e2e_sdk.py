@@ -125,10 +125,11 @@ async def test_daemon_tool_runs_in_the_daemon_and_client_tool_goes_to_the_client
             "livesvc_tool_calls_total",
             tool="current_time",
             runner="daemon",
-            outcome="started",
+            outcome="ok",
         )
         == 1
     )
+    assert metric(daemon, "livesvc_tool_duration_seconds_count", tool="current_time") == 1
     assert (
         metric(
             daemon, "livesvc_tool_calls_total", tool="client", runner="client", outcome="forwarded"

@@ -30,7 +30,7 @@ from livesvc.gateway._session import (
 from livesvc.gateway._upstream import UpstreamRequest
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord
-from livesvc.tools import ToolSpec
+from livesvc.tools import ToolSpec, tool
 from livesvc.wire import ClientContent, ClientMessage, Content, Part, Setup
 
 SESSION_ID = "ls_0123456789abcdef"
@@ -161,3 +161,46 @@ async def test_every_line_of_a_gateway_session_has_its_id_and_one_summary_line()
     assert summary["last_upstream_close_code"] == 1011
     assert summary["last_close_code"] == 1000  # what the client was closed with
     assert set(summary["restarts"]) == {"connection", "pinger", "reconnector", "tool_executor"}
+
+
+@tool
+async def add(a: int, b: int) -> int:
+    return a + b
+
+
+@tool
+def broken() -> str:
+    raise ValueError("no luck")
+
+
+@tool(timeout=0.2)
+async def slow() -> str:
+    await trio.sleep(30)
+    return "never"
+
+
+async def test_daemon_tool_outcomes_and_durations_reach_the_metrics():
+    """Each daemon tool call is counted by its real outcome, and its duration is observed."""
+    metrics = DaemonMetrics()
+
+    def sample(name: str, **labels: str) -> float:
+        return metrics.registry.get_sample_value(name, labels) or 0.0
+
+    with trio.fail_after(20):
+        async with (
+            open_emulator(EmulatorConfig(reply_interval=0.002)) as emulator,
+            gateway_session(emulator, tools=(add, broken, slow), metrics=metrics) as client,
+        ):
+            assert await client.turn("add(a=2, b=3)") == 'echo #1: add -> {"result":5}'
+            await client.turn("broken")
+            await client.turn("slow")
+
+    calls = "livesvc_tool_calls_total"
+    assert sample(calls, tool="add", runner="daemon", outcome="ok") == 1
+    assert sample(calls, tool="broken", runner="daemon", outcome="error") == 1
+    assert sample(calls, tool="slow", runner="daemon", outcome="timeout") == 1
+    for name in ("add", "broken", "slow"):
+        assert sample(calls, tool=name, runner="daemon", outcome="started") == 0
+        assert sample("livesvc_tool_duration_seconds_count", tool=name) == 1
+    assert sample("livesvc_tool_duration_seconds_sum", tool="slow") >= 0.2
+    assert sample("livesvc_tool_duration_seconds_bucket", tool="slow", le="0.1") == 0

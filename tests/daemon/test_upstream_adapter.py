@@ -22,6 +22,7 @@ from livesvc.session import (
     MessageReceived,
     SessionFailed,
     SessionStatus,
+    ToolCallFinished,
     ToolCallReceived,
 )
 from livesvc.wire import (
@@ -92,7 +93,7 @@ def test_a_failed_session_reports_its_code_and_reason():
     assert upstream._translate(Closed(status=SessionStatus.CLOSED)) == []
 
 
-def test_only_daemon_tool_calls_are_counted_as_daemon_tools():
+def test_daemon_tool_calls_are_reported_when_they_finish_with_outcome_and_duration():
     upstream, _ = adapter(frozenset({"current_time"}))
     call = ToolCall(
         function_calls=[
@@ -100,9 +101,16 @@ def test_only_daemon_tool_calls_are_counted_as_daemon_tools():
             FunctionCall(id="2", name="lights"),
         ]
     )
-    assert upstream._translate(ToolCallReceived(call=call)) == [
-        ToolFinished(name="current_time", outcome="started")
+    assert upstream._translate(ToolCallReceived(call=call)) == []  # counted once, when it ends
+    done = ToolCallFinished(
+        call_id="1", name="current_time", outcome="timeout", duration_seconds=5.0
+    )
+    assert upstream._translate(done) == [
+        ToolFinished(name="current_time", outcome="timeout", duration_seconds=5.0)
     ]
+    # A client's tool (answered through on_tool_call) is counted by the gateway as it forwards it.
+    client = ToolCallFinished(call_id="2", name="lights", outcome="ok", duration_seconds=1.0)
+    assert upstream._translate(client) == []
     assert upstream.restarts() == {"connection": 1}
 
 

@@ -327,3 +327,102 @@ def test_submit_before_serve_is_an_error() -> None:
     runner = ToolRunner(tools={}, respond=Sent())
     with pytest.raises(RuntimeError, match="serve"):
         runner.submit(ToolCall(function_calls=[]))
+
+
+class Finished:
+    """Collects on_finished reports as (call_id, name, outcome, duration)."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str | None, str, str, float]] = []
+
+    def __call__(
+        self, *, call_id: str | None, name: str, outcome: str, duration_seconds: float
+    ) -> None:
+        self.reports.append((call_id, name, outcome, duration_seconds))
+
+
+async def test_each_call_is_reported_once_with_its_outcome_and_duration(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """ok, error, bad arguments, timeout and cancelled: one report each, at exact virtual times."""
+    hang = ToolSpec(slow_echo.fn, name="hang", timeout=4)
+    finished = Finished()
+    async with running([slow_echo, boom, add, hang], on_finished=finished) as (runner, _sent):
+        runner.submit(
+            ToolCall(
+                function_calls=[
+                    call("ok", "slow_echo", text="a", seconds=3),
+                    call("error", "boom"),
+                    call("bad", "add", a="x", b=1),
+                    call("late", "hang", text="b", seconds=60),
+                    call("gone", "slow_echo", text="c", seconds=50),
+                ]
+            )
+        )
+        await trio.sleep(1)
+        runner.cancel(["gone"])
+        await trio.sleep(20)
+    assert sorted(finished.reports) == [
+        ("bad", "add", "bad_arguments", 0.0),
+        ("error", "boom", "error", 0.0),
+        ("gone", "slow_echo", "cancelled", pytest.approx(1.0)),
+        ("late", "hang", "timeout", pytest.approx(4.0)),
+        ("ok", "slow_echo", "ok", pytest.approx(3.0)),
+    ]
+
+
+async def test_an_unserializable_result_is_reported_as_an_error() -> None:
+    """The model gets an error for it, so the outcome is an error too."""
+
+    @tool
+    async def weird() -> object:
+        return object()
+
+    finished = Finished()
+    async with running([weird], on_finished=finished) as (runner, _sent):
+        runner.submit(ToolCall(function_calls=[call("1", "weird")]))
+        await settle()
+    assert [r[2] for r in finished.reports] == ["error"]
+
+
+async def test_fallback_calls_are_reported_when_the_runner_knows_how_they_ended(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Answered: ok; raised: error; overran: timeout; left for later: no report."""
+    finished = Finished()
+
+    async def answer_one(tc: ToolCall) -> list[dict[str, Any]]:
+        await trio.sleep(2)
+        return [{"id": "1", "response": {"ok": True}}]  # "2" is answered later by the app
+
+    async with running([], fallback=answer_one, on_finished=finished) as (runner, _sent):
+        runner.submit(ToolCall(function_calls=[call("1", "x"), call("2", "y")]))
+        await trio.sleep(5)
+    assert finished.reports == [("1", "x", "ok", pytest.approx(2.0))]
+
+    async def explode(tc: ToolCall) -> None:
+        raise ValueError("no")
+
+    finished = Finished()
+    async with running([], fallback=explode, on_finished=finished) as (runner, _sent):
+        runner.submit(ToolCall(function_calls=[call("1", "x"), call("2", "y")]))
+        await settle()
+    assert [(r[0], r[2]) for r in finished.reports] == [("1", "error"), ("2", "error")]
+
+    async def stall(tc: ToolCall) -> None:
+        await trio.sleep(100)
+
+    finished = Finished()
+    async with running([], fallback=stall, on_finished=finished, default_timeout=7) as (
+        runner,
+        _sent,
+    ):
+        runner.submit(ToolCall(function_calls=[call("1", "x")]))
+        runner.submit(ToolCall(function_calls=[call("2", "y")]))
+        await trio.sleep(3)
+        runner.cancel(["2"])
+        await trio.sleep(10)
+    assert sorted(finished.reports) == [
+        ("1", "x", "timeout", pytest.approx(7.0)),
+        ("2", "y", "cancelled", pytest.approx(3.0)),
+    ]
