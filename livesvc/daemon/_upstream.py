@@ -27,6 +27,7 @@ from livesvc.gateway._upstream import (
     MediaDropped,
     Reconnected,
     Reconnecting,
+    SendRefused,
     ToolFinished,
     UpstreamEvent,
     UpstreamFactory,
@@ -41,6 +42,7 @@ from livesvc.session import (
     ContextLost,
     Disconnected,
     GoAwayReceived,
+    LedgerFull,
     LiveSessionError,
     MessageReceived,
     Session,
@@ -80,6 +82,12 @@ class SessionUpstream:
     async def send(self, message: ClientMessage) -> None:
         try:
             await self._session.send(message, wait=False)
+        except LedgerFull as err:
+            # The upstream acknowledges nothing; the library logged it, the gateway counts it.
+            try:
+                self._push.send_nowait(SendRefused(reason=str(err)))
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                log.warning("upstream.send_refused", detail=str(err))
         except LiveSessionError as err:
             # The session is ending; its Failed event tells the client why.
             log.info("upstream.send_dropped", error=type(err).__name__, detail=str(err))

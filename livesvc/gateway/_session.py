@@ -35,6 +35,7 @@ from livesvc.gateway._upstream import (
     MediaDropped,
     Reconnected,
     Reconnecting,
+    SendRefused,
     ToolFinished,
     Upstream,
     UpstreamFactory,
@@ -420,6 +421,10 @@ class GatewaySession:
                         self._metrics.tool_duration.labels(tool=name).observe(duration)
                 case MediaDropped(kind=kind, count=count):
                     self._metrics.media_dropped.labels(kind=kind).inc(count)
+                case SendRefused(reason=reason):
+                    # The client's message is lost; the session (and its client) go on.
+                    self._metrics.errors.labels(kind="upstream_send_refused").inc()
+                    log.warning("session.upstream_send_refused", reason=reason)
                 case Failed(code=code, reason=reason):
                     self._metrics.errors.labels(kind="upstream_failed").inc()
                     if code is not None:

@@ -24,6 +24,7 @@ __all__ = [
     "MediaDropped",
     "Reconnected",
     "Reconnecting",
+    "SendRefused",
     "ToolFinished",
     "Upstream",
     "UpstreamEvent",
@@ -74,6 +75,12 @@ class MediaDropped(msgspec.Struct, frozen=True, kw_only=True):
     count: int = 1
 
 
+class SendRefused(msgspec.Struct, frozen=True, kw_only=True):
+    """A client message was refused upstream (its outbound ledger is full); the session goes on."""
+
+    reason: str
+
+
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
     """The upstream session stopped for good; the client is closed with this code."""
 
@@ -81,7 +88,9 @@ class Failed(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-UpstreamEvent = Frame | Reconnecting | Reconnected | ToolFinished | MediaDropped | Failed
+UpstreamEvent = (
+    Frame | Reconnecting | Reconnected | ToolFinished | MediaDropped | SendRefused | Failed
+)
 
 
 class UpstreamUnavailable(Exception):

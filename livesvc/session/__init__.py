@@ -42,6 +42,7 @@ from livesvc.session._config import SessionConfig as SessionConfig
 from livesvc.session._connection import ProtocolError as ProtocolError
 from livesvc.session._errors import ConfigError as ConfigError
 from livesvc.session._errors import DeliveryFailed as DeliveryFailed
+from livesvc.session._errors import LedgerFull as LedgerFull
 from livesvc.session._errors import LiveSessionError as LiveSessionError
 from livesvc.session._errors import SessionClosed as SessionClosed
 from livesvc.session._errors import SessionFailed as SessionFailed
@@ -87,6 +88,7 @@ __all__ = [
     "GoAwayReceived",
     "InjectedCrash",
     "KeepalivePolicy",
+    "LedgerFull",
     "LiveSessionError",
     "MessageReceived",
     "PreparedSession",

@@ -127,6 +127,8 @@ class SessionConfig:
     keepalive: KeepalivePolicy = field(default_factory=KeepalivePolicy)
     media_buffer_seconds: float = 5.0
     media_buffer_frames: int = 10
+    ledger_max_entries: int | None = 10_000
+    ledger_max_bytes: int | None = 64 * 2**20
     event_buffer: int = 1024
     callback_timeout: float | None = None
     max_message_size: int = 16 * 2**20

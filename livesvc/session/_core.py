@@ -95,7 +95,9 @@ class SessionCore:
         self.rng = rng or random.Random(config.random_seed)
         self.status = SessionStatus.DISCONNECTED
         self.ledger: OutboundLedger[ClientMessage] = OutboundLedger(
-            keep_until_covered=prepared.resumption
+            keep_until_covered=prepared.resumption,
+            max_entries=config.ledger_max_entries,
+            max_bytes=config.ledger_max_bytes,
         )
         self.media: MediaBuffer[ClientMessage] = MediaBuffer(
             max_seconds=config.media_buffer_seconds, max_frames=config.media_buffer_frames

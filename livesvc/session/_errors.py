@@ -11,6 +11,7 @@ from livesvc.session._close_codes import CloseClass
 __all__ = [
     "ConfigError",
     "DeliveryFailed",
+    "LedgerFull",
     "LiveSessionError",
     "SessionClosed",
     "SessionFailed",
@@ -68,3 +69,28 @@ class DeliveryFailed(LiveSessionError):
     def __init__(self, message: str, *, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class LedgerFull(DeliveryFailed):
+    """A message was refused: the outbound ledger is at its bound; the session goes on.
+
+    The ledger keeps conversation messages until the server's state covers them;
+    a server that never acknowledges anything fills it. Nothing was queued, so
+    the message may be sent again later. ``entries`` and ``bytes`` are what the
+    ledger held; ``max_entries`` and ``max_bytes`` its bounds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        entries: int,
+        bytes: int,
+        max_entries: int | None,
+        max_bytes: int | None,
+    ) -> None:
+        super().__init__(message)
+        self.entries = entries
+        self.bytes = bytes
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes

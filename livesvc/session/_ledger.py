@@ -20,6 +20,10 @@ After a resume, :meth:`OutboundLedger.unwritten` lists what the handle does not
 cover, in order; the connection writes each entry once per connection, so
 every message reaches the resumed session exactly once.
 
+A server that never acknowledges would let the ledger grow without end, so it
+is bounded (entries and bytes): an append past a bound raises
+:class:`~livesvc.session.LedgerFull` and keeps nothing.
+
 Example::
 
     ledger = OutboundLedger()
@@ -37,7 +41,7 @@ from typing import Generic, TypeVar
 
 import trio
 
-from livesvc.session._errors import DeliveryFailed
+from livesvc.session._errors import DeliveryFailed, LedgerFull
 
 __all__ = ["LedgerEntry", "OutboundLedger"]
 
@@ -62,12 +66,14 @@ class LedgerEntry(Generic[M]):
         "generation",
         "message",
         "seq",
+        "size",
         "skip_turns",
     )
 
-    def __init__(self, seq: int, message: M) -> None:
+    def __init__(self, seq: int, message: M, size: int = 0) -> None:
         self.seq = seq
         self.message = message
+        self.size = size
         self.generation: int | None = None
         self.conn_index: int | None = None
         self.acked = False
@@ -106,15 +112,33 @@ class OutboundLedger(Generic[M]):
         keep_until_covered: ``True`` when session resumption is on. With
             resumption off no handle ever covers a message, so entries leave the
             ledger as soon as they are written.
+        max_entries: at most this many entries (``None``: no bound).
+        max_bytes: at most this many bytes, the sum of the sizes given to
+            :meth:`append` (``None``: no bound).
     """
 
-    def __init__(self, *, keep_until_covered: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        keep_until_covered: bool = True,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         self._keep = keep_until_covered
         self._entries: dict[int, LedgerEntry[M]] = {}
         self._next_seq = 1
+        self._bytes = 0
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.refused = 0  # appends refused at a bound
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        """The sum of the sizes of the entries held now."""
+        return self._bytes
 
     def __iter__(self) -> Iterator[LedgerEntry[M]]:
         return iter(list(self._entries.values()))
@@ -124,12 +148,38 @@ class OutboundLedger(Generic[M]):
         """The sequence number of the latest appended message (0 if none)."""
         return self._next_seq - 1
 
-    def append(self, message: M) -> LedgerEntry[M]:
-        """Give ``message`` the next sequence number and keep it."""
-        entry = LedgerEntry(self._next_seq, message)
+    def append(self, message: M, *, size: int = 0) -> LedgerEntry[M]:
+        """Give ``message`` (``size`` bytes encoded) the next sequence number and keep it.
+
+        Raises:
+            LedgerFull: keeping it would exceed ``max_entries`` or ``max_bytes``;
+                nothing is kept and no sequence number is used.
+        """
+        entries = len(self._entries)
+        over = (self.max_entries is not None and entries + 1 > self.max_entries) or (
+            self.max_bytes is not None and self._bytes + size > self.max_bytes
+        )
+        if over:
+            self.refused += 1
+            raise LedgerFull(
+                f"the outbound ledger is full ({entries} messages, {self._bytes} bytes not yet "
+                f"acknowledged by the server; bounds {self.max_entries} messages, "
+                f"{self.max_bytes} bytes): message of {size} bytes refused",
+                entries=entries,
+                bytes=self._bytes,
+                max_entries=self.max_entries,
+                max_bytes=self.max_bytes,
+            )
+        entry = LedgerEntry(self._next_seq, message, size)
         self._next_seq += 1
         self._entries[entry.seq] = entry
+        self._bytes += size
         return entry
+
+    def _drop(self, seq: int) -> None:
+        entry = self._entries.pop(seq, None)
+        if entry is not None:
+            self._bytes -= entry.size
 
     def get(self, seq: int) -> LedgerEntry[M] | None:
         """The entry with this sequence number, if it is still in the ledger."""
@@ -158,7 +208,7 @@ class OutboundLedger(Generic[M]):
         entry.skip_turns = skip_turns
         entry._written.set()
         if not self._keep:
-            self._entries.pop(entry.seq, None)
+            self._drop(entry.seq)
 
     def turn_completed(self, *, generation: int) -> None:
         """A ``turnComplete`` arrived on ``generation``: the server read what it answers."""
@@ -177,7 +227,7 @@ class OutboundLedger(Generic[M]):
         """
         covered = [s for s, e in self._entries.items() if e.generation == generation and e.acked]
         for seq in covered:
-            del self._entries[seq]
+            self._drop(seq)
         return len(covered)
 
     def cover_through_index(self, *, generation: int, index: int) -> int:
@@ -188,7 +238,7 @@ class OutboundLedger(Generic[M]):
             if e.generation == generation and e.conn_index is not None and e.conn_index <= index
         ]
         for seq in covered:
-            del self._entries[seq]
+            self._drop(seq)
         return len(covered)
 
     def abandon_written(self) -> list[LedgerEntry[M]]:
@@ -200,7 +250,7 @@ class OutboundLedger(Generic[M]):
         """
         gone = [e for e in self._entries.values() if e.generation is not None]
         for entry in gone:
-            del self._entries[entry.seq]
+            self._drop(entry.seq)
         return gone
 
     def fail_all(self, reason: str) -> list[LedgerEntry[M]]:
@@ -215,4 +265,5 @@ class OutboundLedger(Generic[M]):
                 DeliveryFailed(f"message {entry.seq} not delivered: {reason}", seq=entry.seq)
             )
         self._entries.clear()
+        self._bytes = 0
         return lost

@@ -239,6 +239,10 @@ def _check_runtime_options(config: SessionConfig) -> None:
         raise _fail("media_buffer_seconds", "must be >= 0")
     if config.media_buffer_frames < 0:
         raise _fail("media_buffer_frames", "must be >= 0")
+    if config.ledger_max_entries is not None and config.ledger_max_entries < 1:
+        raise _fail("ledger_max_entries", "must be >= 1 (or None: no bound)")
+    if config.ledger_max_bytes is not None and config.ledger_max_bytes < 1:
+        raise _fail("ledger_max_bytes", "must be >= 1 (or None: no bound)")
     if config.event_buffer < 1:
         raise _fail("event_buffer", "must be >= 1")
     if config.callback_timeout is not None and not config.callback_timeout > 0:

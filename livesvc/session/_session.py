@@ -50,7 +50,13 @@ from livesvc.session._config import SessionConfig
 from livesvc.session._connection import ConnectionActor
 from livesvc.session._core import SessionCore
 from livesvc.session._envelopes import CloseLink, WriteEntry
-from livesvc.session._errors import ConfigError, LiveSessionError, SessionClosed, SessionFailed
+from livesvc.session._errors import (
+    ConfigError,
+    LedgerFull,
+    LiveSessionError,
+    SessionClosed,
+    SessionFailed,
+)
 from livesvc.session._events import (
     Closed,
     MessageReceived,
@@ -60,6 +66,7 @@ from livesvc.session._events import (
     TurnState,
     Usage,
 )
+from livesvc.session._ledger import LedgerEntry
 from livesvc.session._outbound import is_ledgered, realtime_envelope
 from livesvc.session._pinger import PingerActor
 from livesvc.session._prepare import PreparedSession, prepare
@@ -79,6 +86,7 @@ from livesvc.wire import (
     RealtimeInput,
     ServerMessage,
     ToolResponse,
+    encode_client,
 )
 from supervisors import (
     Backoff,
@@ -219,6 +227,8 @@ class Session:
             "handovers": self._reconnect.handovers,
             "context_losses": core.context_losses,
             "ledger_pending": len(core.ledger),
+            "ledger_bytes": core.ledger.bytes,
+            "ledger_refused": core.ledger.refused,
             "ledger_last_seq": core.ledger.last_seq,
             "media_buffered": len(core.media),
             "media_dropped": drops.total,
@@ -529,6 +539,8 @@ class Session:
             The message's ledger sequence number, or ``None`` for realtime media.
 
         Raises:
+            LedgerFull: the ledger is at its bound (``ledger_max_entries`` /
+                ``ledger_max_bytes``); nothing was queued, the session goes on.
             DeliveryFailed: the session ended before the message could be written.
             SessionFailed / SessionClosed: the session is no longer usable.
         """
@@ -555,13 +567,31 @@ class Session:
         self._check_open()
         core = self._core
         if is_ledgered(msg):
-            entry = core.ledger.append(msg)
+            entry = self._append(msg)
             await core.outbox.send(WriteEntry(seq=entry.seq))
             if wait:
                 await entry.written()
             return entry.seq
         await core.outbox.send(realtime_envelope(msg))
         return None
+
+    def _append(self, msg: ClientMessage) -> LedgerEntry[ClientMessage]:
+        ledger = self._core.ledger
+        # Sized as encoded on the wire; an encode only when a byte bound applies.
+        size = len(encode_client(msg)) if ledger.max_bytes is not None else 0
+        try:
+            return ledger.append(msg, size=size)
+        except LedgerFull as err:
+            log.warning(
+                "session.ledger_full",
+                entries=err.entries,
+                bytes=err.bytes,
+                max_entries=err.max_entries,
+                max_bytes=err.max_bytes,
+                size=size,
+                refused=ledger.refused,
+            )
+            raise
 
     async def send_text(
         self, text: str, *, turn_complete: bool = True, wait: bool = True

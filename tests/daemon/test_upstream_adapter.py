@@ -11,6 +11,7 @@ from livesvc.gateway._upstream import (
     MediaDropped,
     Reconnected,
     Reconnecting,
+    SendRefused,
     ToolFinished,
 )
 from livesvc.session import (
@@ -19,6 +20,7 @@ from livesvc.session import (
     Connected,
     Disconnected,
     GoAwayReceived,
+    LedgerFull,
     MessageReceived,
     SessionFailed,
     SessionStatus,
@@ -26,8 +28,10 @@ from livesvc.session import (
     ToolCallReceived,
 )
 from livesvc.wire import (
+    ClientMessage,
     FunctionCall,
     FunctionDeclaration,
+    RealtimeInput,
     ServerContent,
     ServerMessage,
     Setup,
@@ -45,6 +49,11 @@ class FakeSession:
 
     def events(self) -> Any:
         return None
+
+    async def send(self, message: Any, *, wait: bool = True) -> int | None:
+        raise LedgerFull(
+            "the outbound ledger is full", entries=2, bytes=9, max_entries=2, max_bytes=None
+        )
 
 
 def adapter(daemon_tools: frozenset[str] = frozenset()) -> tuple[SessionUpstream, FakeSession]:
@@ -112,6 +121,12 @@ def test_daemon_tool_calls_are_reported_when_they_finish_with_outcome_and_durati
     client = ToolCallFinished(call_id="2", name="lights", outcome="ok", duration_seconds=1.0)
     assert upstream._translate(client) == []
     assert upstream.restarts() == {"connection": 1}
+
+
+async def test_a_message_refused_by_a_full_ledger_is_reported_and_the_session_goes_on():
+    upstream, _ = adapter()
+    await upstream.send(ClientMessage(realtime_input=RealtimeInput(text="hi")))
+    assert upstream._events.receive_nowait() == SendRefused(reason="the outbound ledger is full")
 
 
 def test_client_tools_keep_everything_but_daemon_declarations():

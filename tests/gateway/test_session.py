@@ -15,7 +15,7 @@ from livesvc.gateway._session import (
     GatewaySession,
     SessionSettings,
 )
-from livesvc.gateway._upstream import UpstreamRequest
+from livesvc.gateway._upstream import SendRefused, UpstreamRequest
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord
 from livesvc.wire import ClientContent, ClientMessage, Content, Part, Setup, decode_server
@@ -39,7 +39,12 @@ class MemoryStore:
         return self.handles[-1]
 
 
-def make_session(upstreams: FakeUpstreams, store: MemoryStore, **settings) -> GatewaySession:
+def make_session(
+    upstreams: FakeUpstreams,
+    store: MemoryStore,
+    metrics: DaemonMetrics | None = None,
+    **settings,
+) -> GatewaySession:
     record = SessionRecord(
         session_id="ls_1",
         principal="key:web",
@@ -54,7 +59,7 @@ def make_session(upstreams: FakeUpstreams, store: MemoryStore, **settings) -> Ga
         request=UpstreamRequest(session_id="ls_1", setup=Setup(model="m")),
         upstream_factory=upstreams,
         store=store,  # type: ignore[arg-type]
-        metrics=DaemonMetrics(),
+        metrics=metrics or DaemonMetrics(),
         settings=SessionSettings(**{"grace_period": 30.0, **settings}),
         wall_clock=lambda: 1000.0,
     )
@@ -187,3 +192,26 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
         assert got[2] == {"sessionResumptionUpdate": {"newHandle": "lsh_0", "resumable": True}}
     assert b"up-ls_1" not in b"".join(msgspec.json.encode(g) for g in got)
     assert decode_server(msgspec.json.encode(got[0])).server_content is not None
+
+
+async def test_a_refused_message_is_counted_and_the_session_goes_on(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    metrics = DaemonMetrics()
+    session = make_session(upstreams, MemoryStore(), metrics)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await frames(link, 1)
+        await upstreams.last().push.send(SendRefused(reason="the outbound ledger is full"))
+        await session.to_upstream.send(FromClient(message=text_turn("still there?"), size=1))
+        assert (await frames(link, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
+            "text": "echo: still there?"
+        }
+        assert not session.ended.is_set()
+        nursery.cancel_scope.cancel()
+    value = metrics.registry.get_sample_value(
+        "livesvc_errors_total", {"kind": "upstream_send_refused"}
+    )
+    assert value == 1

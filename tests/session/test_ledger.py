@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from livesvc.session._errors import DeliveryFailed
+from livesvc.session._errors import DeliveryFailed, LedgerFull
 from livesvc.session._ledger import OutboundLedger
 
 
@@ -142,3 +142,42 @@ async def test_fail_all_raises_in_waiters_and_reports_everything_undelivered() -
     assert info.value.seq == 2
     await written.written()  # already written before the failure: no error
     assert len(ledger) == 0
+
+
+def test_an_append_past_the_entry_bound_is_refused_and_keeps_nothing() -> None:
+    """At max_entries, append raises LedgerFull; no sequence number is used; room comes back."""
+    ledger: OutboundLedger[str] = OutboundLedger(max_entries=2)
+    a, _b = ledger.append("a"), ledger.append("b")
+    with pytest.raises(LedgerFull, match="2 messages") as info:
+        ledger.append("c")
+    assert isinstance(info.value, DeliveryFailed)
+    assert (info.value.entries, info.value.max_entries) == (2, 2)
+    assert (len(ledger), ledger.last_seq, ledger.refused) == (2, 2, 1)
+    ledger.mark_written(a, generation=1, conn_index=1)
+    ledger.turn_completed(generation=1)
+    assert ledger.cover(generation=1) == 1  # the server acknowledged `a`
+    assert ledger.append("c").seq == 3
+
+
+def test_an_append_past_the_byte_bound_is_refused_and_bytes_follow_removals() -> None:
+    """Sizes add up; every way out of the ledger gives the bytes back."""
+    ledger: OutboundLedger[str] = OutboundLedger(max_bytes=100)
+    a = ledger.append("a", size=60)
+    ledger.append("b", size=40)
+    assert ledger.bytes == 100
+    with pytest.raises(LedgerFull) as info:
+        ledger.append("c", size=1)
+    assert (info.value.bytes, info.value.max_bytes) == (100, 100)
+    ledger.mark_written(a, generation=1, conn_index=1)
+    assert [e.message for e in ledger.abandon_written()] == ["a"]
+    assert ledger.bytes == 40
+    c = ledger.append("c", size=60)
+    ledger.mark_written(c, generation=2, conn_index=1)
+    assert ledger.cover_through_index(generation=2, index=1) == 1
+    assert ledger.bytes == 40
+    ledger.fail_all("closed")
+    assert ledger.bytes == 0
+    unkept: OutboundLedger[str] = OutboundLedger(keep_until_covered=False, max_bytes=10)
+    d = unkept.append("d", size=10)
+    unkept.mark_written(d, generation=1, conn_index=1)  # resumption off: gone once written
+    assert (len(unkept), unkept.bytes) == (0, 0)
