@@ -19,6 +19,7 @@ from livesvc.session import Disconnected as Disconnected
 from livesvc.session import ErrorOccurred as ErrorOccurred
 from livesvc.session import GoAwayReceived as GoAwayReceived
 from livesvc.session import KeepalivePolicy as KeepalivePolicy
+from livesvc.session import LedgerFull as LedgerFull
 from livesvc.session import LiveSessionError as LiveSessionError
 from livesvc.session import MessageReceived as MessageReceived
 from livesvc.session import ReconnectPolicy as ReconnectPolicy
@@ -29,6 +30,7 @@ from livesvc.session import SessionFailed as SessionFailed
 from livesvc.session import SessionResumptionUpdated as SessionResumptionUpdated
 from livesvc.session import SessionStatus as SessionStatus
 from livesvc.session import ToolCallCancelled as ToolCallCancelled
+from livesvc.session import ToolCallFinished as ToolCallFinished
 from livesvc.session import ToolCallReceived as ToolCallReceived
 from livesvc.session import TranscriptionReceived as TranscriptionReceived
 from livesvc.session import TurnState as TurnState
@@ -50,6 +52,7 @@ __all__ = [
     "ErrorOccurred",
     "GoAwayReceived",
     "KeepalivePolicy",
+    "LedgerFull",
     "LiveSessionError",
     "MessageReceived",
     "ReconnectPolicy",
@@ -60,6 +63,7 @@ __all__ = [
     "SessionResumptionUpdated",
     "SessionStatus",
     "ToolCallCancelled",
+    "ToolCallFinished",
     "ToolCallReceived",
     "ToolResult",
     "TranscriptionReceived",
