@@ -63,18 +63,19 @@ CONTENDERS = ("direct", "gateway", "websockets", "nginx")
 class RelayParams:
     """What the relay suite runs (defaults: about 3 minutes on 2 cores)."""
 
-    steps: tuple[int, ...] = (20, 50, 80, 110, 140, 170, 200)
-    seconds: float = 5.0  # measured window of each run
+    steps: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 80, 100, 120)
+    seconds: float = 3.0  # measured window of each run
     p99_limit_ms: float = 20.0
     max_late_percent: float = 5.0  # sends >10 ms behind real time; above: results invalid
-    budget_seconds: float = 165.0  # no new step starts after this
+    budget_seconds: float = 160.0  # no new step starts after this
+    table_clients: int = 20  # the step shown in the side-by-side table
     load_procs: int = 1  # load generator processes (more for big N)
     contenders: tuple[str, ...] = CONTENDERS
     nginx_workers: int = 1
-    lead_seconds: float = 3.0  # before each window: start-up, connections, warm-up
+    lead_seconds: float = 2.5  # before each window: start-up, connections, warm-up
 
 
-QUICK = RelayParams(steps=(2,), seconds=1.0, budget_seconds=30.0, lead_seconds=1.5)
+QUICK = RelayParams(steps=(2,), seconds=1.0, budget_seconds=30.0, lead_seconds=1.5, table_clients=2)
 
 
 @dataclass(kw_only=True)
@@ -318,7 +319,12 @@ def _print_progress(row: dict[str, Any], why: str | None) -> None:
 def _result(
     params: RelayParams, contenders: list[_Contender], rows: list[dict[str, Any]], elapsed: float
 ) -> dict[str, Any]:
-    first_step = rows[0]["clients"] if rows else None
+    measured = {r["clients"] for r in rows}
+    first_step = (
+        params.table_clients
+        if params.table_clients in measured
+        else (rows[0]["clients"] if rows else None)
+    )
     table: list[dict[str, Any]] = []
     for contender in contenders:
         first = next(
@@ -467,6 +473,12 @@ def main(argv: list[str] | None = None) -> int:
         help="client counts to try, in order (default %(default)s)",
     )
     parser.add_argument("--seconds", type=float, default=defaults.seconds, help="window per run")
+    parser.add_argument(
+        "--table-clients",
+        type=int,
+        default=defaults.table_clients,
+        help="the N of the side-by-side table (default %(default)s; else the first step)",
+    )
     parser.add_argument("--p99-limit-ms", type=float, default=defaults.p99_limit_ms)
     parser.add_argument("--budget-seconds", type=float, default=defaults.budget_seconds)
     parser.add_argument("--load-procs", type=int, default=defaults.load_procs)
@@ -485,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         defaults,
         steps=tuple(int(n) for n in args.steps.split(",")),
         seconds=args.seconds,
+        table_clients=args.table_clients,
         p99_limit_ms=args.p99_limit_ms,
         budget_seconds=args.budget_seconds,
         load_procs=args.load_procs,
