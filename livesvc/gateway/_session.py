@@ -73,6 +73,7 @@ CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
 
 
 class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -422,9 +423,15 @@ class GatewaySession:
                 case MediaDropped(kind=kind, count=count):
                     self._metrics.media_dropped.labels(kind=kind).inc(count)
                 case SendRefused(reason=reason):
-                    # The client's message is lost; the session (and its client) go on.
+                    # The Live protocol has no error frame: closing the client is how it
+                    # learns its message was not delivered. The session stays for the grace
+                    # period, so the client can resume with its handle and send again.
                     self._metrics.errors.labels(kind="upstream_send_refused").inc()
                     log.warning("session.upstream_send_refused", reason=reason)
+                    if self.link is not None:
+                        self.link.request_close(
+                            CLOSE_TRY_AGAIN, "A message was not accepted upstream; resume and resend."
+                        )
                 case Failed(code=code, reason=reason):
                     self._metrics.errors.labels(kind="upstream_failed").inc()
                     if code is not None:

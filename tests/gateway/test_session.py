@@ -194,9 +194,10 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
     assert decode_server(msgspec.json.encode(got[0])).server_content is not None
 
 
-async def test_a_refused_message_is_counted_and_the_session_goes_on(
+async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goes_on(
     autojump_clock, upstreams: FakeUpstreams
 ):
+    """The client learns its message was not delivered; resuming gets it a working session."""
     metrics = DaemonMetrics()
     session = make_session(upstreams, MemoryStore(), metrics)
     async with trio.open_nursery() as nursery:
@@ -205,8 +206,14 @@ async def test_a_refused_message_is_counted_and_the_session_goes_on(
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
         await upstreams.last().push.send(SendRefused(reason="the outbound ledger is full"))
+        await link.closing.wait()
+        assert link.close_code == 1013
+        await session.inbox_send.send(Detach(link=link, code=1013))
+        again = ClientLink(wants_resumption=False)
+        await session.inbox_send.send(Attach(link=again, resumed=True))
+        await frames(again, 1)
         await session.to_upstream.send(FromClient(message=text_turn("still there?"), size=1))
-        assert (await frames(link, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
+        assert (await frames(again, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: still there?"
         }
         assert not session.ended.is_set()
