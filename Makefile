@@ -29,6 +29,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Chaos soak: SOAK_ARGS="--minutes 1 --sessions 8" make soak
+SOAK_ARGS ?= --minutes 5
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check livesvc supervisors tests bench examples
 	$(VENV)/bin/mypy
