@@ -37,8 +37,10 @@ from typing import Any
 
 import trio
 
+from bench import _gateway
+from bench._gateway_resume import gateway_rounds
 from bench._harness import Options, Suite, print_table, write_results
-from bench._procs import run_guarded
+from bench._procs import run_guarded, scratch_dir
 from bench._stats import summary
 from livesvc.emulator import Emulator, EmulatorConfig, open_emulator
 from livesvc.logs import configure_logging
@@ -67,11 +69,12 @@ class ResumeParams:
 
     drops: int = 150  # per policy
     go_aways: int = 40
+    gateway_rounds: int = 20  # drop and goAway rounds behind livesvc serve, seen by its client
     budget_seconds: float = 45.0
     target_p99_ms: float = 100.0
 
 
-QUICK = ResumeParams(drops=4, go_aways=2, budget_seconds=15.0)
+QUICK = ResumeParams(drops=4, go_aways=2, gateway_rounds=2, budget_seconds=15.0)
 
 # Each drop is measured as an isolated one: ``stable_after=0`` resets the failure
 # count once a connection is up, so back-to-back rounds do not escalate the backoff
@@ -218,7 +221,7 @@ async def _go_away_rounds(emulator: Emulator, rounds: int, deadline: float) -> d
     }
 
 
-async def _measure(params: ResumeParams) -> dict[str, Any]:
+async def _measure(params: ResumeParams, workdir: Path) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + params.budget_seconds
     config = EmulatorConfig(reply_interval=0.0, session_lifetime=None, resume_grace=1.0)
@@ -232,6 +235,9 @@ async def _measure(params: ResumeParams) -> dict[str, Any]:
                 await _drop_rounds(emulator, POLICIES[name], half, deadline, samples[name])
         drops = {name: found.as_json() for name, found in samples.items()}
         go_away = await _go_away_rounds(emulator, params.go_aways, deadline + 10)
+    gateway: dict[str, Any] = {"status": _gateway.gateway_available() or "ok"}
+    if params.gateway_rounds and gateway["status"] == "ok":
+        gateway.update(await gateway_rounds(params.gateway_rounds, workdir))
     return {
         "suite": "resume",
         "utc": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -245,6 +251,7 @@ async def _measure(params: ResumeParams) -> dict[str, Any]:
         ),
         "drops": drops,
         "go_away": go_away,
+        "gateway": gateway,
     }
 
 
@@ -283,6 +290,26 @@ def _print(result: dict[str, Any]) -> None:
                 str(stats["max"]),
             ]
         )
+    gateway = result["gateway"]
+    if gateway["status"] != "ok":
+        rows.append(["behind the gateway", gateway["status"], "-", "-", "-", "-"])
+    elif "rounds" in gateway:
+        for key, label in (
+            ("baseline_turn_ms", "turn round trip, no fault"),
+            ("drop_to_answer_ms", "drop: answer to the turn in flight"),
+            ("go_away_gap_ms", "goAway: extra wait of a turn"),
+        ):
+            stats = gateway[key]
+            rows.append(
+                [
+                    "behind the gateway (client)",
+                    label,
+                    str(stats["n"]),
+                    str(stats["p50"]),
+                    str(stats["p99"]),
+                    str(stats["max"]),
+                ]
+            )
     print_table(["event", "time from the drop to", "n", "p50 ms", "p99 ms", "max ms"], rows)
     target = result["params"]["target_p99_ms"]
     for name, found in result["drops"].items():
@@ -297,7 +324,8 @@ def _print(result: dict[str, Any]) -> None:
 def run_resume(params: ResumeParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
     configure_logging("error")  # per-event logs of the session and faults would be timed too
-    result = run_guarded(_measure, params)
+    with scratch_dir("livesvc-bench-resume-") as tmp:
+        result = run_guarded(_measure, params, tmp)
     _print(result)
     if options.write:
         print(f"results: {write_results('resume', result, options)}")
@@ -323,12 +351,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--drops", type=int, default=defaults.drops, help="drop rounds per policy")
     parser.add_argument("--go-aways", type=int, default=defaults.go_aways)
+    parser.add_argument(
+        "--gateway-rounds",
+        type=int,
+        default=defaults.gateway_rounds,
+        help="drop and goAway rounds behind livesvc serve (0: skip)",
+    )
     parser.add_argument("--budget-seconds", type=float, default=defaults.budget_seconds)
     parser.add_argument("--results-dir")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     params = replace(
-        defaults, drops=args.drops, go_aways=args.go_aways, budget_seconds=args.budget_seconds
+        defaults,
+        drops=args.drops,
+        go_aways=args.go_aways,
+        gateway_rounds=args.gateway_rounds,
+        budget_seconds=args.budget_seconds,
     )
     options = Options(write=not args.no_write)
     if args.results_dir:

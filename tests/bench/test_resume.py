@@ -5,7 +5,9 @@ from typing import Any
 
 
 def test_resume_suite_times_each_drop_and_handover(results: Path, run_bench: Any) -> None:
-    stdout, result = run_bench("bench.resume", "--drops", "6", "--go-aways", "2", results=results)
+    stdout, result = run_bench(
+        "bench.resume", "--drops", "6", "--go-aways", "2", "--gateway-rounds", "1", results=results
+    )
     assert "resume p99 (drop -> ledger flushed and answered)" in stdout
     assert set(result["drops"]) == {"default", "immediate_first_retry"}
     for found in result["drops"].values():
@@ -19,3 +21,9 @@ def test_resume_suite_times_each_drop_and_handover(results: Path, run_bench: Any
     assert go_away["rounds"] == 2
     assert go_away["handovers"] == 2
     assert go_away["gap_ms"]["p50"] > 0
+    gateway = result["gateway"]  # the same faults behind livesvc serve, as its client sees them
+    assert gateway["status"] == "ok"
+    assert gateway["rounds"] == 1
+    for key in ("baseline_turn_ms", "drop_to_answer_ms", "go_away_turn_ms"):
+        assert gateway[key]["n"] == 1
+        assert gateway[key]["p50"] > 0
