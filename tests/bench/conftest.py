@@ -1,4 +1,9 @@
-"""Runs the benchmark suites as a user does (``python -m bench...``), with tiny parameters."""
+"""Runs the benchmark suites as a user does (``python -m bench.<suite>``), with tiny parameters.
+
+The four suites start together, in parallel subprocesses, the first time a test
+asks for one (they mostly wait on real time, so together they take about as long
+as the slowest); each test then checks its suite's output and JSON.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,35 +22,66 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-RunBench = Callable[..., tuple[str, dict[str, Any]]]
+SUITE_ARGS: dict[str, list[str]] = {
+    "relay": [
+        "--steps", "2", "--seconds", "0.4", "--lead-seconds", "0.8",
+        "--contenders", "direct,gateway,websockets",
+    ],
+    "resume": ["--drops", "6", "--go-aways", "2", "--gateway-rounds", "1"],
+    "memory": ["--sizes", "3", "--contenders", "gateway,websockets", "--settle-seconds", "0.2"],
+    "soak": [
+        "--minutes", "0.05", "--sessions", "2", "--fault-every", "0.4",
+        "--warmup-seconds", "0.5", "--max-stall-seconds", "1",
+    ],
+}  # fmt: skip
+_TIMEOUT = 120.0
 
 
-def _run_bench(
-    module: str, *args: str, results: Path, timeout: float = 60
-) -> tuple[str, dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args, "--results-dir", str(results)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    suite = module.rsplit(".", 1)[-1]
-    return done.stdout, json.loads((results / f"{suite}-latest.json").read_text())
+class SuiteRuns:
+    """The suites' subprocesses; ``result(name)`` waits for one: (stdout, latest JSON)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _start_all(self) -> None:
+        if self._procs:
+            return
+        for name, args in SUITE_ARGS.items():
+            results = self._root / name
+            results.mkdir()
+            with open(self._root / f"{name}.out", "wb") as out:
+                self._procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", f"bench.{name}", *args, "--results-dir", str(results)],
+                    cwd=REPO,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+
+    def result(self, name: str) -> tuple[str, dict[str, Any]]:
+        self._start_all()
+        code = self._procs[name].wait(timeout=_TIMEOUT)
+        output = (self._root / f"{name}.out").read_text()
+        assert code == 0, output[-4000:]
+        latest = self._root / name / f"{name}-latest.json"
+        return output, json.loads(latest.read_text())
+
+    def stop(self) -> None:
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                proc.terminate()  # SIGTERM: the suite stops what it started
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
-@pytest.fixture
-def run_bench() -> RunBench:
-    """``run_bench(module, *args, results=dir)``: run a suite; its stdout and latest JSON."""
-    return _run_bench
-
-
-@pytest.fixture
-def results(tmp_path: Path) -> Path:
-    return tmp_path / "results"
+@pytest.fixture(scope="session")
+def suites(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    runs = SuiteRuns(tmp_path_factory.mktemp("bench-suites"))
+    yield runs
+    runs.stop()
 
 
 @pytest.fixture

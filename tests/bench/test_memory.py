@@ -1,20 +1,10 @@
 """The memory suite reads per-session memory of each contender."""
 
-from pathlib import Path
 from typing import Any
 
 
-def test_memory_suite_reports_per_session_memory(results: Path, run_bench: Any) -> None:
-    stdout, result = run_bench(
-        "bench.memory",
-        "--sizes",
-        "3",
-        "--contenders",
-        "gateway,websockets",
-        "--settle-seconds",
-        "0.2",
-        results=results,
-    )
+def test_memory_suite_reports_per_session_memory(suites: Any) -> None:
+    stdout, result = suites.result("memory")
     assert "idle KiB/session" in stdout
     rows = {row["contender"]: row for row in result["rows"]}
     assert set(rows) == {"gateway", "websockets"}

@@ -1,24 +1,12 @@
 """The relay suite measures every contender against direct, and says when one is missing."""
 
-from pathlib import Path
 from typing import Any
 
 from bench.relay import CONTENDERS
 
 
-def test_relay_suite_measures_each_contender_against_direct(results: Path, run_bench: Any) -> None:
-    stdout, result = run_bench(
-        "bench.relay",
-        "--steps",
-        "2",
-        "--seconds",
-        "0.4",
-        "--lead-seconds",
-        "0.8",
-        "--contenders",
-        "direct,gateway,websockets",
-        results=results,
-    )
+def test_relay_suite_measures_each_contender_against_direct(suites: Any) -> None:
+    stdout, result = suites.result("relay")
     assert "relay at N=2 clients" in stdout
     assert result["suite"] == "relay"
     summary = {row["contender"]: row for row in result["summary"]}

@@ -1,13 +1,10 @@
 """The resume suite times drops and goAway handovers and checks exactly-once replies."""
 
-from pathlib import Path
 from typing import Any
 
 
-def test_resume_suite_times_each_drop_and_handover(results: Path, run_bench: Any) -> None:
-    stdout, result = run_bench(
-        "bench.resume", "--drops", "6", "--go-aways", "2", "--gateway-rounds", "1", results=results
-    )
+def test_resume_suite_times_each_drop_and_handover(suites: Any) -> None:
+    stdout, result = suites.result("resume")
     assert "resume p99 (drop -> ledger flushed and answered)" in stdout
     assert set(result["drops"]) == {"default", "immediate_first_retry"}
     for found in result["drops"].values():
