@@ -48,6 +48,7 @@ def write_config(
     admin_port: int,
     max_sessions: int = 5000,
     log_level: str = "info",
+    store_path: Path | None = None,
 ) -> Path:
     """A ``livesvc serve`` config for the benchmark, written into ``directory``."""
     from livesvc.config import hash_key
@@ -55,6 +56,7 @@ def write_config(
     directory.mkdir(parents=True, exist_ok=True)
     base_url = upstream_url.replace("ws://", "http://").replace("wss://", "https://")
     config = directory / "livesvc-bench.toml"
+    store_line = f'\npath = "{store_path}"' if store_path is not None else ""
     config.write_text(
         f"""[service]
 name = "livesvc-bench"
@@ -99,7 +101,7 @@ base_url = "{base_url}"
 api_key_env = "{UPSTREAM_KEY_ENV}"
 
 [store]
-synchronous = "normal"
+synchronous = "normal"{store_line}
 
 [profiles.bench]
 model = "{DEFAULT_MODEL}"

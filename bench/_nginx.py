@@ -68,9 +68,14 @@ async def ensure_nginx() -> tuple[str | None, str | None]:
 
 
 def write_config(
-    directory: Path, *, listen_port: int, upstream_port: int, workers: int = 1
+    directory: Path, *, listen_port: int, upstream_port: int | list[int], workers: int = 1
 ) -> Path:
-    """An nginx.conf that proxies WebSockets from ``listen_port`` to ``upstream_port``."""
+    """An nginx.conf that proxies WebSockets from ``listen_port`` to ``upstream_port``.
+
+    Several upstream ports are used round-robin, one connection at a time.
+    """
+    ports = upstream_port if isinstance(upstream_port, list) else [upstream_port]
+    servers = " ".join(f"server 127.0.0.1:{port};" for port in ports)
     directory.mkdir(parents=True, exist_ok=True)
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (directory / sub).mkdir(exist_ok=True)
@@ -90,10 +95,11 @@ http {{
     uwsgi_temp_path {directory}/uwsgi;
     scgi_temp_path {directory}/scgi;
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    upstream live {{ {servers} }}
     server {{
         listen 127.0.0.1:{listen_port};
         location / {{
-            proxy_pass http://127.0.0.1:{upstream_port};
+            proxy_pass http://live;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;

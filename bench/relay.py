@@ -57,6 +57,9 @@ from livesvc.emulator import live_path
 __all__ = ["QUICK", "RelayParams", "SUITE", "run_relay"]
 
 CONTENDERS = ("direct", "gateway", "websockets", "nginx")
+# Not in the default run: two `livesvc serve` processes sharing one store, behind
+# nginx (what SO_REUSEPORT workers would give, plus nginx's small cost).
+OPTIONAL_CONTENDERS = ("gateway-x2",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +86,7 @@ class _Contender:
     name: str
     url: str | None = None  # the Live URL the clients dial (None: skipped)
     child: Child | None = None  # the process charged for relaying
+    extra: list[Child] = field(default_factory=list)  # more processes charged for it
     skipped: str | None = None
     capacity: int | None = None  # largest passing N so far
     failed_at: int | None = None
@@ -100,7 +104,9 @@ class _Run:
 def _row(run: _Run, direct: _Run | None) -> dict[str, Any]:
     result = run.drive.result
     messages = result.sent + result.received
-    relay_cpu = run.drive.cpu_seconds.get("relay")
+    relay_keys = [k for k in run.drive.cpu_seconds if k.startswith("relay")]
+    relay_cpu = sum(run.drive.cpu_seconds[k] for k in relay_keys) if relay_keys else None
+    relay_rss = sum(v for k, v in run.drive.rss_bytes.items() if k.startswith("relay"))
     p50 = percentile(run.rtt_ms, 50)
     p99 = percentile(run.rtt_ms, 99)
     row: dict[str, Any] = {
@@ -129,9 +135,7 @@ def _row(run: _Run, direct: _Run | None) -> dict[str, Any]:
         "load_cpu_percent": round(
             100 * run.drive.cpu_seconds.get("load", 0.0) / result.window_seconds, 1
         ),
-        "relay_rss_mib": None
-        if "relay" not in run.drive.rss_bytes
-        else round(run.drive.rss_bytes["relay"] / 2**20, 1),
+        "relay_rss_mib": round(relay_rss / 2**20, 1) if relay_keys else None,
         "late_send_percent": round(100 * result.late_sends / max(1, result.sent), 2),
         "max_send_lag_ms": round(result.max_lag_ms, 1),
     }
@@ -200,6 +204,8 @@ async def _contenders(
                     await _start_nginx(stack, contender, params, workdir, upstream_url, path)
                 elif name == "gateway":
                     await _start_gateway(stack, contender, workdir, upstream_url)
+                elif name == "gateway-x2":
+                    await _start_gateway_pair(stack, contender, params, workdir, upstream_url)
             except ChildFailed as exc:
                 contender.skipped = f"failed to start: {str(exc).splitlines()[0]}"
                 print(f"{name}: {exc}", file=sys.stderr)
@@ -256,6 +262,52 @@ async def _start_gateway(
     contender.url = f"ws://127.0.0.1:{port}{live_path()}?key={_gateway.CLIENT_KEY}"
 
 
+async def _start_gateway_pair(
+    stack: AsyncExitStack,
+    contender: _Contender,
+    params: RelayParams,
+    workdir: Path,
+    upstream_url: str,
+) -> None:
+    """Two daemons sharing one SQLite store, nginx spreading connections over them."""
+    why = _gateway.gateway_available()
+    binary, why_nginx = await _nginx.ensure_nginx()
+    if why is not None or binary is None:
+        contender.skipped = why or f"skipped: {why_nginx}"
+        return
+    store = workdir / "gateway-x2-store.db"
+    ports: list[int] = []
+    for index in range(2):
+        port, admin_port = _nginx.free_port(), _nginx.free_port()
+        conf = _gateway.write_config(
+            workdir / f"gateway-x2-{index}",
+            upstream_url=upstream_url,
+            port=port,
+            admin_port=admin_port,
+            store_path=store,
+        )
+        worker = await stack.enter_async_context(
+            spawn(
+                f"gateway-x2-{index}",
+                _gateway.gateway_argv(conf),
+                workdir=workdir,
+                env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY},
+            )
+        )
+        await wait_port(worker, port)
+        contender.extra.append(worker)
+        ports.append(port)
+    port = _nginx.free_port()
+    conf_path = _nginx.write_config(
+        workdir / "nginx-x2", listen_port=port, upstream_port=ports, workers=params.nginx_workers
+    )
+    contender.child = await stack.enter_async_context(
+        spawn("nginx-x2", _nginx.nginx_argv(binary, conf_path), workdir=workdir)
+    )
+    await wait_port(contender.child, port)
+    contender.url = f"ws://127.0.0.1:{port}{live_path()}?key={_gateway.CLIENT_KEY}"
+
+
 async def _measure(params: RelayParams, workdir: Path) -> dict[str, Any]:
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
@@ -274,6 +326,8 @@ async def _measure(params: RelayParams, workdir: Path) -> dict[str, Any]:
                 watch = {"upstream": upstream}
                 if contender.child is not None:
                     watch["relay"] = contender.child
+                for index, extra in enumerate(contender.extra):
+                    watch[f"relay-{index + 1}"] = extra
                 result = await drive(
                     contender.url,
                     clients=clients,
@@ -482,7 +536,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p99-limit-ms", type=float, default=defaults.p99_limit_ms)
     parser.add_argument("--budget-seconds", type=float, default=defaults.budget_seconds)
     parser.add_argument("--load-procs", type=int, default=defaults.load_procs)
-    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument(
+        "--contenders",
+        default=",".join(CONTENDERS),
+        help=f"comma-separated, direct first; also: {', '.join(OPTIONAL_CONTENDERS)}",
+    )
     parser.add_argument("--nginx-workers", type=int, default=defaults.nginx_workers)
     parser.add_argument(
         "--lead-seconds",
@@ -507,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if "direct" not in params.contenders:
         parser.error("contenders must include direct (the reference)")
+    unknown = set(params.contenders) - set(CONTENDERS) - set(OPTIONAL_CONTENDERS)
+    if unknown:
+        parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     options = Options(write=not args.no_write)
     if args.results_dir:
         options = Options(write=not args.no_write, results_dir=args.results_dir)

@@ -58,7 +58,7 @@ def test_nginx_config_keeps_every_path_in_its_directory(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "ng", listen_port=18001, upstream_port=18002)
     text = conf.read_text()
     assert "listen 127.0.0.1:18001;" in text
-    assert "proxy_pass http://127.0.0.1:18002;" in text
+    assert "server 127.0.0.1:18002;" in text
     assert "proxy_set_header Upgrade $http_upgrade;" in text
     for line in text.splitlines():
         for word in line.split():
