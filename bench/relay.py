@@ -431,7 +431,7 @@ def _result(
         )
     by_name = {t["contender"]: t for t in table}
     ours, theirs = by_name.get("gateway"), by_name.get("websockets")
-    ratios: dict[str, float | None] = {
+    ratios: dict[str, Any] = {
         "capacity_gateway_over_websockets": None,
         "cpu_per_message_websockets_over_gateway": None,
     }
@@ -439,6 +439,13 @@ def _result(
         ratios["capacity_gateway_over_websockets"] = round(
             ours["capacity_clients"] / theirs["capacity_clients"], 2
         )
+        # a capacity the search did not reach the end of is only a lower bound
+        exact = (ours["capacity_bound"] == "exact", theirs["capacity_bound"] == "exact")
+        ratios["capacity_ratio_bound"] = {
+            (True, True): "exact",
+            (True, False): "at most",
+            (False, True): "at least",
+        }.get(exact, "unknown")
     if ours and theirs and ours["relay_cpu_us_per_message"] and theirs["relay_cpu_us_per_message"]:
         ratios["cpu_per_message_websockets_over_gateway"] = round(
             theirs["relay_cpu_us_per_message"] / ours["relay_cpu_us_per_message"], 2
@@ -519,9 +526,14 @@ def _print(result: dict[str, Any]) -> None:
     )
     ratios = result["ratios"]
     print(
-        f"\ngateway vs websockets relay: capacity {fmt(ratios['capacity_gateway_over_websockets'], 'x')},"
+        "\ngateway vs websockets relay: capacity"
+        f" {_bound_word(ratios.get('capacity_ratio_bound'))}{fmt(ratios['capacity_gateway_over_websockets'], 'x')},"
         f" CPU per message {fmt(ratios['cpu_per_message_websockets_over_gateway'], 'x')} (websockets / ours)"
     )
+
+
+def _bound_word(bound: str | None) -> str:
+    return {"at most": "at most ", "at least": "at least ", "unknown": "~"}.get(bound or "", "")
 
 
 def run_relay(params: RelayParams, options: Options) -> dict[str, Any]:
