@@ -20,7 +20,12 @@ Each goAway round: the emulator sends ``goAway`` to an idle session, which hands
 over (closes, then resumes by handle, as Google requires). The client-visible gap
 is from the old connection's end to the new one's ``setupComplete``.
 
-``python -m bench --only resume`` runs the defaults (well under a minute);
+Then the same faults behind ``livesvc serve`` (``bench._gateway_resume``), as the
+gateway's own client sees them: how late the answer to a turn in flight comes
+after a drop of the upstream, and how much longer a turn sent just after a
+``goAway`` takes than one without a fault.
+
+``python -m bench --only resume`` runs the defaults (under a minute);
 ``python -m bench.resume --help`` shows the parameters.
 """
 
