@@ -2,9 +2,10 @@
 
 The defaults follow what breaks sessions in production (``peers.md``):
 
-- the first retry is fast (a 1011 or a drop at Google's connection cap heals at
-  once with a resume), later ones back off exponentially with jitter, and a
-  rate-limited close waits longer;
+- the first retry is fast, 20 ms with jitter (a 1011 or a drop at Google's
+  connection cap heals at once with a resume, well inside a 100 ms budget),
+  later ones back off exponentially with jitter, and a rate-limited close waits
+  longer;
 - consecutive failed dials are bounded, so a session that keeps dying stops
   instead of looping forever at the backoff floor;
 - Google's pongs have been measured at 8 to 30 s, so the ping deadline is
@@ -13,7 +14,7 @@ The defaults follow what breaks sessions in production (``peers.md``):
 Example::
 
     policy = ReconnectPolicy(max_attempts=3)
-    policy.delay(0, rate_limited=False, rng=random.Random(1))   # about 0.1 s
+    policy.delay(0, rate_limited=False, rng=random.Random(1))   # about 0.02 s
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ReconnectPolicy:
     """
 
     backoff: Backoff = field(
-        default_factory=lambda: Backoff(first=0.1, base=0.5, factor=2.0, max=15.0, jitter=0.2)
+        default_factory=lambda: Backoff(first=0.02, base=0.5, factor=2.0, max=15.0, jitter=0.2)
     )
     rate_limited_backoff: Backoff = field(
         default_factory=lambda: Backoff(first=2.0, base=5.0, factor=2.0, max=60.0, jitter=0.2)
