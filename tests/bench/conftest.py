@@ -22,9 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+# relay: a 0.8 s window holds one full 800 ms talking cycle of each client, so
+# every client measures a round trip whatever its phase.
 SUITE_ARGS: dict[str, list[str]] = {
     "relay": [
-        "--steps", "2", "--seconds", "0.4", "--lead-seconds", "0.8",
+        "--steps", "2", "--seconds", "0.8", "--lead-seconds", "0.8",
         "--contenders", "direct,gateway,websockets",
     ],
     "resume": ["--drops", "6", "--go-aways", "2", "--gateway-rounds", "1"],
