@@ -81,6 +81,14 @@ async def default_dial(
     )
 
 
+# On a goAway handover the client is waiting: the old socket gets this long to finish
+# its close handshake, then it is aborted (TCP closed) and the new one is dialled.
+# Google needs the old socket closed before a resume, not a completed handshake; a
+# peer or a backpressured reader that never completes it must not stretch the gap
+# to close_timeout.
+HANDOVER_CLOSE_WAIT = 0.25
+
+
 async def _abort(ws: Any) -> None:
     # A cancelled, shielded scope: aclose() gives up on the close handshake at
     # its first checkpoint and, in its finally, closes the TCP stream. A
@@ -425,9 +433,10 @@ class ConnectionActor:
                     handover=command.handover,
                     resumed_with=state.resumed_with,
                 )
-                with trio.move_on_after(close_timeout, shield=True):
+                wait = min(close_timeout, HANDOVER_CLOSE_WAIT) if command.handover else close_timeout
+                with trio.move_on_after(wait, shield=True):
                     await state.ws.aclose(1000, command.reason)
-                state.done.set()
+                state.done.set()  # _run_link's finally aborts the socket if still open
                 return
 
 

@@ -21,6 +21,7 @@ from livesvc.session import (
     SessionStatus,
     open_session,
 )
+from livesvc.session._connection import HANDOVER_CLOSE_WAIT
 from livesvc.wire import Content, GoAway, Part, ServerContent, ServerMessage
 from supervisors import Backoff
 
@@ -260,6 +261,41 @@ async def test_go_away_without_a_turn_boundary_hands_over_at_deadline_minus_marg
     assert live.dials[1] - sent_at[0] == pytest.approx(15.0)  # 20 s notice - 5 s margin
     # The unanswered turn was replayed on the new connection.
     assert any(m.client_content for m in live.connections[1].received[1:])
+
+
+@hang_guard
+async def test_go_away_handover_does_not_wait_for_a_close_handshake_that_never_comes(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Handover at a turn boundary: the old socket gets HANDOVER_CLOSE_WAIT (0.25 s) to
+    finish its close handshake, then is aborted and the new one dialled; the client's
+    gap does not depend on a stuck old connection (it used to wait close_timeout, 2 s)."""
+    go_away_at: list[float] = []
+
+    async def answers_then_goes_deaf(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await conn.receive()  # the user's turn
+        reply = Content(role="model", parts=[Part(text="echo: hi")])
+        await conn.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
+        await conn.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
+        await conn.send_handle()
+        conn.black_hole()  # the close frame will never arrive, so no close reply either
+        go_away_at.append(trio.current_time())
+        await conn.send(ServerMessage(go_away=GoAway(time_left="20s")))
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, answers_then_goes_deaf, echo_server)
+        resumed = trio.Event()
+        async with open_session(
+            **opts(live), on_connect=lambda e: e.resumed and resumed.set()
+        ) as session:
+            await session.send_text("hi")
+            with trio.fail_after(100):
+                await resumed.wait()
+            assert session.stats["handovers"] == 1
+        nursery.cancel_scope.cancel()
+    assert live.dials[1] - go_away_at[0] == pytest.approx(HANDOVER_CLOSE_WAIT)
 
 
 @hang_guard
