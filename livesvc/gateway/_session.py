@@ -75,6 +75,9 @@ CLOSE_POLICY = 1008
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN = 1013
 
+# Seconds a new session waits for its first client to attach.
+FIRST_ATTACH_WINDOW = 10.0
+
 
 class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Per-session knobs, from the config the session started with."""
@@ -191,8 +194,9 @@ class GatewaySession:
         self._buffer: deque[bytes] = deque()
         self._buffer_bytes = 0
         # A new session is created for a client that attaches at once; until it
-        # does, the grace period runs as for any detached session.
-        self._grace_deadline = trio.current_time() + settings.grace_period
+        # does, the grace period runs as for any detached session, but never less
+        # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
+        self._grace_deadline = trio.current_time() + max(settings.grace_period, FIRST_ATTACH_WINDOW)
         self._client_calls: set[str] = set()
         self._awaiting_turn_since: float | None = None
         self._generating = False
@@ -430,7 +434,8 @@ class GatewaySession:
                     log.warning("session.upstream_send_refused", reason=reason)
                     if self.link is not None:
                         self.link.request_close(
-                            CLOSE_TRY_AGAIN, "A message was not accepted upstream; resume and resend."
+                            CLOSE_TRY_AGAIN,
+                            "A message was not accepted upstream; resume and resend.",
                         )
                 case Failed(code=code, reason=reason):
                     self._metrics.errors.labels(kind="upstream_failed").inc()

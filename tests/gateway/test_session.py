@@ -97,6 +97,26 @@ async def test_grace_period_ends_a_detached_session_at_the_exact_time(
     assert upstreams.last().closed
 
 
+async def test_a_zero_grace_period_still_serves_the_first_client_then_ends_on_detach(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    """grace_period = 0 means "end when the client leaves", not "end before it arrives"."""
+    session = make_session(upstreams, MemoryStore(), grace_period=0.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        assert "setupComplete" in (await frames(link, 1))[0]
+        await session.to_upstream.send(FromClient(message=text_turn("hi"), size=1))
+        assert (await frames(link, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
+            "text": "echo: hi"
+        }
+        await session.inbox_send.send(Detach(link=link))
+        detached_at = trio.current_time()
+        await session.ended.wait()
+    assert trio.current_time() == detached_at
+
+
 async def test_reattach_within_grace_keeps_the_session(autojump_clock, upstreams: FakeUpstreams):
     store = MemoryStore()
     session = make_session(upstreams, store)
