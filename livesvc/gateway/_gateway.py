@@ -42,7 +42,7 @@ from livesvc.gateway._tokens import locked_paths, token_setup
 from livesvc.gateway._upstream import UpstreamFactory, UpstreamRequest, UpstreamUnavailable
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionRecord, Store, StoreError
+from livesvc.store import SessionRecord, SessionWriter, Store, StoreError
 from livesvc.wire import Setup, WireDecodeError, decode_client, encode_client
 from supervisors import (
     ChildSpec,
@@ -142,6 +142,11 @@ class Gateway:
         self._factory = upstream_factory
         self._wall = wall_clock
         self._live: dict[str, GatewaySession] = {}
+        # Sessions persist through one write-behind writer (batched transactions), which
+        # outlives a restart of ``run``: records submitted meanwhile are written after it.
+        self.writer = SessionWriter(
+            store, on_error=lambda: metrics.errors.labels(kind="store").inc()
+        )
         self._quota = SessionQuota()
         self._restore_lock = trio.Lock()
         self.draining = False
@@ -183,16 +188,18 @@ class Gateway:
             max_connections=limits.max_clients,
             ws_max_message_bytes=limits.max_frame_bytes,
         )
-        await serve(
-            self.handle_websocket,
-            self.handle_rest,
-            host=config.gateway.host,
-            port=config.gateway.port,
-            ssl_context=ssl_context,
-            limits=front_limits,
-            server_name="livesvc",
-            task_status=task_status,
-        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.writer.run)
+            await serve(
+                self.handle_websocket,
+                self.handle_rest,
+                host=config.gateway.host,
+                port=config.gateway.port,
+                ssl_context=ssl_context,
+                limits=front_limits,
+                server_name="livesvc",
+                task_status=task_status,
+            )
 
     async def handle_rest(self, request: HttpRequest) -> HttpResponse:
         """The gateway serves only the Live WebSocket; REST goes to the admin API."""
@@ -392,6 +399,7 @@ class Gateway:
             daemon_tools=tool_names,
             wall_clock=self._wall,
             on_end=self._forget,
+            writer=self.writer,
         )
         self._live[session.id] = session
         spec = ChildSpec(

@@ -43,7 +43,7 @@ from livesvc.gateway._upstream import (
 )
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionRecord, Store, StoreError
+from livesvc.store import SessionRecord, SessionWriter, Store, Ticket
 from livesvc.wire import (
     ClientMessage,
     ServerMessage,
@@ -105,6 +105,7 @@ class ClientLink:
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
         self.handle: str | None = None  # the daemon handle issued during this attachment
+        self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
 
     def request_close(self, code: int, reason: str) -> None:
         """Ask the handler to close; frames already queued still go out first."""
@@ -168,6 +169,7 @@ class GatewaySession:
         daemon_tools: frozenset[str] = frozenset(),
         wall_clock: Callable[[], float] = time.time,
         on_end: Callable[[GatewaySession], None] | None = None,
+        writer: SessionWriter | None = None,
     ) -> None:
         self.id = record.session_id
         self.record = record
@@ -175,6 +177,12 @@ class GatewaySession:
         self._factory = upstream_factory
         self._store = store
         self._metrics = metrics
+        # The daemon passes its one shared writer; a session built alone runs its own.
+        self._own_writer = writer is None
+        self._writer = writer or SessionWriter(
+            store, on_error=lambda: metrics.errors.labels(kind="store").inc()
+        )
+        self._owed: tuple[ClientLink, bytes] | None = None  # a committed handle frame not yet sent
         self._settings = settings
         self._daemon_tools = daemon_tools
         self._wall = wall_clock
@@ -238,30 +246,37 @@ class GatewaySession:
         # The upstream logs under the same id (the daemon's upstream passes it to
         # the library), so session_id finds every line of this session.
         with bound_contextvars(session_id=self.id):
-            async with self._factory(self._request) as upstream:
-                self._upstream = upstream
-                try:
-                    await self._persist(status="active", updated_at=self._wall())
-                    self.status = "detached"
-                    log.info(
-                        "session.started",
-                        principal=self.principal,
-                        profile=self.record.profile,
-                        model=self.record.model,
-                        restored=self._request.resume_handle is not None,
-                    )
-                    task_status.started()
-                    async with trio.open_nursery() as nursery:
-                        nursery.start_soon(self._from_upstream, upstream, nursery.cancel_scope)
-                        nursery.start_soon(self._pump_to_upstream, upstream)
-                        nursery.start_soon(self._commands, nursery.cancel_scope)
-                        if ctx is not None:
-                            nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
-                finally:
-                    # Bounded: when the whole daemon is cancelled, the store may be gone
-                    # already; the record then stays "active" and is restorable.
-                    with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
-                        await self._finish(self._end_reason)
+            async with trio.open_nursery() as writer_nursery:
+                if self._own_writer:
+                    await writer_nursery.start(self._writer.run)
+                await self._serve(ctx, task_status)
+                writer_nursery.cancel_scope.cancel()
+
+    async def _serve(self, ctx: Any, task_status: trio.TaskStatus[None]) -> None:
+        async with self._factory(self._request) as upstream:
+            self._upstream = upstream
+            try:
+                self._persist(status="active", updated_at=self._wall())
+                self.status = "detached"
+                log.info(
+                    "session.started",
+                    principal=self.principal,
+                    profile=self.record.profile,
+                    model=self.record.model,
+                    restored=self._request.resume_handle is not None,
+                )
+                task_status.started()
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._from_upstream, upstream, nursery.cancel_scope)
+                    nursery.start_soon(self._pump_to_upstream, upstream)
+                    nursery.start_soon(self._commands, nursery.cancel_scope)
+                    if ctx is not None:
+                        nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
+            finally:
+                # Bounded: when the whole daemon is cancelled, the store may be gone
+                # already; the record then stays "active" and is restorable.
+                with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
+                    await self._finish(self._end_reason)
 
     async def _finish(self, reason: str) -> None:
         # A drained session stays resumable (after a restart); any other end is final.
@@ -298,16 +313,18 @@ class GatewaySession:
         if self.last_close_code is not None:
             changes["last_close_code"] = self.last_close_code
             changes["last_close_reason"] = self.last_close_reason
-        await self._persist(**changes)
+        # Off the relay path, so wait (bounded by the caller) for the final state.
+        if not await self._persist(**changes).wait():
+            log.error("session.persist_failed", status=self.status)
 
-    async def _persist(self, **changes: Any) -> None:
+    def _persist(self, *, issue_handle: bool = False, **changes: Any) -> Ticket:
+        """Update the record and hand it to the writer; never waits for the store.
+
+        A failed write is counted and logged by the writer; the session carries
+        on (only resumption after a daemon restart is at risk).
+        """
         self.record = msgspec.structs.replace(self.record, **changes)
-        try:
-            await self._store.put_session(self.record)
-        except StoreError as err:
-            # The session carries on; only resumption after a daemon restart is at risk.
-            self._metrics.errors.labels(kind="store").inc()
-            log.error("session.persist_failed", error=str(err))
+        return self._writer.submit(self.record, issue_handle=issue_handle)
 
     # -- commands ---------------------------------------------------------------
 
@@ -342,7 +359,7 @@ class GatewaySession:
         changes: dict[str, Any] = {"status": "active", "updated_at": self._wall()}
         if resumed:
             changes["client_resumes"] = self.record.client_resumes + 1
-        await self._persist(**changes)
+        self._persist(**changes)
         log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
         await self._deliver(
             encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
@@ -355,7 +372,7 @@ class GatewaySession:
     async def _detach(self, code: int | None, scope: trio.CancelScope) -> None:
         self.link = None
         self.status = "detached"
-        await self._persist(status="detached", updated_at=self._wall())
+        self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
         if self._draining:
             self._end_reason = "drained"
@@ -407,7 +424,7 @@ class GatewaySession:
                         self._metrics.upstream_resumes.labels(reason=reason).inc()
                         by_reason = self.upstream_resumes_by_reason
                         by_reason[reason] = by_reason.get(reason, 0) + 1
-                        await self._persist(
+                        self._persist(
                             upstream_resumes=self.record.upstream_resumes + 1,
                             updated_at=self._wall(),
                         )
@@ -452,8 +469,9 @@ class GatewaySession:
         scope.cancel()
 
     async def _on_frame(self, message: ServerMessage) -> None:
-        forwarded = await self._rewrite(message)
+        forwarded = self._rewrite(message)
         if forwarded is None:
+            await self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
@@ -462,10 +480,11 @@ class GatewaySession:
             await self._deliver(frame)
         else:
             self._keep(frame)
+        await self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
 
-    async def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
+    def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
         if (
             message.go_away is None
@@ -481,7 +500,7 @@ class GatewaySession:
         changes: dict[str, Any] = {"go_away": None, "setup_complete": None}
         update = message.session_resumption_update
         if update is not None:
-            changes["session_resumption_update"] = await self._handle_update(update)
+            changes["session_resumption_update"] = self._handle_update(update)
         if message.tool_call is not None:
             calls = [
                 c
@@ -521,30 +540,66 @@ class GatewaySession:
             self._awaiting_turn_since = None
             self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
 
-    async def _handle_update(
-        self, update: SessionResumptionUpdate
-    ) -> SessionResumptionUpdate | None:
+    def _handle_update(self, update: SessionResumptionUpdate) -> SessionResumptionUpdate | None:
+        """Persist a resumable upstream handle; the client's own update follows once it is durable.
+
+        The client's update (carrying the daemon handle) is taken out of the
+        frame and sent by :meth:`_on_committed` after the batch holding the new
+        upstream handle (and the daemon handle, the first time) is committed:
+        a handle a client holds resumes even after a ``kill -9``, and frames
+        not carrying a handle never wait for the store.
+        """
         now = self._wall()
         if update.resumable and update.new_handle:
-            await self._persist(
+            link = self.link
+            wants = link is not None and link.wants_resumption
+            issue = link is not None and wants and link.handle is None and not link.handle_requested
+            ticket = self._persist(
+                issue_handle=issue,
                 upstream_handle=update.new_handle,
                 handle_expires_at=now + self._settings.handle_ttl,
                 updated_at=now,
             )
-            link = self.link
-            if link is None or not link.wants_resumption:
-                return None
-            if link.handle is None:
-                try:
-                    link.handle = await self._store.issue_handle(self.id, now=now)
-                except StoreError as err:
-                    self._metrics.errors.labels(kind="store").inc()
-                    log.error("session.handle_failed", error=str(err))
-                    return None
-            return SessionResumptionUpdate(new_handle=link.handle, resumable=True)
+            if link is not None and wants:
+                link.handle_requested = link.handle_requested or issue
+                ticket.on_done(lambda t: self._on_committed(link, t))
+            return None
         if self.link is None or not self.link.wants_resumption:
             return None
         return SessionResumptionUpdate(new_handle=None, resumable=False)
+
+    def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
+        if link.handle is None and ticket.handle is not None:
+            link.handle = ticket.handle
+        if link.handle is None:
+            link.handle_requested = False  # the write failed: the next update asks again
+        if not ticket.ok or link.handle is None or link is not self.link:
+            return
+        frame = encode_server(
+            ServerMessage(
+                session_resumption_update=SessionResumptionUpdate(
+                    new_handle=link.handle, resumable=True
+                )
+            )
+        )
+        if self._owed is not None and self._owed[0] is link:
+            return  # one owed update per link is enough: they all carry the same handle
+        try:
+            link.outbox_send.send_nowait(frame)
+        except trio.WouldBlock:
+            self._owed = (link, frame)  # the pump sends it after its next frame
+            return
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        self._out_messages.inc()
+        self._out_bytes.inc(len(frame))
+
+    async def _pay_owed(self) -> None:
+        owed, self._owed = self._owed, None
+        if owed is not None and owed[0] is self.link:
+            self._out_messages.inc()
+            self._out_bytes.inc(len(owed[1]))
+            await self._deliver(owed[1])
 
     def _keep(self, frame: bytes) -> None:
         self._buffer.append(frame)

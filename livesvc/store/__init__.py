@@ -10,7 +10,10 @@ hold a :class:`Store` and await its methods, which never block the event loop::
         handle = await store.issue_handle("s1", now=time.time())
 
 The database is in WAL mode and every call commits before it returns, so a
-``kill -9`` loses nothing that a call has returned from.
+``kill -9`` loses nothing that a call has returned from. Gateway sessions do
+not call it on their relay path: they submit records to a :class:`SessionWriter`
+(write-behind, coalesced per session, many sessions per transaction) and wait
+only where durability matters, through its :class:`Ticket`.
 """
 
 from __future__ import annotations
@@ -23,14 +26,18 @@ from livesvc.store._store import StoreError as StoreError
 from livesvc.store._store import StoreServer as StoreServer
 from livesvc.store._store import StoreTimeout as StoreTimeout
 from livesvc.store._store import open_store_channel as open_store_channel
+from livesvc.store._writer import SessionWriter as SessionWriter
+from livesvc.store._writer import Ticket as Ticket
 
 __all__ = [
     "SessionRecord",
     "SessionStatus",
+    "SessionWriter",
     "Store",
     "StoreError",
     "StoreServer",
     "StoreTimeout",
+    "Ticket",
     "TokenRecord",
     "open_store_channel",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "update_session",
     "upsert_session",
     "use_token",
+    "write_sessions",
 ]
 
 SCHEMA_VERSION = 1
@@ -119,6 +120,28 @@ def upsert_session(conn: sqlite3.Connection, record: SessionRecord) -> None:
             f"INSERT INTO sessions ({columns}) VALUES ({marks}) "
             f"ON CONFLICT(session_id) DO UPDATE SET {updates}",
             values,
+        )
+
+
+def write_sessions(
+    conn: sqlite3.Connection,
+    records: Sequence[SessionRecord],
+    handles: Sequence[tuple[str, str, float]],
+) -> None:
+    """Upsert many session records and add daemon handles (session, digest, time): one transaction."""
+    if not records and not handles:
+        return
+    columns = ", ".join(_SESSION_COLUMNS)
+    marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _SESSION_COLUMNS if c in _UPDATABLE)
+    with conn:
+        conn.executemany(
+            f"INSERT INTO sessions ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT(session_id) DO UPDATE SET {updates}",
+            [msgspec.structs.asdict(r) for r in records],
+        )
+        conn.executemany(
+            "INSERT INTO handles (session_id, digest, created_at) VALUES (?, ?, ?)", handles
         )
 
 

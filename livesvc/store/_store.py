@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -147,6 +147,24 @@ class Store:
     async def put_session(self, record: SessionRecord) -> None:
         """Insert or replace the record for ``record.session_id``."""
         await self._call("put_session", lambda c: _sql.upsert_session(c, record))
+
+    async def write_sessions(
+        self, records: Sequence[SessionRecord], *, issue_handles_for: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """Upsert many records and issue one daemon handle per listed session, in one transaction.
+
+        Returns the new handles by session id. Used by :class:`SessionWriter`.
+
+        Example::
+
+            handles = await store.write_sessions([a, b], issue_handles_for=["s-a"])
+        """
+        rows = list(records)
+        times = {r.session_id: r.updated_at for r in rows}
+        handles = {sid: "lsh_" + secrets.token_urlsafe(32) for sid in issue_handles_for}
+        entries = [(sid, digest(h), times.get(sid, time.time())) for sid, h in handles.items()]
+        await self._call("write_sessions", lambda c: _sql.write_sessions(c, rows, entries))
+        return handles
 
     async def update_session(self, session_id: str, **changes: Any) -> SessionRecord | None:
         """Change some fields; returns the new record, ``None`` if there is no such session."""
