@@ -71,6 +71,15 @@ class Ticket:
                 log.error("store.writer_callback_failed", error=repr(err))
 
 
+def _forward_to(older: Ticket) -> Callable[[Ticket], None]:
+    """Resolve a superseded ticket with the fate of the record that replaced it."""
+
+    def forward(newer: Ticket) -> None:
+        older._finish(bool(newer.ok), newer.handle)
+
+    return forward
+
+
 class _Pending:
     __slots__ = ("issue_handle", "record", "ticket")
 
@@ -136,16 +145,16 @@ class SessionWriter:
         try:
             while True:
                 await self._wakeup.wait()
-                if not await self._write_pending():
+                if not await self._write_or_fail():
                     await trio.sleep(self._retry_delay)
         finally:
             with trio.move_on_after(self._final_flush_timeout, shield=True):
                 if self._pending:
-                    await self._write_pending()
+                    await self._write_or_fail()
 
     async def flush(self) -> bool:
         """Write everything pending now (outside ``run``, e.g. in tests); ``True`` on success."""
-        return await self._write_pending() if self._pending else True
+        return await self._write_or_fail()
 
     async def _write_pending(self) -> bool:
         batch, self._pending = self._pending, {}
@@ -154,20 +163,38 @@ class SessionWriter:
             return True
         try:
             handles = await self._write(list(batch.values()))
-        except StoreError as err:
-            if self._on_error is not None:
-                self._on_error()
-            log.error("store.batch_failed", sessions=len(batch), error=str(err))
-            for session_id, pending in batch.items():
-                pending.ticket._finish(False)
-                if session_id not in self._pending:  # retry the record, not the handle
-                    self._pending[session_id] = _Pending(pending.record, issue_handle=False)
-            self._wakeup.set()
-            return False
+        except BaseException as err:
+            # Cancelled mid-write, or failed: the batch is pending again (a newer record
+            # of a session wins), so the final flush or the next round writes it.
+            self._requeue(batch, failed=isinstance(err, StoreError))
+            raise
         self.batches += 1
         for session_id, pending in batch.items():
             pending.ticket._finish(True, handles.get(session_id))
         return True
+
+    def _requeue(self, batch: dict[str, _Pending], *, failed: bool) -> None:
+        for session_id, pending in batch.items():
+            newer = self._pending.get(session_id)
+            if failed:
+                pending.ticket._finish(False)  # a failed handle is not retried
+                if newer is None:
+                    self._pending[session_id] = _Pending(pending.record, issue_handle=False)
+            elif newer is None:
+                self._pending[session_id] = pending
+            else:
+                newer.issue_handle = newer.issue_handle or pending.issue_handle
+                newer.ticket.on_done(_forward_to(pending.ticket))
+        self._wakeup.set()
+
+    async def _write_or_fail(self) -> bool:
+        try:
+            return await self._write_pending()
+        except StoreError as err:
+            if self._on_error is not None:
+                self._on_error()
+            log.error("store.batch_failed", error=str(err))
+            return False
 
     async def _write(self, batch: list[_Pending]) -> dict[str, str]:
         records = [p.record for p in batch]
