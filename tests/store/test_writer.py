@@ -1,10 +1,22 @@
 """The write-behind session writer: coalescing, batched transactions, contained failures."""
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import trio
 
-from livesvc.store import SessionRecord, SessionWriter, Store, StoreError
+from livesvc.store import (
+    SessionRecord,
+    SessionWriter,
+    Store,
+    StoreError,
+    StoreServer,
+    open_store_channel,
+)
 
 
 def record(session_id: str, turns: int = 0) -> SessionRecord:
@@ -94,8 +106,6 @@ async def test_a_failed_batch_is_counted_its_tickets_fail_and_its_records_are_re
 
 
 async def test_a_batch_writes_many_sessions_and_their_handles_in_one_transaction(tmp_path: Path):
-    from livesvc.store import StoreServer, open_store_channel
-
     send, receive = open_store_channel()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
@@ -118,8 +128,6 @@ async def test_a_batch_writes_many_sessions_and_their_handles_in_one_transaction
 
 
 async def test_the_writer_flushes_what_is_pending_when_it_is_stopped(tmp_path: Path):
-    from livesvc.store import StoreServer, open_store_channel
-
     send, receive = open_store_channel()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
@@ -134,3 +142,60 @@ async def test_the_writer_flushes_what_is_pending_when_it_is_stopped(tmp_path: P
             assert got is not None
             assert got.turns == 7
             nursery.cancel_scope.cancel()
+
+
+BATCH_WRITER = textwrap.dedent(
+    """
+    import sys, trio
+    from livesvc.logs import configure_logging
+    from livesvc.store import (
+        SessionRecord, SessionWriter, Store, StoreServer, open_store_channel)
+
+    def report(session_id):
+        def done(ticket):
+            if ticket.ok:
+                print(session_id, ticket.handle, flush=True)
+        return done
+
+    async def main(path):
+        send, receive = open_store_channel()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(StoreServer(receive, path=path).run)
+            writer = SessionWriter(Store(send))
+            await nursery.start(writer.run)
+            for i in range(100_000):
+                ticket = writer.submit(SessionRecord(
+                    session_id=f"s{i}", principal="key:dev", profile="p", model="m",
+                    status="active", created_at=1.0, updated_at=1.0), issue_handle=True)
+                ticket.on_done(report(f"s{i}"))
+                if i % 20 == 19:
+                    await ticket.wait()
+
+    configure_logging(stream=sys.stderr)
+    trio.run(main, sys.argv[1])
+    """
+)
+
+
+async def test_kill_9_keeps_every_handle_whose_batch_reported_committed(tmp_path: Path):
+    """A handle a session could have shown to its client resumes after SIGKILL mid-stream."""
+    path = str(tmp_path / "live.db")
+    with trio.fail_after(60):
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-c", BATCH_WRITER, path], stdout=subprocess.PIPE
+        )
+        assert process.stdout is not None
+        seen = b""
+        while seen.count(b"\n") < 200:
+            seen += await process.stdout.receive_some()
+        os.kill(process.pid, signal.SIGKILL)
+        await process.wait()
+    committed = [line.split() for line in seen.decode().split("\n")[:-1]]
+    send, receive = open_store_channel()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(StoreServer(receive, path=path).run)
+        store = Store(send)
+        found = [await store.find_by_handle(handle, now=2.0) for _, handle in committed]
+        nursery.cancel_scope.cancel()
+    assert process.returncode == -signal.SIGKILL
+    assert [r.session_id if r else None for r in found] == [sid for sid, _ in committed]
