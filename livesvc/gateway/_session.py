@@ -313,8 +313,12 @@ class GatewaySession:
         if self.last_close_code is not None:
             changes["last_close_code"] = self.last_close_code
             changes["last_close_reason"] = self.last_close_reason
-        # Off the relay path, so wait (bounded by the caller) for the final state.
-        if not await self._persist(**changes).wait():
+        # Off the relay path, so wait (bounded by the caller) for the final state. The
+        # gateway, which runs the shared writer, stops before the sessions (a drain).
+        ticket = self._persist(**changes)
+        if not self._writer.running:
+            await self._writer.flush()
+        if not await ticket.wait():
             log.error("session.persist_failed", status=self.status)
 
     def _persist(self, *, issue_handle: bool = False, **changes: Any) -> Ticket:

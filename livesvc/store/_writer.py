@@ -118,7 +118,14 @@ class SessionWriter:
         self._on_error = on_error
         self._pending: dict[str, _Pending] = {}
         self._wakeup = trio.Event()
+        self._writing = trio.Lock()  # run and flush never write at the same time
+        self._running = False
         self.batches = 0  # transactions committed, for tests and diagnostics
+
+    @property
+    def running(self) -> bool:
+        """``run`` is serving; when it is not, whoever needs durability calls :meth:`flush`."""
+        return self._running
 
     @property
     def pending(self) -> int:
@@ -141,6 +148,7 @@ class SessionWriter:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Write batches until cancelled; then one last, bounded flush."""
+        self._running = True
         task_status.started()
         try:
             while True:
@@ -148,12 +156,17 @@ class SessionWriter:
                 if not await self._write_or_fail():
                     await trio.sleep(self._retry_delay)
         finally:
+            self._running = False
             with trio.move_on_after(self._final_flush_timeout, shield=True):
                 if self._pending:
                     await self._write_or_fail()
 
     async def flush(self) -> bool:
-        """Write everything pending now (outside ``run``, e.g. in tests); ``True`` on success."""
+        """Write everything pending now; ``True`` on success.
+
+        For callers that need a record durable while ``run`` is not serving
+        (a session finishing after the gateway that runs the writer stopped).
+        """
         return await self._write_or_fail()
 
     async def _write_pending(self) -> bool:
@@ -189,7 +202,8 @@ class SessionWriter:
 
     async def _write_or_fail(self) -> bool:
         try:
-            return await self._write_pending()
+            async with self._writing:
+                return await self._write_pending()
         except StoreError as err:
             if self._on_error is not None:
                 self._on_error()

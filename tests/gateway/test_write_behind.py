@@ -4,9 +4,18 @@ import msgspec
 import trio
 import trio.testing
 
-from livesvc.gateway._session import Attach, ClientLink, FromClient
+from livesvc.gateway._session import (
+    Attach,
+    ClientLink,
+    Close,
+    FromClient,
+    GatewaySession,
+    SessionSettings,
+)
+from livesvc.gateway._upstream import UpstreamRequest
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionRecord
+from livesvc.store import SessionRecord, SessionWriter
+from livesvc.wire import Setup
 
 from .conftest import FakeUpstreams
 from .test_session import frames, make_session, text_turn
@@ -82,3 +91,38 @@ async def test_each_handle_update_reaches_the_client_after_its_commit(
         nursery.cancel_scope.cancel()
     assert store.handles == ["lsh_0"]  # one daemon handle per attachment
     assert msgspec.json.encode(store.records["ls_1"]).count(b"lsh_") == 0
+
+
+async def test_a_session_ending_after_the_shared_writer_stopped_still_stores_its_end(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    """At a drain the gateway (which runs the writer) stops before the sessions do."""
+    store = BlockedStore()
+    store.release.set()
+    writer = SessionWriter(store)  # type: ignore[arg-type]
+    base = make_session(upstreams, store)  # type: ignore[arg-type]
+    session = GatewaySession(
+        record=base.record,
+        request=UpstreamRequest(session_id="ls_1", setup=Setup(model="m")),
+        upstream_factory=upstreams,
+        store=store,  # type: ignore[arg-type]
+        metrics=DaemonMetrics(),
+        settings=SessionSettings(grace_period=30.0),
+        wall_clock=lambda: 1000.0,
+        writer=writer,
+    )
+    async with trio.open_nursery() as nursery:
+        async with trio.open_nursery() as gateway:
+            await gateway.start(writer.run)
+            await nursery.start(session.run)
+            link = ClientLink(wants_resumption=True)
+            await session.inbox_send.send(Attach(link=link, resumed=False))
+            await frames(link, 1)
+            gateway.cancel_scope.cancel()
+        await session.to_upstream.send(FromClient(message=text_turn("last"), size=4))
+        await frames(link, 2)
+        await session.inbox_send.send(Close(reason="bye"))
+        await session.ended.wait()
+    assert not writer.running
+    assert store.records["ls_1"].status == "closed"
+    assert store.records["ls_1"].upstream_handle == "up-ls_1-1"
