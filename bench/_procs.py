@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import trio
 
+from bench._harness import Options, write_results
+
 T = TypeVar("T")
 
 __all__ = [
@@ -277,3 +279,20 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         yield Path(tmp)
+
+
+def run_and_report(
+    name: str,
+    measure: Callable[[Any, Path], Awaitable[dict[str, Any]]],
+    params: Any,
+    print_result: Callable[[dict[str, Any]], None],
+    options: Options,
+) -> dict[str, Any]:
+    """Run ``measure(params, scratch)`` under :func:`run_guarded` in a scratch directory,
+    print the result, and write it as ``<name>-*.json`` when ``options.write``."""
+    with scratch_dir(f"livesvc-bench-{name}-") as tmp:
+        result = run_guarded(measure, params, tmp)
+    print_result(result)
+    if options.write:
+        print(f"results: {write_results(name, result, options)}")
+    return result

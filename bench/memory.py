@@ -36,14 +36,13 @@ import trio
 import trio_websocket
 
 from bench import _gateway, _nginx, _wsrelay
-from bench._harness import Options, Suite, print_table, write_results
+from bench._harness import Options, Suite, print_table
 from bench._load import CHUNK_MS, Frames, LoadSpec
 from bench._procs import (
     Child,
     ChildFailed,
     python_module,
-    run_guarded,
-    scratch_dir,
+    run_and_report,
     spawn,
     wait_port,
 )
@@ -364,12 +363,7 @@ def _print(result: dict[str, Any]) -> None:
 
 def run_memory(params: MemoryParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
-    with scratch_dir("livesvc-bench-memory-") as tmp:
-        result = run_guarded(_measure, params, tmp)
-    _print(result)
-    if options.write:
-        print(f"results: {write_results('memory', result, options)}")
-    return result
+    return run_and_report("memory", _measure, params, _print, options)
 
 
 def run(options: Options) -> dict[str, Any]:

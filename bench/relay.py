@@ -40,13 +40,12 @@ from typing import Any
 
 from bench import _gateway, _nginx, _wsrelay
 from bench._drive import Drive, drive
-from bench._harness import Options, Suite, print_table, write_results
+from bench._harness import Options, Suite, print_table
 from bench._procs import (
     Child,
     ChildFailed,
     python_module,
-    run_guarded,
-    scratch_dir,
+    run_and_report,
     spawn,
     wait_port,
 )
@@ -538,12 +537,7 @@ def _bound_word(bound: str | None) -> str:
 
 def run_relay(params: RelayParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
-    with scratch_dir("livesvc-bench-relay-") as tmp:
-        result = run_guarded(_measure, params, tmp)
-    _print(result)
-    if options.write:
-        print(f"results: {write_results('relay', result, options)}")
-    return result
+    return run_and_report("relay", _measure, params, _print, options)
 
 
 def run(options: Options) -> dict[str, Any]:

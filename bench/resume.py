@@ -44,8 +44,8 @@ import trio
 
 from bench import _gateway
 from bench._gateway_resume import gateway_rounds
-from bench._harness import Options, Suite, print_table, write_results
-from bench._procs import run_guarded, scratch_dir
+from bench._harness import Options, Suite, print_table
+from bench._procs import run_and_report
 from bench._stats import summary
 from livesvc.emulator import Emulator, EmulatorConfig, open_emulator
 from livesvc.logs import configure_logging
@@ -260,6 +260,10 @@ async def _measure(params: ResumeParams, workdir: Path) -> dict[str, Any]:
     }
 
 
+def _stats_row(event: str, label: str, stats: dict[str, Any]) -> list[str]:
+    return [event, label, str(stats["n"]), str(stats["p50"]), str(stats["p99"]), str(stats["max"])]
+
+
 def _print(result: dict[str, Any]) -> None:
     rows = []
     for name, found in result["drops"].items():
@@ -269,32 +273,14 @@ def _print(result: dict[str, Any]) -> None:
             ("covered_ms", "covered by a new handle"),
         ):
             stats = found[key]
-            rows.append(
-                [
-                    f"drop, {name} policy",
-                    label,
-                    str(stats["n"]),
-                    str(stats["p50"]),
-                    str(stats["p99"]),
-                    str(stats["max"]),
-                ]
-            )
+            rows.append(_stats_row(f"drop, {name} policy", label, stats))
     go_away = result["go_away"]
     for key, label in (
         ("gap_ms", "client-visible gap"),
         ("go_away_to_resumed_ms", "goAway to resumed"),
     ):
         stats = go_away[key]
-        rows.append(
-            [
-                "goAway handover",
-                label,
-                str(stats["n"]),
-                str(stats["p50"]),
-                str(stats["p99"]),
-                str(stats["max"]),
-            ]
-        )
+        rows.append(_stats_row("goAway handover", label, stats))
     gateway = result["gateway"]
     if gateway["status"] != "ok":
         rows.append(["behind the gateway", gateway["status"], "-", "-", "-", "-"])
@@ -305,16 +291,7 @@ def _print(result: dict[str, Any]) -> None:
             ("go_away_gap_ms", "goAway: extra wait of a turn"),
         ):
             stats = gateway[key]
-            rows.append(
-                [
-                    "behind the gateway (client)",
-                    label,
-                    str(stats["n"]),
-                    str(stats["p50"]),
-                    str(stats["p99"]),
-                    str(stats["max"]),
-                ]
-            )
+            rows.append(_stats_row("behind the gateway (client)", label, stats))
     print_table(["event", "time from the drop to", "n", "p50 ms", "p99 ms", "max ms"], rows)
     target = result["params"]["target_p99_ms"]
     for name, found in result["drops"].items():
@@ -329,12 +306,7 @@ def _print(result: dict[str, Any]) -> None:
 def run_resume(params: ResumeParams, options: Options) -> dict[str, Any]:
     """Run the suite with ``params``; prints the table, writes JSON when ``options.write``."""
     configure_logging("error")  # per-event logs of the session and faults would be timed too
-    with scratch_dir("livesvc-bench-resume-") as tmp:
-        result = run_guarded(_measure, params, tmp)
-    _print(result)
-    if options.write:
-        print(f"results: {write_results('resume', result, options)}")
-    return result
+    return run_and_report("resume", _measure, params, _print, options)
 
 
 def run(options: Options) -> dict[str, Any]:

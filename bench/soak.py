@@ -47,9 +47,9 @@ import httpx
 import structlog
 import trio
 
-from bench._harness import Options, write_results
+from bench._harness import Options
 from bench._load import pcm_chunk
-from bench._procs import run_guarded, scratch_dir, spawn
+from bench._procs import run_and_report, spawn
 from bench._upstream import READY as UPSTREAM_READY
 from bench._upstream import upstream_argv
 from livesvc.logs import configure_logging
@@ -552,12 +552,7 @@ def _print(result: dict[str, Any]) -> None:
 
 def run_soak(params: SoakParams, options: Options) -> dict[str, Any]:
     """Run the soak; prints the summary, writes JSON when ``options.write``."""
-    with scratch_dir("livesvc-bench-soak-") as tmp:
-        result = run_guarded(_soak, params, tmp)
-    _print(result)
-    if options.write:
-        print(f"results: {write_results('soak', result, options)}")
-    return result
+    return run_and_report("soak", _soak, params, _print, options)
 
 
 def main(argv: list[str] | None = None) -> int:
