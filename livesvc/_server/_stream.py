@@ -50,14 +50,20 @@ class ConnectionStream(trio.abc.Stream):
         self._write_error: BaseException | None = None
         self._closed = False
         self.aborted = False
+        self._nursery: trio.Nursery | None = None
+        self._writer_started = False
 
     @classmethod
     def open(
         cls, nursery: trio.Nursery, transport: trio.abc.Stream, prefix: bytes = b""
     ) -> ConnectionStream:
-        """Wrap ``transport`` and start the delayed-writer task in ``nursery``."""
+        """Wrap ``transport``; the delayed-writer task starts in ``nursery`` on the first delay.
+
+        Only a fault (a delay) needs the writer: without one, chunks go straight
+        to the transport, and an idle connection costs no task for it.
+        """
         stream = cls(transport, prefix)
-        nursery.start_soon(stream._run_writer)
+        stream._nursery = nursery
         return stream
 
     # -- fault controls -------------------------------------------------------
@@ -71,6 +77,9 @@ class ConnectionStream(trio.abc.Stream):
         """Delay every chunk written from now on by ``seconds`` (0 restores)."""
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError("delay must be a finite number >= 0")
+        if seconds > 0 and not self._writer_started and self._nursery is not None:
+            self._writer_started = True
+            self._nursery.start_soon(self._run_writer)
         self._delay = seconds
 
     @property

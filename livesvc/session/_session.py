@@ -149,7 +149,8 @@ class Session:
             on_finished=self._tool_finished,
         )
         self._reconnect = self._core.reconnect
-        self._crash_requests: dict[str, trio.Event] = {name: trio.Event() for name in _ACTORS}
+        self._crash_scopes: dict[str, trio.CancelScope] = {}
+        self._crash_pending: dict[str, bool] = {}  # asked before the actor (re)started
         self._supervisor = Supervisor(
             "session",
             [self._spec(name) for name in _ACTORS],
@@ -332,24 +333,21 @@ class Session:
         async def start(
             ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
         ) -> None:
-            # The actor runs next to a watcher that raises on inject_crash(); when
-            # the actor returns (a stop request), the watcher goes too.
-            async with trio.open_nursery() as nursery:
-
-                async def watch() -> None:
-                    await self._crash_requests[name].wait()
-                    self._crash_requests[name] = trio.Event()
-                    raise InjectedCrash(f"fault injection: {name} killed")
-
-                async def actor(
-                    *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                ) -> None:
+            # inject_crash() cancels this scope and the actor's exit becomes a crash.
+            # A scope rather than a watcher task: two fewer tasks per actor, and an
+            # idle session's memory is mostly its tasks.
+            scope = trio.CancelScope()
+            self._crash_scopes[name] = scope
+            try:
+                with scope:
+                    if self._crash_pending.pop(name, False):
+                        scope.cancel()
                     await make().run(ctx, task_status=task_status)
-                    nursery.cancel_scope.cancel()
-
-                nursery.start_soon(watch)
-                await nursery.start(actor)
-                task_status.started()
+            finally:
+                if self._crash_scopes.get(name) is scope:
+                    del self._crash_scopes[name]
+            if scope.cancelled_caught:
+                raise InjectedCrash(f"fault injection: {name} killed")
 
         shutdown = self._prepared.config.reconnect.close_timeout if name == "connection" else None
         return ChildSpec(id=name, start=start, restart=Restart.PERMANENT, shutdown=shutdown)
@@ -361,9 +359,13 @@ class Session:
         ``tool_executor``. Meant for tests and chaos drills: the session must
         survive it at the cost of at most a resume.
         """
-        if actor not in self._crash_requests:
+        if actor not in _ACTORS:
             raise ValueError(f"unknown actor {actor!r}; one of {', '.join(_ACTORS)}")
-        self._crash_requests[actor].set()
+        scope = self._crash_scopes.get(actor)
+        if scope is None:
+            self._crash_pending[actor] = True
+        else:
+            scope.cancel()
 
     def _on_fail(self, error: SessionFailed) -> None:
         if self._core.connections > 0:
