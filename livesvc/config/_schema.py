@@ -56,6 +56,8 @@ class ServiceConfig(_Section, kw_only=True, frozen=True):
     name: Name = "livesvc"
     state_dir: str = ".livesvc"  # relative paths resolve against the config file's directory
     shutdown_timeout_seconds: Seconds = 20.0  # SIGTERM: how long running turns may drain
+    # Gateway worker processes on one port (SO_REUSEPORT); 1 is the single-process daemon.
+    workers: PositiveInt = 1
 
 
 class LoggingConfig(_Section, kw_only=True, frozen=True):

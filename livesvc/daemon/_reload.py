@@ -26,6 +26,7 @@ log = get_logger(__name__)
 # Parts of the config that only a restart can change (they are bound at start-up).
 RESTART_ONLY: tuple[tuple[str, ...], ...] = (
     ("service", "state_dir"),
+    ("service", "workers"),
     ("gateway", "host"),
     ("gateway", "port"),
     ("gateway", "tls"),
