@@ -31,6 +31,7 @@ from livesvc._server._serve import Limits as Limits
 from livesvc._server._serve import RestHandler as RestHandler
 from livesvc._server._serve import WebSocketHandler as WebSocketHandler
 from livesvc._server._serve import WebSocketUpgrade as WebSocketUpgrade
+from livesvc._server._serve import open_listeners as open_listeners
 from livesvc._server._serve import serve as serve
 from livesvc._server._stream import ConnectionStream as ConnectionStream
 
@@ -49,6 +50,7 @@ __all__ = [
     "WebSocketUpgrade",
     "collapse_slashes",
     "google_status",
+    "open_listeners",
     "serve",
     "split_target",
 ]

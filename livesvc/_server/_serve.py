@@ -24,7 +24,15 @@ from livesvc._server._paths import split_target
 from livesvc._server._stream import ConnectionStream
 from livesvc.logs import get_logger
 
-__all__ = ["FrontDoor", "Limits", "RestHandler", "WebSocketHandler", "WebSocketUpgrade", "serve"]
+__all__ = [
+    "FrontDoor",
+    "Limits",
+    "RestHandler",
+    "WebSocketHandler",
+    "WebSocketUpgrade",
+    "open_listeners",
+    "serve",
+]
 
 log = get_logger(__name__)
 
@@ -112,11 +120,14 @@ async def serve(
     ssl_context: ssl.SSLContext | None = None,
     limits: Limits | None = None,
     server_name: str = "livesvc",
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve WebSocket upgrades and REST requests on one TCP port until cancelled.
 
     Reports the bound port through ``task_status`` once it is listening.
+    ``reuse_port`` binds with ``SO_REUSEPORT``, so several processes can listen
+    on the same port and the kernel spreads connections between them.
 
     Example::
 
@@ -131,11 +142,53 @@ async def serve(
         limits=limits,
         server_name=server_name,
     )
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(host, port, reuse_port=reuse_port)
     bound = listeners[0].socket.getsockname()[1]
     log.info("server.listening", host=host, port=bound, tls=ssl_context is not None)
     task_status.started(bound)
     await trio.serve_listeners(front.handle, listeners)
+
+
+async def open_listeners(
+    host: str, port: int, *, reuse_port: bool = False
+) -> list[trio.SocketListener]:
+    """TCP listeners for every address of ``host`` (as :func:`trio.open_tcp_listeners`).
+
+    With ``reuse_port``, each socket sets ``SO_REUSEPORT`` before binding, so
+    other processes (workers of one daemon) can bind the same port. Port 0
+    with several addresses binds each on its own ephemeral port, so give a
+    port or a single address.
+
+    Example::
+
+        listeners = await open_listeners("127.0.0.1", 8443, reuse_port=True)
+        await trio.serve_listeners(handler, listeners)
+    """
+    if not reuse_port:
+        return await trio.open_tcp_listeners(port, host=host)
+    infos = await trio.socket.getaddrinfo(
+        host, port, type=trio.socket.SOCK_STREAM, flags=trio.socket.AI_PASSIVE
+    )
+    listeners: list[trio.SocketListener] = []
+    try:
+        for family, kind, proto, _, address in infos:
+            sock = trio.socket.socket(family, kind, proto)
+            try:
+                sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_REUSEADDR, 1)
+                sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_REUSEPORT, 1)
+                if family == trio.socket.AF_INET6:
+                    sock.setsockopt(trio.socket.IPPROTO_IPV6, trio.socket.IPV6_V6ONLY, 1)
+                await sock.bind(address)
+                sock.listen(trio.socket.SOMAXCONN)
+            except BaseException:
+                sock.close()
+                raise
+            listeners.append(trio.SocketListener(sock))
+    except BaseException:
+        for listener in listeners:
+            listener.socket.close()
+        raise
+    return listeners
 
 
 class _Closed(Exception):
