@@ -23,7 +23,11 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     Times are Unix wall-clock seconds (they must mean something after a restart).
     ``setup`` is the merged Live setup sent upstream (JSON), without any handle.
     ``upstream_handle`` is the latest resumable handle from Google; it is never
-    shown to clients or through the admin API.
+    shown to clients or through the admin API. ``owner`` names the worker
+    process that holds the session (``None`` with one process): it is written
+    when the record is first inserted and then only by
+    :meth:`Store.claim_session`, and a record write from a process that no
+    longer owns the session is ignored.
     """
 
     session_id: str
@@ -42,6 +46,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     client_resumes: int = 0
     last_close_code: int | None = None
     last_close_reason: str | None = None
+    owner: str | None = None
 
 
 class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,7 +14,9 @@ from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord
 __all__ = [
     "SCHEMA_VERSION",
     "add_handle",
+    "claim_session",
     "connect",
+    "detach_owned_by",
     "find_by_handle",
     "get_session",
     "get_token",
@@ -29,7 +31,7 @@ __all__ = [
     "write_sessions",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -48,7 +50,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     upstream_resumes  INTEGER NOT NULL DEFAULT 0,
     client_resumes    INTEGER NOT NULL DEFAULT 0,
     last_close_code   INTEGER,
-    last_close_reason TEXT
+    last_close_reason TEXT,
+    owner             TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, updated_at);
 CREATE TABLE IF NOT EXISTS handles (
@@ -74,7 +77,17 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 _SESSION_COLUMNS = tuple(SessionRecord.__struct_fields__)
 _TOKEN_COLUMNS = tuple(TokenRecord.__struct_fields__)
-_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"session_id", "created_at"}
+_UPDATABLE = frozenset(_SESSION_COLUMNS) - {"session_id", "created_at", "owner"}
+# A record write applies only while its writer still owns the row (see claim_session):
+# a worker that handed a session over cannot overwrite the new owner's state.
+_UPSERT = (
+    "INSERT INTO sessions ({columns}) VALUES ({marks}) "
+    "ON CONFLICT(session_id) DO UPDATE SET {updates} WHERE sessions.owner IS excluded.owner"
+).format(
+    columns=", ".join(_SESSION_COLUMNS),
+    marks=", ".join(f":{c}" for c in _SESSION_COLUMNS),
+    updates=", ".join(f"{c} = excluded.{c}" for c in _SESSION_COLUMNS if c in _UPDATABLE),
+)
 
 
 def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
@@ -94,6 +107,9 @@ def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Conn
         )
     with conn:
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+        if "owner" not in columns:  # a version 1 database
+            conn.execute("ALTER TABLE sessions ADD COLUMN owner TEXT")
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     return conn
 
@@ -111,16 +127,8 @@ def _token(row: sqlite3.Row | None) -> TokenRecord | None:
 
 
 def upsert_session(conn: sqlite3.Connection, record: SessionRecord) -> None:
-    values = msgspec.structs.asdict(record)
-    columns = ", ".join(_SESSION_COLUMNS)
-    marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _SESSION_COLUMNS if c in _UPDATABLE)
     with conn:
-        conn.execute(
-            f"INSERT INTO sessions ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT(session_id) DO UPDATE SET {updates}",
-            values,
-        )
+        conn.execute(_UPSERT, msgspec.structs.asdict(record))
 
 
 def write_sessions(
@@ -131,15 +139,8 @@ def write_sessions(
     """Upsert many session records and add daemon handles (session, digest, time): one transaction."""
     if not records and not handles:
         return
-    columns = ", ".join(_SESSION_COLUMNS)
-    marks = ", ".join(f":{c}" for c in _SESSION_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _SESSION_COLUMNS if c in _UPDATABLE)
     with conn:
-        conn.executemany(
-            f"INSERT INTO sessions ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT(session_id) DO UPDATE SET {updates}",
-            [msgspec.structs.asdict(r) for r in records],
-        )
+        conn.executemany(_UPSERT, [msgspec.structs.asdict(r) for r in records])
         conn.executemany(
             "INSERT INTO handles (session_id, digest, created_at) VALUES (?, ?, ?)", handles
         )
@@ -205,6 +206,34 @@ def list_sessions(
             (*wanted, limit),
         ).fetchall()
     return [r for r in map(_session, rows) if r is not None]
+
+
+def claim_session(
+    conn: sqlite3.Connection, session_id: str, owner: str | None, expected: str | None
+) -> bool:
+    """Make ``owner`` the owner of a session still owned by ``expected``; False if it is not.
+
+    One transaction: of several processes claiming from the same previous
+    owner, exactly one succeeds. A closed session cannot be claimed.
+    """
+    with conn:
+        cursor = conn.execute(
+            "UPDATE sessions SET owner = ? WHERE session_id = ? AND owner IS ? "
+            "AND status != 'closed'",
+            (owner, session_id, expected),
+        )
+    return cursor.rowcount == 1
+
+
+def detach_owned_by(conn: sqlite3.Connection, owner: str, now: float) -> int:
+    """A worker process is gone: its ``active`` sessions have no client any more."""
+    with conn:
+        cursor = conn.execute(
+            "UPDATE sessions SET status = 'detached', updated_at = ? "
+            "WHERE owner = ? AND status = 'active'",
+            (now, owner),
+        )
+    return cursor.rowcount
 
 
 def mark_orphans_detached(conn: sqlite3.Connection, now: float) -> int:

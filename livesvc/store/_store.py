@@ -199,6 +199,24 @@ class Store:
             "find_by_handle", lambda c: _sql.find_by_handle(c, digest(handle), now)
         )
 
+    async def claim_session(
+        self, session_id: str, *, owner: str | None, expected: str | None
+    ) -> bool:
+        """Take a session over from ``expected`` (its owner as last read); False if someone else did.
+
+        Example::
+
+            if await store.claim_session(record.session_id, owner=me, expected=record.owner):
+                restore(record)
+        """
+        return await self._call(
+            "claim_session", lambda c: _sql.claim_session(c, session_id, owner, expected)
+        )
+
+    async def detach_owned_by(self, owner: str, *, now: float) -> int:
+        """Mark the ``active`` sessions of a dead worker ``detached``; returns how many."""
+        return await self._call("detach_owned_by", lambda c: _sql.detach_owned_by(c, owner, now))
+
     async def mark_orphans_detached(self, *, now: float) -> int:
         return await self._call(
             "mark_orphans_detached", lambda c: _sql.mark_orphans_detached(c, now)
