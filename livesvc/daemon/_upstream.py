@@ -46,6 +46,7 @@ from livesvc.session import (
     LiveSessionError,
     MessageReceived,
     Session,
+    SessionEvent,
     SessionFailed,
     SessionStatus,
     ToolCallFinished,
@@ -68,10 +69,9 @@ _EVENT_BUFFER = 256
 class SessionUpstream:
     """A library :class:`~livesvc.session.Session` seen as the gateway's ``Upstream``."""
 
-    def __init__(self, session: Session, daemon_tools: frozenset[str]) -> None:
-        self._session = session
+    def __init__(self, daemon_tools: frozenset[str]) -> None:
+        self._session: Session | None = None  # set once open_session yields it
         self._daemon_tools = daemon_tools
-        self._library_events = session.events()
         self._push, self._events = trio.open_memory_channel[UpstreamEvent](_EVENT_BUFFER)
         self._go_away = False
         self._down_at: float | None = None
@@ -79,9 +79,14 @@ class SessionUpstream:
         self._media_dropped = 0
         self._stop = trio.Event()  # set by the gateway side: close the library session
 
+    @property
+    def session(self) -> Session:
+        assert self._session is not None, "the library session is not open yet"
+        return self._session
+
     async def send(self, message: ClientMessage) -> None:
         try:
-            await self._session.send(message, wait=False)
+            await self.session.send(message, wait=False)
         except LedgerFull as err:
             # The upstream acknowledges nothing; the library logged it, the gateway counts it.
             try:
@@ -96,15 +101,19 @@ class SessionUpstream:
         return self._events
 
     def restarts(self) -> dict[str, int]:
-        return dict(self._session.stats.get("actor_restarts", {}))
+        return dict(self.session.stats.get("actor_restarts", {}))
 
-    async def pump(self) -> None:
-        """Translate the library's events until it closes (runs beside the gateway session)."""
-        async for event in self._library_events:
-            for translated in self._translate(event):
+    async def on_event(self, event: SessionEvent) -> None:
+        """The library session's event sink: translate, and queue for the gateway session.
+
+        Runs in the library's connection reader (no dispatcher task or
+        iterator in between); a full queue holds up the upstream socket.
+        """
+        for translated in self._translate(event):
+            try:
                 await self._push.send(translated)
-            if isinstance(event, Closed):
-                return
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return  # the gateway session is gone; nothing listens any more
 
     async def end(self, failure: Failed | None = None) -> None:
         """The last event (a failure, if any), then the end of the stream."""
@@ -139,7 +148,7 @@ class SessionUpstream:
                 out: list[UpstreamEvent] = [
                     Reconnected(reason=self._down_reason, resumed=resumed, gap_seconds=gap)
                 ]
-                dropped = int(self._session.stats.get("media_dropped", 0))
+                dropped = int(self.session.stats.get("media_dropped", 0))
                 if dropped > self._media_dropped:
                     out.append(MediaDropped(kind="realtime", count=dropped - self._media_dropped))
                     self._media_dropped = dropped
@@ -152,7 +161,7 @@ class SessionUpstream:
                 if name not in self._daemon_tools:
                     return []
                 return [ToolFinished(name=name, outcome=outcome, duration_seconds=duration)]
-            case Closed(status=SessionStatus.FAILED):
+            case Closed(status=SessionStatus.FAILED) if self._session is not None:
                 error = self._session.error
                 code = error.code if error is not None else None
                 reason = (error.reason or str(error)) if error is not None else "upstream failed"
@@ -265,18 +274,17 @@ async def _run_session(
     The library session logs under the gateway session's id, and leaves the
     one summary line to the gateway (``gateway.session_closed``).
     """
+    upstream = SessionUpstream(daemon_tools)
     started: SessionUpstream | None = None
     failure: Failed | None = None
     try:
-        async with (
-            open_session(config=config, session_id=session_id, summary_log=False) as session,
-            trio.open_nursery() as nursery,
-        ):
-            started = SessionUpstream(session, daemon_tools)
-            nursery.start_soon(started.pump)
+        async with open_session(
+            config=config, session_id=session_id, summary_log=False, event_sink=upstream.on_event
+        ) as session:
+            upstream._session = session
+            started = upstream
             task_status.started(started)
             await started._stop.wait()
-            nursery.cancel_scope.cancel()
     except ConfigError as err:
         if started is None:
             raise UpstreamUnavailable(str(err), code=1007) from None

@@ -40,6 +40,7 @@ from livesvc.session._close_codes import classify_close as classify_close
 from livesvc.session._close_codes import classify_http_status as classify_http_status
 from livesvc.session._config import SessionConfig as SessionConfig
 from livesvc.session._connection import ProtocolError as ProtocolError
+from livesvc.session._core import EventSink as EventSink
 from livesvc.session._errors import ConfigError as ConfigError
 from livesvc.session._errors import DeliveryFailed as DeliveryFailed
 from livesvc.session._errors import LedgerFull as LedgerFull
@@ -98,6 +99,7 @@ __all__ = [
     "SessionClosed",
     "SessionConfig",
     "SessionEvent",
+    "EventSink",
     "SessionFailed",
     "SessionResumptionUpdated",
     "SessionStatus",

@@ -34,7 +34,7 @@ Example::
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,7 +48,7 @@ from livesvc.models import TextInput
 from livesvc.session._callbacks import Callbacks, EventDispatcher
 from livesvc.session._config import SessionConfig
 from livesvc.session._connection import ConnectionActor
-from livesvc.session._core import SessionCore
+from livesvc.session._core import EventSink, SessionCore
 from livesvc.session._envelopes import CloseLink, WriteEntry
 from livesvc.session._errors import (
     ConfigError,
@@ -129,8 +129,10 @@ class Session:
         *,
         local_id: str | None = None,
         summary_log: bool = True,
+        event_sink: EventSink | None = None,
     ) -> None:
         self._prepared = prepared
+        self._event_sink = event_sink
         self._callbacks = callbacks or Callbacks()
         self._core = SessionCore(prepared)
         config = prepared.config
@@ -237,7 +239,7 @@ class Session:
             "tools_completed": runner.completed,
             "tools_failed": runner.failed,
             "tools_cancelled": runner.cancelled,
-            "callback_failures": self._dispatcher.failures,
+            "callback_failures": self._dispatcher.failures + core.sink_failures,
             "actor_restarts": {c.id: c.restarts for c in self._supervisor.which_children()},
         }
 
@@ -264,8 +266,20 @@ class Session:
     async def _open(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         self._opened_at = trio.current_time()
-        nursery.start_soon(self._run_dispatcher)
+        if self._event_sink is None:
+            nursery.start_soon(self._run_dispatcher)
+        else:
+            self._core.use_sink(self._event_sink, self._spawn)
+            self._dispatcher_done.set()
         await nursery.start(self._serve_tools)
+
+    def _spawn(self, fn: Callable[[], Awaitable[None]]) -> bool:
+        assert self._nursery is not None
+        try:
+            self._nursery.start_soon(fn)
+        except RuntimeError:  # the nursery is closing: the session's close delivers
+            return False
+        return True
 
     async def _run_dispatcher(self) -> None:
         try:
@@ -424,6 +438,7 @@ class Session:
                 log.info("session.closed", **self.summary())
             core.close_deliveries()
             with trio.move_on_after(policy.close_timeout):
+                await core.wait_sink_idle()
                 await self._dispatcher_done.wait()
         finally:
             self._close_done.set()
@@ -439,11 +454,20 @@ class Session:
 
         Iterate it (or close it): an iterator nobody reads eventually holds up
         the callbacks (never the socket).
+
+        Raises:
+            LiveSessionError: the session delivers to an ``event_sink`` instead.
         """
+        self._check_no_sink()
         return self._dispatcher.subscribe()
+
+    def _check_no_sink(self) -> None:
+        if self._event_sink is not None:
+            raise LiveSessionError("this session delivers its events to its event_sink")
 
     def messages(self) -> _Messages:
         """Every :class:`~livesvc.wire.ServerMessage` from now on, as an async iterator."""
+        self._check_no_sink()
         return _Messages(self._dispatcher.subscribe())
 
     async def wait_turn_complete(self) -> TurnState:
@@ -849,6 +873,7 @@ async def open_session(
     config: SessionConfig | None = None,
     session_id: str | None = None,
     summary_log: bool = True,
+    event_sink: EventSink | None = None,
     **options: Any,
 ) -> AsyncIterator[Session]:
     """Open a supervised Live session for the duration of an ``async with`` block.
@@ -865,6 +890,14 @@ async def open_session(
     stays the server's id. ``summary_log=False`` leaves out the closing ``session.closed``
     summary line, for an owner that writes the one summary line itself
     (:meth:`Session.summary` gives the counters).
+
+    ``event_sink`` (an async function taking a :class:`SessionEvent`) replaces
+    callbacks and :meth:`Session.events`: each event is awaited in the task that
+    produced it (server messages in the connection's reader), in order, with no
+    queue or dispatcher task between. A relay uses it to save a task and two
+    hand-offs per frame; a slow sink holds up the socket, which a relay wants
+    (backpressure), and a sink that raises is logged and counted. A delivery
+    cut off by cancellation is retried with the same event.
 
     The block starts once the session is connected (unless ``connect=False``).
     If the session fails for good mid-block (fatal close, retries exhausted), the
@@ -893,7 +926,17 @@ async def open_session(
         config = SessionConfig(model=model, **options)
     elif model is not None or options:
         raise ConfigError("pass either config= or options, not both", field="config")
-    session = Session(prepare(config), callbacks, local_id=session_id, summary_log=summary_log)
+    if event_sink is not None and callbacks != Callbacks():
+        raise ConfigError(
+            "event_sink replaces callbacks: pass one or the other", field="event_sink"
+        )
+    session = Session(
+        prepare(config),
+        callbacks,
+        local_id=session_id,
+        summary_log=summary_log,
+        event_sink=event_sink,
+    )
     body_failed = False
     with structlog.contextvars.bound_contextvars(session_id=session.local_id):
         log.info("session.opening", model=session.model, backend=session.prepared.backend.value)

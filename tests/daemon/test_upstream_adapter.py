@@ -47,9 +47,6 @@ class FakeSession:
         self.stats: dict[str, Any] = {"media_dropped": 0, "actor_restarts": {"connection": 1}}
         self.error: SessionFailed | None = None
 
-    def events(self) -> Any:
-        return None
-
     async def send(self, message: Any, *, wait: bool = True) -> int | None:
         raise LedgerFull(
             "the outbound ledger is full", entries=2, bytes=9, max_entries=2, max_bytes=None
@@ -58,7 +55,9 @@ class FakeSession:
 
 def adapter(daemon_tools: frozenset[str] = frozenset()) -> tuple[SessionUpstream, FakeSession]:
     session = FakeSession()
-    return SessionUpstream(session, daemon_tools), session  # type: ignore[arg-type]
+    upstream = SessionUpstream(daemon_tools)
+    upstream._session = session  # type: ignore[assignment]
+    return upstream, session
 
 
 def test_messages_pass_through_as_frames():
