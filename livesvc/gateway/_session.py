@@ -8,7 +8,8 @@ tasks share the session's state:
 
 * ``commands``: attach, detach, close; a detached session waits out its grace
   period, then ends;
-* ``to_upstream``: client messages, in order, into the upstream's ledger;
+* ``to_upstream``: client messages, in order, into the upstream's ledger
+  (not a task: the client's reading task hands each message over itself);
 * ``from_upstream``: upstream events; frames are filtered and rewritten for
   the client (``goAway`` and daemon tool calls never reach it; resumption
   updates carry daemon handles), or buffered while no client is attached.
@@ -67,6 +68,8 @@ __all__ = [
 log = get_logger(__name__)
 
 _FINISH_TIMEOUT = 2.0
+# How long a client message may wait for room upstream once its client has left.
+_SEND_GRACE = 5.0
 
 # Close codes the gateway uses towards clients.
 CLOSE_NORMAL = 1000
@@ -88,7 +91,6 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     buffer_frames: int = 512  # server frames kept while no client is attached
     buffer_bytes: int = 8 * 1024 * 1024
     inbox_size: int = 16
-    to_upstream_size: int = 64
 
 
 class ClientLink:
@@ -146,6 +148,29 @@ class Close(msgspec.Struct, frozen=True, kw_only=True):
 Command = Attach | Detach | Close
 
 
+class ToUpstream:
+    """Where a client's reading task puts its messages: straight into the upstream.
+
+    It has a channel's ``send``: the caller's task does the work, in order,
+    with no pump task or queue between the client's socket and the upstream's.
+    """
+
+    def __init__(self, session: GatewaySession) -> None:
+        self._session = session
+        self.closed = False
+
+    async def send(self, item: FromClient) -> None:
+        """Hand one client message to the upstream.
+
+        Raises:
+            trio.ClosedResourceError: the session has ended.
+        """
+        await self._session._send_upstream(item)
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class GatewaySession:
     """The session actor. Build it, start it under the sessions supervisor, then attach clients.
 
@@ -188,9 +213,7 @@ class GatewaySession:
         self._wall = wall_clock
         self._on_end = on_end
         self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
-        self.to_upstream, self._to_upstream = trio.open_memory_channel[FromClient](
-            settings.to_upstream_size
-        )
+        self.to_upstream = ToUpstream(self)
         # Label lookups once, not per message.
         self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
         self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
@@ -268,7 +291,6 @@ class GatewaySession:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._from_upstream, upstream, nursery.cancel_scope)
-                    nursery.start_soon(self._pump_to_upstream, upstream)
                     nursery.start_soon(self._commands, nursery.cancel_scope)
                     if ctx is not None:
                         nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
@@ -281,7 +303,7 @@ class GatewaySession:
     async def _finish(self, reason: str) -> None:
         # A drained session stays resumable (after a restart); any other end is final.
         self.status = "detached" if reason == "drained" else "closed"
-        self._to_upstream.close()
+        self.to_upstream.close()
         if self.link is not None:
             code = self.last_close_code or (
                 CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL
@@ -386,12 +408,21 @@ class GatewaySession:
 
     # -- client -> upstream -------------------------------------------------------
 
-    async def _pump_to_upstream(self, upstream: Upstream) -> None:
-        async for item in self._to_upstream:
-            self._note_client_message(item.message)
+    async def _send_upstream(self, item: FromClient) -> None:
+        upstream = self._upstream
+        if upstream is None or self.to_upstream.closed:
+            raise trio.ClosedResourceError("the session has ended")
+        self._note_client_message(item.message)
+        # The client may leave mid-send (its task is cancelled): a message read
+        # from it is still handed over, as a queue in between would have done.
+        with trio.move_on_after(_SEND_GRACE, shield=True) as scope:
             await upstream.send(item.message)
-            self._in_messages.inc()
-            self._in_bytes.inc(item.size)
+        if scope.cancelled_caught:
+            self._metrics.errors.labels(kind="upstream_send_timeout").inc()
+            log.warning("session.upstream_send_timeout", seconds=_SEND_GRACE)
+            return
+        self._in_messages.inc()
+        self._in_bytes.inc(item.size)
 
     def _note_client_message(self, message: ClientMessage) -> None:
         content = message.client_content

@@ -243,3 +243,50 @@ async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goe
         "livesvc_errors_total", {"kind": "upstream_send_refused"}
     )
     assert value == 1
+
+
+async def test_a_message_read_from_a_leaving_client_still_reaches_the_upstream(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    """The client's reading task hands its message over itself; if the client leaves
+    (its task is cancelled) while the upstream has no room yet, the message still
+    goes up once there is room: nothing read from a client is dropped."""
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        upstream = upstreams.last()
+        room = trio.Event()
+        original = upstream.send
+
+        async def slow_send(message: ClientMessage) -> None:
+            await room.wait()
+            await original(message)
+
+        upstream.send = slow_send  # type: ignore[method-assign]
+
+        async def room_at_two() -> None:
+            await trio.sleep(2.0)
+            room.set()
+
+        nursery.start_soon(room_at_two)
+        with trio.CancelScope() as reader:  # the client's reading task
+            reader.deadline = trio.current_time() + 1.0  # the client leaves at t = 1
+            await session.to_upstream.send(FromClient(message=text_turn("hi"), size=10))
+            await trio.sleep(10)  # the reader's next wait: cancelled at once
+        assert reader.cancelled_caught
+        assert trio.current_time() == 2.0  # the hand-over finished when room came, then it ended
+        assert [m.client_content.turns[0].parts[0].text for m in upstream.sent] == ["hi"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_client_messages_are_refused_once_the_session_ended(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        await session.inbox_send.send(Close(reason="bye", code=1000))
+        await session.ended.wait()
+        with pytest.raises(trio.ClosedResourceError):
+            await session.to_upstream.send(FromClient(message=text_turn("late"), size=4))
+        assert upstreams.last().sent == []
