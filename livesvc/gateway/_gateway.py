@@ -7,6 +7,17 @@ reads the ``setup``, then either resumes a session named by a daemon handle
 the merged setup, and relays until the client leaves. A client's mistakes
 (bad key, bad frame, too many messages) close only that client, with a close
 code and a reason.
+
+With several worker processes (``[service] workers``), each gateway is one
+``instance`` and every session record names its owner. A daemon handle can
+land on any worker: one that does not own the session asks the owner, through
+:class:`Peers`, to release it (the owner lets the running turn finish, ends its
+side, commits the final record with the newest upstream handle, hands the
+ownership over in the store and answers with the frames its client has not
+seen yet), then restores it from the store as after a ``kill -9``. A session
+whose owner is gone is claimed straight from the store. Ownership changes only
+by :meth:`Store.claim_session`, so of two workers racing for one session
+exactly one gets it.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import trio
@@ -45,6 +56,7 @@ from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord, SessionWriter, Store, StoreError
 from livesvc.wire import Setup, WireDecodeError, decode_client, encode_client
 from supervisors import (
+    ChildNotFound,
     ChildSpec,
     DynamicSupervisor,
     Restart,
@@ -53,7 +65,7 @@ from supervisors import (
     SupervisorNotRunning,
 )
 
-__all__ = ["Gateway", "GatewaySettings"]
+__all__ = ["Gateway", "GatewaySettings", "Handover", "Peers"]
 
 log = get_logger(__name__)
 
@@ -78,6 +90,51 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     profiles: dict[str, ProfileRuntime]
     auth: ClientAuth
     generation: int = 1
+
+
+class Handover(msgspec.Struct, frozen=True, kw_only=True):
+    """The owner's answer when another worker asks for one of its sessions.
+
+    Attributes:
+        released: the session is now the claimant's (its final record is committed).
+        frames: server frames the session held for its client, oldest first.
+        owner_gone: the owner process is not running; claim the session from the store.
+    """
+
+    released: bool
+    frames: list[bytes] = []
+    owner_gone: bool = False
+
+
+class Peers(Protocol):
+    """How a worker's gateway reaches the other workers (the master routes the call).
+
+    ``release`` raises (any ``Exception``) when the owner cannot answer in time.
+    """
+
+    async def release(self, owner: str, session_id: str, claimant: str) -> Handover: ...
+
+
+# A session asked to move waits this long at most for its running turn to end.
+_RELEASE_TURN_WAIT = 10.0
+# After the turn, the resumption update with the newest upstream handle follows at once.
+_RELEASE_HANDLE_WAIT = 1.0
+_RELEASE_POLL = 0.01
+
+
+def _buffered_frames(session: GatewaySession) -> list[bytes]:
+    """The frames a detached session kept for its client.
+
+    GatewaySession has no public view of this buffer yet; the handover needs it
+    so the client sees on its new worker what it would have seen here.
+    """
+    return list(session._buffer)
+
+
+def _prepend_frames(session: GatewaySession, frames: list[bytes]) -> None:
+    """Give a restored (not yet attached) session the frames its previous owner held."""
+    session._buffer.extendleft(reversed(frames))
+    session._buffer_bytes += sum(len(f) for f in frames)
 
 
 class _Refused(Exception):
@@ -134,8 +191,13 @@ class Gateway:
         sessions: DynamicSupervisor,
         upstream_factory: UpstreamFactory,
         wall_clock: Callable[[], float] = time.time,
+        instance: str | None = None,
+        peers: Peers | None = None,
     ) -> None:
         self._settings = settings
+        self.instance = instance  # this worker's name as a session owner; None: one process
+        self._peers = peers
+        self._releasing: dict[str, trio.Lock] = {}
         self._store = store
         self._metrics = metrics
         self._sessions = sessions
@@ -175,11 +237,13 @@ class Gateway:
         *,
         ssl_context: Any = None,
         config: Config | None = None,
+        reuse_port: bool = False,
         task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve the Live paths until cancelled; reports the bound port.
 
-        ``config`` (default: the current settings') gives the address and limits.
+        ``config`` (default: the current settings') gives the address and limits;
+        ``reuse_port`` lets other worker processes listen on the same port.
         """
         config = config or self._settings().config
         limits = config.gateway.limits
@@ -198,6 +262,7 @@ class Gateway:
                 ssl_context=ssl_context,
                 limits=front_limits,
                 server_name="livesvc",
+                reuse_port=reuse_port,
                 task_status=task_status,
             )
 
@@ -319,6 +384,7 @@ class Gateway:
                 created_at=now,
                 updated_at=now,
                 setup=encode_client(merged),
+                owner=self.instance,
             )
             request = UpstreamRequest(
                 session_id=session_id,
@@ -346,6 +412,9 @@ class Gateway:
         # Another principal's handle is answered exactly like an unknown one.
         if record is None or record.principal != principal.id:
             raise not_found
+        frames: list[bytes] = []
+        if record.owner != self.instance:
+            record, frames = await self._take_over(record, not_found)
         async with self._restore_lock:
             live = self._live.get(record.session_id)
             if live is not None and not live.ended.is_set():
@@ -371,10 +440,120 @@ class Gateway:
                     resumption=True,
                 )
                 tool_names = runtime.tool_names if runtime is not None else frozenset()
-                return await self._start(settings, record, request, tool_names, kind="restored")
+                session = await self._start(settings, record, request, tool_names, kind="restored")
+                if frames:
+                    _prepend_frames(session, frames)
+                return session
             except BaseException:
                 self._quota.release(principal.id)
                 raise
+
+    async def _take_over(
+        self, record: SessionRecord, not_found: _Refused
+    ) -> tuple[SessionRecord, list[bytes]]:
+        """Make this worker the session's owner: asked of a live owner, or claimed from a gone one.
+
+        Returns the record as the previous owner left it, and the frames it held.
+        """
+        session_id, owner = record.session_id, record.owner
+        busy = _Refused(
+            CLOSE_TRY_AGAIN,
+            "The session is being resumed elsewhere; try again.",
+            "resume_busy",
+        )
+        handover: Handover | None = None
+        if owner is not None and self._peers is not None and self.instance is not None:
+            try:
+                with trio.fail_after(_RELEASE_TURN_WAIT + 10.0):
+                    handover = await self._peers.release(owner, session_id, self.instance)
+            except Exception as err:  # the owner is stuck or unreachable: the client retries
+                log.warning("gateway.release_failed", owner=owner, error=type(err).__name__)
+                raise busy from None
+            if not handover.released and not handover.owner_gone:
+                raise busy  # another worker took it first
+        if handover is None or not handover.released:
+            # The owner is gone (a crashed worker; a record of an earlier daemon).
+            try:
+                claimed = await self._store.claim_session(
+                    session_id, owner=self.instance, expected=owner
+                )
+            except StoreError:
+                raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            if not claimed:
+                raise busy
+        try:
+            current = await self._store.get_session(session_id)
+        except StoreError:
+            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+        if current is None or current.status == "closed" or current.owner != self.instance:
+            raise not_found
+        frames = handover.frames if handover is not None else []
+        log.info(
+            "gateway.session_taken_over",
+            session_id=session_id,
+            previous_owner=owner,
+            released=handover is not None and handover.released,
+            frames=len(frames),
+        )
+        return current, frames
+
+    async def release_session(self, session_id: str, claimant: str) -> Handover:
+        """Hand a session this worker owns to ``claimant`` (another worker's gateway).
+
+        A live session finishes its running turn (bounded), ends as a drain ends it
+        (resumable; any attached client is told to resume), and its final record is
+        committed before ownership moves. ``released`` is False when this worker
+        does not own the session (any more).
+
+        Example::
+
+            handover = await gateway.release_session("ls_1f2e", claimant="2.9a0c")
+        """
+        lock = self._releasing.setdefault(session_id, trio.Lock())
+        try:
+            async with lock:
+                frames: list[bytes] = []
+                session = self._live.get(session_id)
+                if session is not None and not session.ended.is_set():
+                    await self._quiesce(session)
+                    try:
+                        await self._sessions.terminate_child(session_id)
+                    except ChildNotFound:
+                        pass
+                    with trio.move_on_after(_FLUSH_TIMEOUT):
+                        await session.ended.wait()
+                    frames = _buffered_frames(session)
+                # Whatever this worker wrote of the session is durable before it moves.
+                if not await self.writer.flush():
+                    return Handover(released=False)
+                released = await self._store.claim_session(
+                    session_id, owner=claimant, expected=self.instance
+                )
+        finally:
+            if not lock.locked() and self._releasing.get(session_id) is lock:
+                del self._releasing[session_id]
+        log.info(
+            "gateway.session_released",
+            session_id=session_id,
+            claimant=claimant,
+            released=released,
+            frames=len(frames),
+        )
+        return Handover(released=released, frames=frames if released else [])
+
+    async def _quiesce(self, session: GatewaySession) -> None:
+        """Let a running turn end, and the upstream handle that follows it arrive (bounded)."""
+        if not session.busy:
+            return
+        handle = session.record.upstream_handle
+        # Polled: GatewaySession publishes no event for "turn over" or "new upstream
+        # handle", and a release is rare (one per cross-worker resume).
+        with trio.move_on_after(_RELEASE_TURN_WAIT):
+            while session.busy and not session.ended.is_set():  # noqa: ASYNC110
+                await trio.sleep(_RELEASE_POLL)
+        with trio.move_on_after(_RELEASE_HANDLE_WAIT):
+            while session.record.upstream_handle == handle and not session.ended.is_set():  # noqa: ASYNC110
+                await trio.sleep(_RELEASE_POLL)
 
     async def _start(
         self,
