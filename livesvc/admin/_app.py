@@ -9,6 +9,9 @@ Routes:
   ``DELETE /v1/sessions/{id}[?reason=...]``: list, inspect, close.
 * ``POST /{version}/auth_tokens``: mint an ephemeral token, body shaped like
   Google's ``auth_tokens.create`` (so the google-genai SDK can mint against it).
+* ``POST /internal/sessions/{id}/release``: only on a worker's private endpoint
+  (``release`` given): hand the session to the worker named in the body
+  (``{"claimant": "..."}``); answers a :class:`livesvc.gateway.Handover`.
 
 Everything but the two probes needs the admin token, as ``Authorization:
 Bearer <token>`` or ``x-goog-api-key`` (what the SDK sends), compared with the
@@ -17,9 +20,10 @@ configured hash in constant time.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -28,6 +32,7 @@ from livesvc._server import collapse_slashes, google_status
 from livesvc.admin._control import DaemonControl
 from livesvc.config import key_matches
 from livesvc.gateway import AuthTokenRequest, TokenRequestError
+from livesvc.gateway._gateway import Handover
 from livesvc.logs import get_logger
 
 __all__ = ["AdminApp"]
@@ -39,9 +44,22 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+T = TypeVar("T")
+# Hands a session to another worker: (session id, claimant) -> the handover.
+ReleaseHandler = Callable[[str, str], Awaitable[Handover]]
+
+
+class ReleaseRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of a release: the worker instance that takes the session."""
+
+    claimant: str
+
+
 _encoder = msgspec.json.Encoder()
 _token_request = msgspec.json.Decoder(AuthTokenRequest)
+_release_request = msgspec.json.Decoder(ReleaseRequest)
 _SESSION = re.compile(r"/v1/sessions/(?P<id>[A-Za-z0-9_.-]{1,128})")
+_RELEASE = re.compile(r"/internal/sessions/(?P<id>[A-Za-z0-9_.-]{1,128})/release")
 _AUTH_TOKENS = re.compile(r"/(?P<version>v1|v1alpha|v1beta)/auth_tokens")
 _STATUSES = frozenset({"active", "detached", "closing", "closed"})
 
@@ -57,6 +75,12 @@ class _Reply(Exception):
 
 def _json(status: int, payload: Any) -> _Reply:
     return _Reply(status, _encoder.encode(payload))
+
+
+async def _resolve(value: T | Awaitable[T]) -> T:
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 def _error(status: int, message: str) -> _Reply:
@@ -80,8 +104,10 @@ class AdminApp:
         *,
         token_hash: str | Callable[[], str | None] | None,
         max_body_bytes: int = 1 << 20,
+        release: ReleaseHandler | None = None,
     ) -> None:
         self._control = control
+        self._release = release
         # A callable lets the daemon rotate the token on SIGHUP.
         self._token_hash: Callable[[], str | None] = (
             token_hash if callable(token_hash) else (lambda: token_hash)
@@ -133,13 +159,13 @@ class AdminApp:
             return _json(200, {"status": "ok"})
         if path == "/readyz":
             _allow(method, "GET")
-            readiness = self._control.readiness()
+            readiness = await _resolve(self._control.readiness())
             return _Reply(200 if readiness.ready else 503, _encoder.encode(readiness))
         self._authorize(scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if path == "/metrics":
             _allow(method, "GET")
-            body, content_type = self._control.metrics_exposition()
+            body, content_type = await _resolve(self._control.metrics_exposition())
             return _Reply(200, body, content_type)
         if path == "/v1/sessions":
             _allow(method, "GET")
@@ -180,6 +206,14 @@ class AdminApp:
                 uses=token.uses,
             )
             return _json(200, token)
+        if self._release is not None and (match := _RELEASE.fullmatch(path)):
+            _allow(method, "POST")
+            try:
+                release = _release_request.decode(await self._body(receive))
+            except msgspec.DecodeError as err:
+                raise _error(400, f"Invalid release request: {err}") from None
+            handover = await self._release(match["id"], release.claimant)
+            return _json(200, handover)
         raise _error(404, f"The requested URL {path} was not found.")
 
     def _authorize(self, scope: Scope) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Protocol
 
 import msgspec
@@ -38,17 +39,20 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     restarts: dict[str, int] = {}
     last_close_code: int | None = None
     last_close_reason: str | None = None
+    worker: str | None = None  # the worker process serving it (several workers only)
 
 
 class DaemonControl(Protocol):
     """Implemented by the daemon; the admin API only ever calls these.
 
     ``mint_token`` raises :class:`livesvc.gateway.TokenRequestError` for a bad request.
+    ``readiness`` and ``metrics_exposition`` may be coroutines (a master process asks
+    its workers).
     """
 
-    def readiness(self) -> Readiness: ...
+    def readiness(self) -> Readiness | Awaitable[Readiness]: ...
 
-    def metrics_exposition(self) -> tuple[bytes, str]: ...
+    def metrics_exposition(self) -> tuple[bytes, str] | Awaitable[tuple[bytes, str]]: ...
 
     async def list_sessions(self, *, status: str | None = None) -> list[SessionView]: ...
 

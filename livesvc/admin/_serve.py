@@ -10,7 +10,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
-from livesvc.admin._app import AdminApp
+from livesvc.admin._app import AdminApp, ReleaseHandler
 from livesvc.admin._control import DaemonControl
 from livesvc.logs import get_logger
 
@@ -30,9 +30,12 @@ async def serve_admin(
     port: int = 8081,
     token_hash: str | Callable[[], str | None] | None,
     shutdown_timeout: float = 5.0,
+    release: ReleaseHandler | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the admin API until cancelled; reports its base URL (``http://host:port``) when listening.
+
+    ``release`` adds the worker-to-worker session handover route (private endpoints only).
 
     Example::
 
@@ -45,7 +48,7 @@ async def serve_admin(
     config.graceful_timeout = shutdown_timeout
     config.keep_alive_timeout = 30
     config.h11_max_incomplete_size = 16 * 1024
-    app = AdminApp(control, token_hash=token_hash)
+    app = AdminApp(control, token_hash=token_hash, release=release)
 
     async def started(
         *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
