@@ -16,6 +16,11 @@ SIGTERM or SIGINT drains: the gateway refuses new clients, each session finishes
 its running turn (up to ``service.shutdown_timeout_seconds``) and tells its
 client to resume later, handles are already persisted, then the tree stops in
 reverse order and :meth:`Daemon.run` returns.
+
+As one of several worker processes (``worker`` given; see ``_master``), the
+daemon has no emulator (it uses the master's), marks no orphans (the master
+did, once), binds the shared gateway port with ``SO_REUSEPORT``, and serves a
+private admin endpoint for the master instead of the public one.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
 import trio
+from structlog.contextvars import bound_contextvars
 
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._views import live_view, stored_view
+from livesvc.daemon._worker import LiveOnly, MasterPeers, RemoteEmulator, WorkerRole, watch_master
 from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, ClientAuth, TokenMinter
 from livesvc.gateway._gateway import Gateway, GatewaySettings
 from livesvc.gateway._profiles import build_profiles
@@ -92,8 +100,10 @@ class Daemon:
         wall_clock: Callable[[], float] = time.time,
         handle_signals: bool = True,
         configure_logs: bool = False,
+        worker: WorkerRole | None = None,
     ) -> None:
         self._holder = ConfigHolder(config)
+        self.worker = worker
         self._config_path = config_path
         self._upstream_builder = upstream
         self._environ = environ
@@ -116,6 +126,9 @@ class Daemon:
         self.service: Supervisor | None = None
         self.emulator: Any = None  # livesvc.emulator.Emulator when embedded
         self.emulator_key = "emu_" + secrets.token_urlsafe(24)
+        if worker is not None and worker.emulator_url is not None:
+            self.emulator = RemoteEmulator(worker.emulator_url)
+            self.emulator_key = worker.emulator_key or ""
         self.gateway_port: int | None = None
         self.admin_url: str | None = None
         self.ca_file: str | None = None
@@ -170,6 +183,12 @@ class Daemon:
                     views.append(stored_view(record, now=now))
         return views
 
+    async def live_views(self) -> list[SessionView]:
+        """The sessions this process runs (not those known only from the store)."""
+        now = self._wall()
+        worker = str(self.worker.index) if self.worker is not None else None
+        return [msgspec.structs.replace(live_view(s, now=now), worker=worker) for s in self._live()]
+
     async def get_session(self, session_id: str) -> SessionView | None:
         session = self.gateway.live_session(session_id) if self.gateway else None
         if session is not None:
@@ -177,15 +196,22 @@ class Daemon:
         record = await self.store.get_session(session_id)
         return None if record is None else stored_view(record, now=self._wall())
 
+    async def close_live_session(self, session_id: str, *, reason: str) -> bool:
+        """Close a session this process runs; False if it runs none by that id."""
+        session = self.gateway.live_session(session_id) if self.gateway else None
+        if session is None or session.ended.is_set():
+            return False
+        try:
+            await session.inbox_send.send(Close(reason=reason))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        log.info("daemon.session_closed_by_admin", session_id=session_id, reason=reason)
+        return True
+
     async def close_session(self, session_id: str, *, reason: str) -> bool:
         session = self.gateway.live_session(session_id) if self.gateway else None
         if session is not None and not session.ended.is_set():
-            try:
-                await session.inbox_send.send(Close(reason=reason))
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return False
-            log.info("daemon.session_closed_by_admin", session_id=session_id, reason=reason)
-            return True
+            return await self.close_live_session(session_id, reason=reason)
         record = await self.store.get_session(session_id)
         if record is None or record.status == "closed":
             return False
@@ -265,10 +291,11 @@ class Daemon:
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
-            orphans = await self.store.mark_orphans_detached(now=self._wall())
-            if orphans:
-                log.info("store.sessions_restorable", sessions=orphans)
-            nursery.start_soon(self._purge_periodically)
+            if self.worker is None:  # the master does both once for all its workers
+                orphans = await self.store.mark_orphans_detached(now=self._wall())
+                if orphans:
+                    log.info("store.sessions_restorable", sessions=orphans)
+                nursery.start_soon(self._purge_periodically)
             task_status.started()
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
@@ -314,6 +341,7 @@ class Daemon:
             functools.partial(server_ssl_context, config.gateway.tls, host=config.gateway.host)
         )
         self.ca_file = ca_file
+        worker = self.worker
         if self.gateway is None:
             self.gateway = Gateway(
                 settings=self._current_settings,
@@ -322,13 +350,19 @@ class Daemon:
                 sessions=self._sessions,
                 upstream_factory=self._upstream_factory(),
                 wall_clock=self._wall,
+                instance=worker.instance if worker is not None else None,
+                peers=MasterPeers(worker) if worker is not None else None,
             )
         gateway = self.gateway
-        if self.gateway_port is not None:  # a restart keeps the port clients know
+        if worker is not None:  # the port the master reserved for all its workers
+            config = self._with_port(config, worker.gateway_port)
+        elif self.gateway_port is not None:  # a restart keeps the port clients know
             config = self._with_port(config, self.gateway_port)
         async with trio.open_nursery() as nursery:
             port = await nursery.start(
-                functools.partial(gateway.run, ssl_context=context, config=config)
+                functools.partial(
+                    gateway.run, ssl_context=context, config=config, reuse_port=worker is not None
+                )
             )
             self.gateway_port = port
             log.info("gateway.listening", url=self.gateway_url, ca_file=ca_file)
@@ -359,6 +393,9 @@ class Daemon:
             await watcher.run(task_status=task_status)
 
     async def _admin_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
+        if self.worker is not None:
+            await self._private_admin(ctx, self.worker, task_status=task_status)
+            return
         admin = self.config.admin
         async with trio.open_nursery() as nursery:
             self.admin_url = await nursery.start(
@@ -374,16 +411,37 @@ class Daemon:
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
 
+    async def _private_admin(
+        self, ctx: ChildContext, worker: WorkerRole, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        """The worker's admin API for its master only: loopback, ephemeral port, internal token."""
+        assert self.gateway is not None  # started after the gateway
+        token_hash = hash_key(worker.token)
+        async with trio.open_nursery() as nursery:
+            self.admin_url = await nursery.start(
+                functools.partial(
+                    serve_admin,
+                    LiveOnly(self),
+                    host="127.0.0.1",
+                    port=0,
+                    token_hash=token_hash,
+                    release=self.gateway.release_session,
+                )
+            )
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
     def _children(self) -> list[ChildSpec]:
         config = self.config
         children = [ChildSpec(id="store", start=self._store_child, shutdown=5.0)]
-        if config.upstream.backend == "emulator":
+        if config.upstream.backend == "emulator" and self.worker is None:
             children.append(ChildSpec(id="emulator", start=self._emulator_child, shutdown=5.0))
         children.append(self._sessions.child_spec(id="sessions", restart=Restart.TRANSIENT))
         children.append(ChildSpec(id="gateway", start=self._gateway_child, shutdown=5.0))
         if self._config_path is not None and self._handle_signals:
             children.append(ChildSpec(id="config_watcher", start=self._watcher_child, shutdown=1.0))
-        if config.admin.enabled:
+        if config.admin.enabled or self.worker is not None:
             children.append(ChildSpec(id="admin", start=self._admin_child, shutdown=5.0))
         return children
 
@@ -391,6 +449,13 @@ class Daemon:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start every child, serve until SIGTERM/SIGINT or :meth:`request_shutdown`, drain, stop."""
+        if self.worker is None:
+            await self._run(task_status)
+            return
+        with bound_contextvars(worker=self.worker.index):
+            await self._run(task_status)
+
+    async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         config = self.config
         if self._configure_logs:
             apply_logging(config.logging)
@@ -407,10 +472,12 @@ class Daemon:
         async with trio.open_nursery() as nursery:
             if self._handle_signals:
                 nursery.start_soon(self._signals)
+            if self.worker is not None and self._handle_signals:
+                nursery.start_soon(watch_master, self)
             await nursery.start(self.service.run)
             self._started = True
             log.info(
-                "daemon.ready",
+                "worker.ready" if self.worker is not None else "daemon.ready",
                 name=config.service.name,
                 gateway=self.gateway_url,
                 admin=self.admin_url,

@@ -1,7 +1,10 @@
 """Sub-commands ``livesvc serve``, ``livesvc check-config`` and ``livesvc hash-key``.
 
 ``serve --config FILE`` runs the daemon until SIGTERM/SIGINT (exit 0 after a
-drain; 1 when the configuration is unusable; 2 on usage errors).
+drain; 1 when the configuration is unusable; 2 on usage errors). With
+``[service] workers = N`` (N > 1) it runs the master, which starts N workers as
+``serve --config FILE --worker I`` (an internal option: a worker reads its role
+from the master on stdin).
 
 ``check-config FILE`` validates a configuration without starting anything
 (exit 0 when usable, 1 otherwise, every problem on stderr). ``hash-key``
@@ -28,6 +31,7 @@ def register(subparsers: Any) -> None:
         "serve", help="run the daemon: the Live gateway, admin API and sessions"
     )
     serve.add_argument("--config", required=True, metavar="FILE", help="TOML configuration file")
+    serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
     check = subparsers.add_parser(
         "check-config", help="validate a configuration file without starting the daemon"
@@ -56,6 +60,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return 1
     apply_logging(config.logging)
+    if args.worker is not None:
+        return _serve_worker(args, config)
+    if config.service.workers > 1:
+        return _serve_master(args, config)
     daemon = Daemon(config, config_path=args.config, configure_logs=True)
 
     async def main() -> None:
@@ -63,6 +71,50 @@ def _serve(args: argparse.Namespace) -> int:
             await nursery.start(daemon.run)
             if sys.stdout.isatty():
                 _print_banner(daemon)
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _serve_master(args: argparse.Namespace, config: Config) -> int:
+    import trio
+
+    from livesvc.daemon._master import Master
+
+    master = Master(config, config_path=args.config, configure_logs=True)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(master.run)
+            if sys.stdout.isatty():
+                _print_banner(master)
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # e.g. workers that keep crashing: the service manager restarts us
+        print(f"livesvc serve: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    return master.exit_code
+
+
+def _serve_worker(args: argparse.Namespace, config: Config) -> int:
+    import trio
+
+    from livesvc.daemon._daemon import Daemon
+    from livesvc.daemon._worker import announce, read_role
+
+    role = read_role(sys.stdin)
+    daemon = Daemon(config, config_path=args.config, configure_logs=True, worker=role)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(daemon.run)
+            announce(daemon)
 
     try:
         trio.run(main)
