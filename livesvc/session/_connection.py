@@ -18,6 +18,7 @@ actor, which its supervisor restarts (the session then resumes).
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -107,6 +108,7 @@ class _LinkState:
         self.ws: Any = None
         self.up = False
         self.frames = 0  # client frames written after setup (the setup is frame 0)
+        self.writing = False  # a write is under way (the writer's, or a sender's own)
         self.end: LinkEnd | None = None
         self.done = trio.Event()
 
@@ -140,6 +142,8 @@ class ConnectionActor:
                 LinkEnd(reason="connection actor restarted", close_class=CloseClass.TRANSIENT),
             )
             core.link_phase = "down"
+        # What an earlier incarnation took from the outbox and never handled is gone.
+        core.outbox_inflight = core.outbox.stats().buffered
         with core.control.receiver() as commands, core.outbox.receiver() as frames:
             task_status.started()
             with ctx.cancel_on_stop():
@@ -170,6 +174,7 @@ class ConnectionActor:
     async def _buffer_while_down(self, frames: trio.MemoryReceiveChannel[Outbound]) -> None:
         core = self._core
         async for envelope in frames:
+            core.outbox_taken()
             if isinstance(envelope, WriteRealtime) and not core.closing:
                 core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
             # WriteEntry: the ledger keeps the message; the next connection replays it.
@@ -193,6 +198,7 @@ class ConnectionActor:
             end = await self._run_link(state, encode_client(setup).decode(), commands, frames)
         finally:
             core.link = None
+            core.write_now = None
         core.link_phase = "down"
         await core.link_down(generation, end)
         down = LinkDown(generation=generation, end=end, at=trio.current_time())
@@ -302,6 +308,7 @@ class ConnectionActor:
         await self._replay(state)
         nursery.start_soon(self._reader, state, link)
         nursery.start_soon(self._writer, state, frames)
+        core.write_now = functools.partial(self._write_now, state)
         nursery.start_soon(self._control, state, commands)
         await state.done.wait()
 
@@ -378,24 +385,59 @@ class ConnectionActor:
     async def _writer(self, state: _LinkState, frames: trio.MemoryReceiveChannel[Outbound]) -> None:
         core = self._core
         async for envelope in frames:
-            if isinstance(envelope, WriteEntry):
-                entry = core.ledger.get(envelope.seq)
-                if entry is None or not core.ledger.needs_write(envelope.seq, state.generation):
-                    continue
-                try:
-                    index = await self._write(state, entry.message)
-                except trio_websocket.ConnectionClosed:
-                    state.done.set()  # the reader records why; the ledger keeps the entry
-                    return
-                core.record_written(entry, generation=state.generation, conn_index=index)
-            elif isinstance(envelope, WriteRealtime):
-                try:
-                    await self._write(state, envelope.message)
-                except trio_websocket.ConnectionClosed:
-                    core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
-                    state.done.set()
-                    return
-                core.realtime_written(envelope.message)
+            state.writing = True
+            try:
+                written = await self._write_envelope(state, envelope)
+            finally:
+                state.writing = False
+                core.outbox_taken()
+            if not written:
+                return
+
+    async def _write_now(self, state: _LinkState, envelope: Outbound) -> bool:
+        """Write ``envelope`` in the sender's task; ``False``: queue it instead (busy or closing)."""
+        if state.writing or state.end is not None or state.done.is_set():
+            return False
+        state.writing = True
+        try:
+            # A write cut in the middle would corrupt the stream: the sender's
+            # cancellation waits for it (a dead link ends it, as the abort fails it).
+            with trio.CancelScope(shield=True):
+                await self._write_envelope(state, envelope)
+        except Exception as exc:  # what the writer task's failure would have ended the link with
+            if isinstance(envelope, WriteRealtime):
+                self._core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
+            state.finish(
+                self._ended(
+                    state, None, f"write failed: {type(exc).__name__}", CloseClass.TRANSIENT
+                )
+            )
+        finally:
+            state.writing = False
+        return True
+
+    async def _write_envelope(self, state: _LinkState, envelope: Outbound) -> bool:
+        """Write one envelope; ``False`` once the connection is closed (the reader says why)."""
+        core = self._core
+        if isinstance(envelope, WriteEntry):
+            entry = core.ledger.get(envelope.seq)
+            if entry is None or not core.ledger.needs_write(envelope.seq, state.generation):
+                return True
+            try:
+                index = await self._write(state, entry.message)
+            except trio_websocket.ConnectionClosed:
+                state.done.set()  # the reader records why; the ledger keeps the entry
+                return False
+            core.record_written(entry, generation=state.generation, conn_index=index)
+        elif isinstance(envelope, WriteRealtime):
+            try:
+                await self._write(state, envelope.message)
+            except trio_websocket.ConnectionClosed:
+                core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
+                state.done.set()
+                return False
+            core.realtime_written(envelope.message)
+        return True
 
     async def _control(
         self, state: _LinkState, commands: trio.MemoryReceiveChannel[ConnCommand]

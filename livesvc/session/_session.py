@@ -594,11 +594,11 @@ class Session:
         core = self._core
         if is_ledgered(msg):
             entry = self._append(msg)
-            await core.outbox.send(WriteEntry(seq=entry.seq))
+            await core.write(WriteEntry(seq=entry.seq))
             if wait:
                 await entry.written()
             return entry.seq
-        await core.outbox.send(realtime_envelope(msg))
+        await core.write(realtime_envelope(msg))
         return None
 
     def _append(self, msg: ClientMessage) -> LedgerEntry[ClientMessage]:
