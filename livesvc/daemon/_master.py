@@ -305,7 +305,7 @@ class Master:
                 )
             )
         if self._handle_signals:
-            nursery.start_soon(self._signals)
+            await nursery.start(self._signals)
         self._started = True
         log.info(
             "daemon.ready",
@@ -344,11 +344,12 @@ class Master:
             if tokens or sessions:
                 log.info("store.purged", tokens=tokens, sessions=sessions)
 
-    async def _signals(self) -> None:
+    async def _signals(self, *, task_status: trio.TaskStatus[None]) -> None:
         watcher = ConfigWatcher(
             self._config_path, self._holder, DaemonMetrics(), load=self._load_for_reload
         )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            task_status.started()
             async for signum in signals:
                 name = signal.Signals(signum).name
                 if signum == signal.SIGHUP:
