@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -69,9 +69,14 @@ _EVENT_BUFFER = 256
 class SessionUpstream:
     """A library :class:`~livesvc.session.Session` seen as the gateway's ``Upstream``."""
 
-    def __init__(self, daemon_tools: frozenset[str]) -> None:
+    def __init__(
+        self,
+        daemon_tools: frozenset[str],
+        deliver: Callable[[UpstreamEvent], Awaitable[None]] | None = None,
+    ) -> None:
         self._session: Session | None = None  # set once open_session yields it
         self._daemon_tools = daemon_tools
+        self._deliver = deliver
         self._push, self._events = trio.open_memory_channel[UpstreamEvent](_EVENT_BUFFER)
         self._go_away = False
         self._down_at: float | None = None
@@ -104,12 +109,17 @@ class SessionUpstream:
         return dict(self.session.stats.get("actor_restarts", {}))
 
     async def on_event(self, event: SessionEvent) -> None:
-        """The library session's event sink: translate, and queue for the gateway session.
+        """The library session's event sink: translate, and hand to the gateway session.
 
         Runs in the library's connection reader (no dispatcher task or
-        iterator in between); a full queue holds up the upstream socket.
+        iterator in between): pushed to the gateway session's ``deliver`` when
+        it gave one, else queued for :meth:`events`. Either way, a slow
+        client holds up the upstream socket, not memory.
         """
         for translated in self._translate(event):
+            if self._deliver is not None:
+                await self._deliver(translated)
+                continue
             try:
                 await self._push.send(translated)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -119,7 +129,9 @@ class SessionUpstream:
         """The last event (a failure, if any), then the end of the stream."""
         with trio.move_on_after(1, shield=True):
             try:
-                if failure is not None:
+                if failure is not None and self._deliver is not None:
+                    await self._deliver(failure)
+                elif failure is not None:
                     await self._push.send(failure)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass
@@ -248,7 +260,7 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
             raise UpstreamUnavailable(str(err), code=1007) from None
         async with trio.open_nursery() as nursery:
             upstream: SessionUpstream = await nursery.start(
-                _run_session, config, daemon_tools, request.session_id
+                _run_session, config, daemon_tools, request.session_id, request.deliver
             )
             try:
                 yield upstream
@@ -262,6 +274,7 @@ async def _run_session(
     config: Any,
     daemon_tools: frozenset[str],
     session_id: str,
+    deliver: Callable[[UpstreamEvent], Awaitable[None]] | None,
     *,
     task_status: trio.TaskStatus[SessionUpstream],
 ) -> None:
@@ -274,7 +287,7 @@ async def _run_session(
     The library session logs under the gateway session's id, and leaves the
     one summary line to the gateway (``gateway.session_closed``).
     """
-    upstream = SessionUpstream(daemon_tools)
+    upstream = SessionUpstream(daemon_tools, deliver)
     started: SessionUpstream | None = None
     failure: Failed | None = None
     try:

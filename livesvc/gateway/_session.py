@@ -39,6 +39,7 @@ from livesvc.gateway._upstream import (
     SendRefused,
     ToolFinished,
     Upstream,
+    UpstreamEvent,
     UpstreamFactory,
     UpstreamRequest,
 )
@@ -198,7 +199,7 @@ class GatewaySession:
     ) -> None:
         self.id = record.session_id
         self.record = record
-        self._request = request
+        self._request = msgspec.structs.replace(request, deliver=self._deliver_pushed)
         self._factory = upstream_factory
         self._store = store
         self._metrics = metrics
@@ -214,6 +215,8 @@ class GatewaySession:
         self._on_end = on_end
         self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
         self.to_upstream = ToUpstream(self)
+        self._scope: trio.CancelScope | None = None  # the session's tasks, once started
+        self._ended_early = False
         # Label lookups once, not per message.
         self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
         self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
@@ -290,7 +293,10 @@ class GatewaySession:
                 )
                 task_status.started()
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._from_upstream, upstream, nursery.cancel_scope)
+                    self._scope = nursery.cancel_scope
+                    if self._ended_early:
+                        nursery.cancel_scope.cancel()
+                    nursery.start_soon(self._from_upstream, upstream)
                     nursery.start_soon(self._commands, nursery.cancel_scope)
                     if ctx is not None:
                         nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
@@ -394,6 +400,15 @@ class GatewaySession:
             frame = self._buffer.popleft()
             self._buffer_bytes -= len(frame)
             await self._deliver(frame)
+        if (
+            not resumed
+            and self.link is link
+            and link.wants_resumption
+            and self.record.upstream_handle
+        ):
+            # Resumable already (the upstream's handle came before the new client
+            # did): it need not wait for the next turn's update to hold a handle.
+            self._offer_handle(updated_at=self._wall())
 
     async def _detach(self, code: int | None, scope: trio.CancelScope) -> None:
         self.link = None
@@ -440,68 +455,85 @@ class GatewaySession:
 
     # -- upstream -> client ---------------------------------------------------------
 
-    async def _from_upstream(self, upstream: Upstream, scope: trio.CancelScope) -> None:
+    async def _from_upstream(self, upstream: Upstream) -> None:
         async for event in upstream.events():
-            match event:
-                case Frame(message=message):
-                    await self._on_frame(message)
-                case Reconnecting(reason=reason, code=code):
-                    self.upstream_reconnects += 1
-                    if code is not None:
-                        self.last_upstream_close_code = code
-                    self._metrics.upstream_reconnects.labels(reason=reason).inc()
-                    log.info("session.upstream_reconnecting", reason=reason, code=code)
-                case Reconnected(
-                    reason=reason, resumed=resumed, gap_seconds=gap, replayed=replayed
-                ):
-                    self._metrics.handover_gap.observe(gap)
-                    if resumed:
-                        self._metrics.upstream_resumes.labels(reason=reason).inc()
-                        by_reason = self.upstream_resumes_by_reason
-                        by_reason[reason] = by_reason.get(reason, 0) + 1
-                        self._persist(
-                            upstream_resumes=self.record.upstream_resumes + 1,
-                            updated_at=self._wall(),
-                        )
-                    log.info(
-                        "session.upstream_reconnected",
-                        reason=reason,
-                        resumed=resumed,
-                        gap_seconds=round(gap, 3),
-                        replayed=replayed,
-                    )
-                case ToolFinished(name=name, outcome=outcome, duration_seconds=duration):
-                    self._metrics.tool_calls.labels(
-                        tool=name, runner="daemon", outcome=outcome
-                    ).inc()
-                    if duration is not None:
-                        self._metrics.tool_duration.labels(tool=name).observe(duration)
-                case MediaDropped(kind=kind, count=count):
-                    self._metrics.media_dropped.labels(kind=kind).inc(count)
-                case SendRefused(reason=reason):
-                    # The Live protocol has no error frame: closing the client is how it
-                    # learns its message was not delivered. The session stays for the grace
-                    # period, so the client can resume with its handle and send again.
-                    self._metrics.errors.labels(kind="upstream_send_refused").inc()
-                    log.warning("session.upstream_send_refused", reason=reason)
-                    if self.link is not None:
-                        self.link.request_close(
-                            CLOSE_TRY_AGAIN,
-                            "A message was not accepted upstream; resume and resend.",
-                        )
-                case Failed(code=code, reason=reason):
-                    self._metrics.errors.labels(kind="upstream_failed").inc()
-                    if code is not None:
-                        self.last_upstream_close_code = code
-                    self.last_close_code = code if code is not None else CLOSE_INTERNAL
-                    self.last_close_reason = reason
-                    self._end_reason = "upstream_failed"
-                    log.warning("session.upstream_failed", code=code, reason=reason)
-                    scope.cancel()
-                    return
+            await self._on_upstream_event(event)
         # The upstream ended without a Failed event: it was closed under us.
-        self._end_reason = "upstream_closed"
-        scope.cancel()
+        if self._end_reason != "upstream_failed":
+            self._end_reason = "upstream_closed"
+        self._end()
+
+    def _end(self) -> None:
+        if self._scope is None:
+            self._ended_early = True  # before the session's tasks started: they end at once
+        else:
+            self._scope.cancel()
+
+    async def _deliver_pushed(self, event: UpstreamEvent) -> None:
+        # Awaited by the upstream in its own task (its connection's reader). Shielded:
+        # a frame is handed to the client whole or not at all, never cut half-way
+        # and then delivered again (bounded by client_send_timeout in _deliver).
+        with trio.CancelScope(shield=True):
+            await self._on_upstream_event(event)
+
+    async def _on_upstream_event(self, event: UpstreamEvent) -> None:
+        match event:
+            case Frame(message=message):
+                await self._on_frame(message)
+            case Reconnecting(reason=reason, code=code):
+                self.upstream_reconnects += 1
+                if code is not None:
+                    self.last_upstream_close_code = code
+                self._metrics.upstream_reconnects.labels(reason=reason).inc()
+                log.info("session.upstream_reconnecting", reason=reason, code=code)
+            case Reconnected(
+                reason=reason, resumed=resumed, gap_seconds=gap, replayed=replayed
+            ):
+                self._metrics.handover_gap.observe(gap)
+                if resumed:
+                    self._metrics.upstream_resumes.labels(reason=reason).inc()
+                    by_reason = self.upstream_resumes_by_reason
+                    by_reason[reason] = by_reason.get(reason, 0) + 1
+                    self._persist(
+                        upstream_resumes=self.record.upstream_resumes + 1,
+                        updated_at=self._wall(),
+                    )
+                log.info(
+                    "session.upstream_reconnected",
+                    reason=reason,
+                    resumed=resumed,
+                    gap_seconds=round(gap, 3),
+                    replayed=replayed,
+                )
+            case ToolFinished(name=name, outcome=outcome, duration_seconds=duration):
+                self._metrics.tool_calls.labels(
+                    tool=name, runner="daemon", outcome=outcome
+                ).inc()
+                if duration is not None:
+                    self._metrics.tool_duration.labels(tool=name).observe(duration)
+            case MediaDropped(kind=kind, count=count):
+                self._metrics.media_dropped.labels(kind=kind).inc(count)
+            case SendRefused(reason=reason):
+                # The Live protocol has no error frame: closing the client is how it
+                # learns its message was not delivered. The session stays for the grace
+                # period, so the client can resume with its handle and send again.
+                self._metrics.errors.labels(kind="upstream_send_refused").inc()
+                log.warning("session.upstream_send_refused", reason=reason)
+                if self.link is not None:
+                    self.link.request_close(
+                        CLOSE_TRY_AGAIN,
+                        "A message was not accepted upstream; resume and resend.",
+                    )
+            case Failed(code=code, reason=reason):
+                self._metrics.errors.labels(kind="upstream_failed").inc()
+                if code is not None:
+                    self.last_upstream_close_code = code
+                self.last_close_code = code if code is not None else CLOSE_INTERNAL
+                self.last_close_reason = reason
+                self._end_reason = "upstream_failed"
+                log.warning("session.upstream_failed", code=code, reason=reason)
+                self._end()
+                return
 
     async def _on_frame(self, message: ServerMessage) -> None:
         forwarded = self._rewrite(message)
@@ -586,22 +618,25 @@ class GatewaySession:
         """
         now = self._wall()
         if update.resumable and update.new_handle:
-            link = self.link
-            wants = link is not None and link.wants_resumption
-            issue = link is not None and wants and link.handle is None and not link.handle_requested
-            ticket = self._persist(
-                issue_handle=issue,
+            self._offer_handle(
                 upstream_handle=update.new_handle,
                 handle_expires_at=now + self._settings.handle_ttl,
                 updated_at=now,
             )
-            if link is not None and wants:
-                link.handle_requested = link.handle_requested or issue
-                ticket.on_done(lambda t: self._on_committed(link, t))
             return None
         if self.link is None or not self.link.wants_resumption:
             return None
         return SessionResumptionUpdate(new_handle=None, resumable=False)
+
+    def _offer_handle(self, **changes: Any) -> None:
+        """Persist ``changes``; the attached client gets its daemon handle once they are durable."""
+        link = self.link
+        wants = link is not None and link.wants_resumption
+        issue = link is not None and wants and link.handle is None and not link.handle_requested
+        ticket = self._persist(issue_handle=issue, **changes)
+        if link is not None and wants:
+            link.handle_requested = link.handle_requested or issue
+            ticket.on_done(lambda t: self._on_committed(link, t))
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
         if link.handle is None and ticket.handle is not None:

@@ -8,7 +8,7 @@ come up only as :class:`Reconnecting` / :class:`Reconnected` events.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -111,6 +111,10 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     resume_handle: str | None = None  # an upstream (Google) handle, after a daemon restart
     resumption: bool = True
     transparent: bool = False
+    # Push delivery: an upstream may await this with each event, in its own
+    # tasks, instead of queueing it for events() (which then only ends with
+    # the upstream). The gateway session sets it; one hand-off less per frame.
+    deliver: Callable[[UpstreamEvent], Awaitable[None]] | None = None
 
 
 class Upstream(Protocol):
@@ -122,7 +126,11 @@ class Upstream(Protocol):
         ...
 
     def events(self) -> AsyncIterator[UpstreamEvent]:
-        """Everything the upstream reports, in order; ends after :class:`Failed` or close."""
+        """Everything the upstream reports, in order; ends after :class:`Failed` or close.
+
+        With ``UpstreamRequest.deliver`` honoured, events go there instead and
+        this only ends when the upstream does.
+        """
         ...
 
     def restarts(self) -> dict[str, int]:

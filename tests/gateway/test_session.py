@@ -290,3 +290,32 @@ async def test_client_messages_are_refused_once_the_session_ended(
         with pytest.raises(trio.ClosedResourceError):
             await session.to_upstream.send(FromClient(message=text_turn("late"), size=4))
         assert upstreams.last().sent == []
+
+
+async def test_a_new_client_gets_a_handle_at_once_when_the_upstream_was_resumable_first(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    """The upstream's first handle can arrive before the client attaches (it follows
+    setupComplete): the client is then offered its daemon handle right after its own
+    setupComplete, not only after its first turn."""
+    from livesvc.gateway._upstream import Frame
+    from livesvc.wire import ServerMessage, SessionResumptionUpdate
+
+    store = MemoryStore()
+    session = make_session(upstreams, store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        update = SessionResumptionUpdate(new_handle="up-early", resumable=True)
+        await upstreams.last().push.send(
+            Frame(message=ServerMessage(session_resumption_update=update))
+        )
+        await trio.testing.wait_all_tasks_blocked()
+        link = ClientLink(wants_resumption=True)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        got = await frames(link, 2)
+        nursery.cancel_scope.cancel()
+    assert got == [
+        {"setupComplete": {"sessionId": "ls_1"}},
+        {"sessionResumptionUpdate": {"newHandle": "lsh_0", "resumable": True}},
+    ]
+    assert store.records["ls_1"].upstream_handle == "up-early"
