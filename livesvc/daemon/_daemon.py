@@ -491,8 +491,14 @@ class Daemon:
         log.info("daemon.stopped")
 
     async def _signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        # A worker leaves SIGINT ignored: its master drains it with SIGTERM.
+        wanted = (signal.SIGTERM,) if self.worker is not None else (signal.SIGTERM, signal.SIGINT)
+        with trio.open_signal_receiver(*wanted) as signals:
             async for signum in signals:
+                if self._shutdown.is_set() and self.worker is not None:
+                    # A group-wide SIGTERM reaches a worker beside its master's own.
+                    log.info("worker.signal_ignored", signal=signal.Signals(signum).name)
+                    continue
                 if self._shutdown.is_set():
                     log.warning("daemon.second_signal", signal=signal.Signals(signum).name)
                     raise KeyboardInterrupt  # a second signal: stop at once

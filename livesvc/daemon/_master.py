@@ -396,9 +396,9 @@ class Master:
             self._command(index),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            # Its own session: a terminal's Ctrl-C reaches the master only, which drains
-            # the workers itself (a worker that saw two signals would not drain).
-            start_new_session=True,
+            # Same process group as the master (a service manager's or a benchmark's
+            # group signal and CPU accounting cover the workers); a worker ignores
+            # SIGINT and a repeated SIGTERM, so the master's forwarding is what counts.
         )
         worker = _Worker(index, instance, process)
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import signal
 import sys
 from typing import Any
 
@@ -110,6 +111,9 @@ def _serve_worker(args: argparse.Namespace, config: Config) -> int:
 
     role = read_role(sys.stdin)
     daemon = Daemon(config, config_path=args.config, configure_logs=True, worker=role)
+    # Ctrl-C in a terminal reaches the whole process group; the master drains the
+    # workers (with SIGTERM), so a worker ignores SIGINT (trio then leaves it alone).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
