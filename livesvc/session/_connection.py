@@ -10,6 +10,9 @@ Its life alternates between two phases:
   media), and then runs a reader (decode, hand to the session core) and a writer
   (the outbox) until the server closes, the pinger reports a dead link, or the
   reconnector asks for a graceful close (``goAway`` handover, owner's close).
+  While it is up, a sender whose message has nothing queued before it writes
+  it itself (``SessionCore.write``), saving the hand-off to the writer task;
+  the writer takes everything else, so the wire order is the order of sends.
 
 Frames are decoded here and nowhere else. Network failures become a ``LinkDown``
 event with the close code classified; anything else is a bug and crashes the
