@@ -6,6 +6,8 @@ the load's clients with a bench key, and keeps its usual defaults otherwise:
 resumption on, SQLite store, JSON logs at info. Client limits are raised so the
 load itself is never rate limited; the grace period is 0 so a departed client's
 upstream session does not linger into the next run.
+``workers = N`` (the ``gateway-workers`` contender) runs N worker processes on
+the one port, behind one master.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "UPSTREAM_KEY_ENV",
     "gateway_argv",
     "gateway_available",
+    "wait_ready",
     "write_config",
 ]
 
@@ -49,6 +52,7 @@ def write_config(
     max_sessions: int = 5000,
     log_level: str = "info",
     store_path: Path | None = None,
+    workers: int = 1,
 ) -> Path:
     """A ``livesvc serve`` config for the benchmark, written into ``directory``."""
     from livesvc.config import hash_key
@@ -62,6 +66,7 @@ def write_config(
 name = "livesvc-bench"
 state_dir = "{directory / "state"}"
 shutdown_timeout_seconds = 2
+workers = {workers}
 
 [logging]
 level = "{log_level}"
@@ -119,6 +124,27 @@ enabled = true
 """
     )
     return config
+
+
+async def wait_ready(admin_port: int, within: float = 60.0) -> None:
+    """Wait until the daemon's ``/readyz`` says ready (with workers: every worker is).
+
+    The gateway port answers as soon as one worker listens, so a port check is
+    not enough with ``workers`` > 1.
+    """
+    import httpx
+    import trio
+
+    with trio.fail_after(within):
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                try:
+                    answer = await http.get(f"http://127.0.0.1:{admin_port}/readyz")
+                    if answer.status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass  # not listening yet
+                await trio.sleep(0.1)
 
 
 def gateway_argv(config: Path) -> list[str]:

@@ -54,6 +54,9 @@ from livesvc.wire import decode_server
 __all__ = ["QUICK", "MemoryParams", "SUITE", "run_memory"]
 
 CONTENDERS = ("gateway", "websockets", "nginx")
+# Also accepted by --contenders: `livesvc serve` with `workers = 2` (master + workers,
+# one process group: their memory together).
+WORKERS = 2
 KIB = 1024
 
 
@@ -252,28 +255,31 @@ async def _start(
         )
         await wait_port(child, port)
         return child, f"ws://127.0.0.1:{port}{path}?key=bench"
-    if name == "gateway":
+    if name in ("gateway", "gateway-workers"):
         why_not = _gateway.gateway_available()
         if why_not is not None:
             return why_not
+        workers = WORKERS if name == "gateway-workers" else 1
         port, admin_port = _nginx.free_port(), _nginx.free_port()
         conf = _gateway.write_config(
-            workdir / "gateway",
+            workdir / name,
             upstream_url=upstream_url,
             port=port,
             admin_port=admin_port,
             max_sessions=max_sessions + 100,
             log_level="warning",
+            workers=workers,
         )
         child = await stack.enter_async_context(
             spawn(
-                "gateway",
+                name,
                 _gateway.gateway_argv(conf),
                 workdir=workdir,
                 env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY},
             )
         )
         await wait_port(child, port)
+        await _gateway.wait_ready(admin_port)
         return child, f"ws://127.0.0.1:{port}{path}?key={_gateway.CLIENT_KEY}"
     raise ValueError(f"unknown contender {name!r}")
 

@@ -58,8 +58,10 @@ __all__ = ["QUICK", "RelayParams", "SUITE", "run_relay"]
 
 CONTENDERS = ("direct", "gateway", "websockets", "nginx")
 # Not in the default run: two `livesvc serve` processes sharing one store, behind
-# nginx (what SO_REUSEPORT workers would give, plus nginx's small cost).
-OPTIONAL_CONTENDERS = ("gateway-x2",)
+# nginx; and `livesvc serve` with `workers = 2` (a master and two worker processes
+# on one SO_REUSEPORT port, no proxy), to compare one event loop with two.
+OPTIONAL_CONTENDERS = ("gateway-x2", "gateway-workers")
+WORKERS = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +206,8 @@ async def _contenders(
                     await _start_nginx(stack, contender, params, workdir, upstream_url, path)
                 elif name == "gateway":
                     await _start_gateway(stack, contender, workdir, upstream_url)
+                elif name == "gateway-workers":
+                    await _start_gateway(stack, contender, workdir, upstream_url, workers=WORKERS)
                 elif name == "gateway-x2":
                     await _start_gateway_pair(stack, contender, params, workdir, upstream_url)
             except ChildFailed as exc:
@@ -240,25 +244,39 @@ async def _start_nginx(
 
 
 async def _start_gateway(
-    stack: AsyncExitStack, contender: _Contender, workdir: Path, upstream_url: str
+    stack: AsyncExitStack,
+    contender: _Contender,
+    workdir: Path,
+    upstream_url: str,
+    *,
+    workers: int = 1,
 ) -> None:
+    """``livesvc serve``; with ``workers`` > 1 a master and its workers, one process group.
+
+    The CPU charged to the contender is its process group's, so the workers count.
+    """
     why = _gateway.gateway_available()
     if why is not None:
         contender.skipped = why
         return
     port, admin_port = _nginx.free_port(), _nginx.free_port()
     conf = _gateway.write_config(
-        workdir / "gateway", upstream_url=upstream_url, port=port, admin_port=admin_port
+        workdir / contender.name,
+        upstream_url=upstream_url,
+        port=port,
+        admin_port=admin_port,
+        workers=workers,
     )
     contender.child = await stack.enter_async_context(
         spawn(
-            "gateway",
+            contender.name,
             _gateway.gateway_argv(conf),
             workdir=workdir,
             env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY},
         )
     )
     await wait_port(contender.child, port)
+    await _gateway.wait_ready(admin_port)
     contender.url = f"ws://127.0.0.1:{port}{live_path()}?key={_gateway.CLIENT_KEY}"
 
 
@@ -382,7 +400,7 @@ def _print_progress(row: dict[str, Any], why: str | None, rows: list[dict[str, A
     rows.append(row)
     rtt = row["rtt_ms"]
     print(
-        f"  N={row['clients']:<4} {row['contender']:<10} rtt p50 {rtt['p50']} p99 {rtt['p99']} ms"
+        f"  N={row['clients']:<4} {row['contender']:<15} rtt p50 {rtt['p50']} p99 {rtt['p99']} ms"
         f"  added p99 {row['added_p99_ms']}  relay cpu {row['relay_cpu_percent']}%"
         + (f"  FAIL: {why}" if why else ""),
         flush=True,
