@@ -70,7 +70,9 @@ log = get_logger(__name__)
 
 _READY_TIMEOUT = 60.0  # a worker imports, opens the store and binds before it is ready
 _FAN_OUT_TIMEOUT = 5.0
-_RELEASE_TIMEOUT = 15.0  # the owner may let a running turn finish first
+# The owner may let a running turn finish (10 s), then drain its side; the worker asking
+# waits a little longer than this, and its gateway longer still, so the answer arrives.
+_RELEASE_TIMEOUT = 25.0
 _CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _ready_decoder = msgspec.json.Decoder(WorkerReady)

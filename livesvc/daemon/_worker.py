@@ -44,7 +44,7 @@ __all__ = [
 log = get_logger(__name__)
 
 # Seconds a worker waits for the master to route a release (the owner may wait out a turn).
-_RELEASE_TIMEOUT = 20.0
+_RELEASE_TIMEOUT = 30.0
 
 
 class WorkerRole(msgspec.Struct, frozen=True, kw_only=True):

@@ -464,7 +464,7 @@ class Gateway:
         handover: Handover | None = None
         if owner is not None and self._peers is not None and self.instance is not None:
             try:
-                with trio.fail_after(_RELEASE_TURN_WAIT + 10.0):
+                with trio.fail_after(_RELEASE_TURN_WAIT + 25.0):
                     handover = await self._peers.release(owner, session_id, self.instance)
             except Exception as err:  # the owner is stuck or unreachable: the client retries
                 log.warning("gateway.release_failed", owner=owner, error=type(err).__name__)
