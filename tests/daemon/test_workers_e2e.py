@@ -93,6 +93,11 @@ async def admin(master: DaemonProcess, path: str, method: str = "GET") -> httpx.
         return await http.request(method, path, headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
 
+async def admin_post(master: DaemonProcess, path: str, body: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=master.admin_url, timeout=10) as http:
+        return await http.post(path, json=body, headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+
+
 async def worker_of(master: DaemonProcess, session_id: str) -> str | None:
     view = (await admin(master, f"/v1/sessions/{session_id}")).json()
     return view.get("worker")
@@ -129,6 +134,10 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
         metrics = (await admin(master, "/metrics")).text
         sessions = (await admin(master, "/v1/sessions")).json()["sessions"]
         detached = (await admin(master, "/v1/sessions?status=detached")).json()["sessions"]
+        # Closing through the master reaches the worker that runs the session.
+        victim = sessions[0]["session_id"]
+        closed = await admin(master, f"/v1/sessions/{victim}", method="DELETE")
+        await master.wait_for("gateway.session_closed", session_id=victim, reason="admin")
         assert await stop(master) == 0
     assert {reply for _, reply in results} == {"echo #1: hello"}
     assert (ready.status_code, ready.json()["checks"]) == (
@@ -144,6 +153,7 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
     assert sorted(s["session_id"] for s in sessions) == sorted(sid for sid, _ in results)
     assert {s["worker"] for s in sessions} == {"0", "1"}
     assert len(detached) == 12
+    assert closed.json() == {"sessionId": victim, "closed": True}
     # SIGTERM drained both workers, which left every session resumable in the store.
     drained = {
         e["worker"] for e in master.events if e.get("event") == "daemon.draining" and "worker" in e
@@ -156,7 +166,7 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
             .fetchall()
         )
     )
-    assert rows == [("detached",)]
+    assert sorted(rows) == [("closed",), ("detached",)]
 
 
 async def test_a_client_resumes_on_the_other_worker_and_its_turns_continue(
@@ -313,8 +323,13 @@ async def test_sighup_reaches_every_worker(tmp_path: Path, nursery: trio.Nursery
             reloaded = await master.wait_for("config.reloaded", after=mark, worker=worker)
             assert reloaded["keys"] == 2
         replies = [await sdk(master, hello, key=NEW_KEY) for _ in range(4)]
+        # Tokens minted by the master (the shared store) open sessions on any worker.
+        minted = await admin_post(master, "/v1alpha/auth_tokens", {"uses": 4})
+        token = minted.json()["name"]
+        with_token = [await sdk(master, hello, key=token, api_version="v1alpha") for _ in range(4)]
         assert await stop(master) == 0
     assert replies == ["echo #1: hi"] * 4
+    assert with_token == ["echo #1: hi"] * 4
 
 
 def test_zero_workers_is_a_config_error(tmp_path: Path):
