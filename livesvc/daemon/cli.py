@@ -167,6 +167,8 @@ def describe(config: Config) -> list[str]:
         else "admin     disabled",
         f"upstream  {upstream.backend} ({where})",
         f"store     {config.store.path}",
+        f"workers   {config.service.workers}"
+        + (" (a master and worker processes on one port)" if config.service.workers > 1 else ""),
     ]
 
 

@@ -33,3 +33,12 @@ async def test_without_reuse_port_the_port_is_taken():
             assert taken.value.errno == errno.EADDRINUSE
         finally:
             await first[0].aclose()
+
+
+def test_check_config_names_the_workers(tmp_path):
+    from livesvc.config import parse_config
+    from livesvc.daemon.cli import describe
+
+    text = '[service]\nworkers = 3\n[admin]\ntoken_env = "T"\n[profiles.default]\nmodel = "m"\n'
+    lines = describe(parse_config(text, source="f.toml", base_dir=tmp_path))
+    assert lines[-1] == "workers   3 (a master and worker processes on one port)"
