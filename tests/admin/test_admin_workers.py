@@ -60,9 +60,7 @@ async def test_the_release_route_hands_the_session_to_the_claimant(nursery: trio
             answer = await http.post(
                 "/internal/sessions/ls_1/release", json={"claimant": "1.ab"}, headers=headers
             )
-            refused = await http.post(
-                "/internal/sessions/ls_1/release", json={"claimant": "1.ab"}
-            )
+            refused = await http.post("/internal/sessions/ls_1/release", json={"claimant": "1.ab"})
             bad = await http.post("/internal/sessions/ls_1/release", json={}, headers=headers)
     assert answer.status_code == 200
     handover = msgspec.json.decode(answer.content, type=Handover)
