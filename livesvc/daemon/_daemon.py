@@ -37,6 +37,7 @@ import msgspec
 import trio
 from structlog.contextvars import bound_contextvars
 
+from livesvc._gc import tune_collector
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._logging import apply_logging
@@ -101,8 +102,10 @@ class Daemon:
         handle_signals: bool = True,
         configure_logs: bool = False,
         worker: WorkerRole | None = None,
+        tune_gc: bool = False,
     ) -> None:
         self._holder = ConfigHolder(config)
+        self._tune_gc = tune_gc
         self.worker = worker
         self._config_path = config_path
         self._upstream_builder = upstream
@@ -476,6 +479,15 @@ class Daemon:
                 nursery.start_soon(watch_master, self)
             await nursery.start(self.service.run)
             self._started = True
+            if self._tune_gc:
+                # Everything alive now lives as long as the process: out of the
+                # collector's sight, so its pauses scale with sessions only.
+                tuning = tune_collector()
+                log.info(
+                    "daemon.gc_tuned",
+                    frozen_objects=tuning.frozen_objects,
+                    thresholds=list(tuning.thresholds),
+                )
             log.info(
                 "worker.ready" if self.worker is not None else "daemon.ready",
                 name=config.service.name,

@@ -65,7 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
         return _serve_worker(args, config)
     if config.service.workers > 1:
         return _serve_master(args, config)
-    daemon = Daemon(config, config_path=args.config, configure_logs=True)
+    daemon = Daemon(config, config_path=args.config, configure_logs=True, tune_gc=True)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
@@ -110,7 +110,9 @@ def _serve_worker(args: argparse.Namespace, config: Config) -> int:
     from livesvc.daemon._worker import announce, read_role
 
     role = read_role(sys.stdin)
-    daemon = Daemon(config, config_path=args.config, configure_logs=True, worker=role)
+    daemon = Daemon(
+        config, config_path=args.config, configure_logs=True, worker=role, tune_gc=True
+    )
     # Ctrl-C in a terminal reaches the whole process group; the master drains the
     # workers (with SIGTERM), so a worker ignores SIGINT (trio then leaves it alone).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -119,22 +119,6 @@ class Peers(Protocol):
 _RELEASE_TURN_WAIT = 10.0
 # After the turn, the resumption update with the newest upstream handle follows at once.
 _RELEASE_HANDLE_WAIT = 1.0
-_RELEASE_POLL = 0.01
-
-
-def _buffered_frames(session: GatewaySession) -> list[bytes]:
-    """The frames a detached session kept for its client.
-
-    GatewaySession has no public view of this buffer yet; the handover needs it
-    so the client sees on its new worker what it would have seen here.
-    """
-    return list(session._buffer)
-
-
-def _prepend_frames(session: GatewaySession, frames: list[bytes]) -> None:
-    """Give a restored (not yet attached) session the frames its previous owner held."""
-    session._buffer.extendleft(reversed(frames))
-    session._buffer_bytes += sum(len(f) for f in frames)
 
 
 class _Refused(Exception):
@@ -442,7 +426,7 @@ class Gateway:
                 tool_names = runtime.tool_names if runtime is not None else frozenset()
                 session = await self._start(settings, record, request, tool_names, kind="restored")
                 if frames:
-                    _prepend_frames(session, frames)
+                    session.prepend_buffered(frames)
                 return session
             except BaseException:
                 self._quota.release(principal.id)
@@ -515,14 +499,16 @@ class Gateway:
                 frames: list[bytes] = []
                 session = self._live.get(session_id)
                 if session is not None and not session.ended.is_set():
-                    await self._quiesce(session)
+                    await session.wait_turn_settled(
+                        turn_timeout=_RELEASE_TURN_WAIT, handle_timeout=_RELEASE_HANDLE_WAIT
+                    )
                     try:
                         await self._sessions.terminate_child(session_id)
                     except ChildNotFound:
                         pass
                     with trio.move_on_after(_FLUSH_TIMEOUT):
                         await session.ended.wait()
-                    frames = _buffered_frames(session)
+                    frames = session.buffered_frames()
                 # Whatever this worker wrote of the session is durable before it moves.
                 if not await self.writer.flush():
                     return Handover(released=False)
@@ -540,20 +526,6 @@ class Gateway:
             frames=len(frames),
         )
         return Handover(released=released, frames=frames if released else [])
-
-    async def _quiesce(self, session: GatewaySession) -> None:
-        """Let a running turn end, and the upstream handle that follows it arrive (bounded)."""
-        if not session.busy:
-            return
-        handle = session.record.upstream_handle
-        # Polled: GatewaySession publishes no event for "turn over" or "new upstream
-        # handle", and a release is rare (one per cross-worker resume).
-        with trio.move_on_after(_RELEASE_TURN_WAIT):
-            while session.busy and not session.ended.is_set():  # noqa: ASYNC110
-                await trio.sleep(_RELEASE_POLL)
-        with trio.move_on_after(_RELEASE_HANDLE_WAIT):
-            while session.record.upstream_handle == handle and not session.ended.is_set():  # noqa: ASYNC110
-                await trio.sleep(_RELEASE_POLL)
 
     async def _start(
         self,

@@ -235,6 +235,7 @@ class GatewaySession:
         self._awaiting_turn_since: float | None = None
         self._generating = False
         self._idle = trio.Event()
+        self._new_upstream_handle = trio.Event()  # set (and replaced) on each new upstream handle
         self._started_at = trio.current_time()
         self._upstream: Upstream | None = None
         self._draining = False
@@ -259,6 +260,35 @@ class GatewaySession:
 
     def restarts(self) -> dict[str, int]:
         return self._upstream.restarts() if self._upstream is not None else {}
+
+    def buffered_frames(self) -> list[bytes]:
+        """The frames kept for a client while none is attached, oldest first."""
+        return list(self._buffer)
+
+    def prepend_buffered(self, frames: list[bytes]) -> None:
+        """Put ``frames`` before what is buffered (a session moved here from another worker)."""
+        self._buffer.extendleft(reversed(frames))
+        self._buffer_bytes += sum(len(f) for f in frames)
+
+    async def wait_turn_settled(self, *, turn_timeout: float, handle_timeout: float) -> None:
+        """Wait until no turn runs, then for the upstream handle that follows it (each bounded).
+
+        Returns at once when idle, and as soon as the session ends. A session
+        moved in that state resumes after its last turn, so nothing is replayed.
+
+        Example::
+
+            await session.wait_turn_settled(turn_timeout=10, handle_timeout=1)
+        """
+        if not self.busy:
+            return
+        handle = self.record.upstream_handle
+        with trio.move_on_after(turn_timeout):
+            while self.busy and not self.ended.is_set():
+                await self._idle.wait()
+        with trio.move_on_after(handle_timeout):
+            while self.record.upstream_handle == handle and not self.ended.is_set():
+                await self._new_upstream_handle.wait()
 
     # -- the actor ------------------------------------------------------------
 
@@ -332,6 +362,8 @@ class GatewaySession:
         # Forget the session before the last write: if the store is gone (the whole
         # daemon is being cancelled) it must not stay listed, nor hold its key's quota.
         self.ended.set()
+        self._idle.set()  # waiters in wait_turn_settled re-check, and see the end
+        self._new_upstream_handle.set()
         if self._on_end is not None:
             self._on_end(self)
         now = self._wall()
@@ -623,6 +655,8 @@ class GatewaySession:
                 handle_expires_at=now + self._settings.handle_ttl,
                 updated_at=now,
             )
+            self._new_upstream_handle.set()
+            self._new_upstream_handle = trio.Event()
             return None
         if self.link is None or not self.link.wants_resumption:
             return None

@@ -173,6 +173,9 @@ async def test_sigterm_drains_the_running_turn_then_exits_0(tmp_path: Path, nurs
     )
     assert len(rows) == 1
     assert rows[0][0] == "detached"  # resumable after the restart
+    # The served process froze its start-up heap for the collector (livesvc._gc).
+    (tuned,) = [e for e in daemon.events if e.get("event") == "daemon.gc_tuned"]
+    assert tuned["frozen_objects"] > 10_000
     assert rows[0][1] is not None
     drained = [e for e in daemon.events if e.get("event") == "gateway.session_closed"]
     assert drained[0]["reason"] == "drained"

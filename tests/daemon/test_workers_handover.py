@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 import trio
 import trio_websocket
@@ -324,66 +322,3 @@ async def test_two_workers_racing_for_one_handle_exactly_one_wins(
     assert len(opened) == 1  # one upstream, never two
     assert record is not None
     assert record.owner in ("B", "C")
-
-
-class FakeSession:
-    """What ``release_session`` looks at while a turn runs: busy, record, ended, buffer."""
-
-    def __init__(self) -> None:
-        self.busy = True
-        self.record = SessionRecord(
-            session_id="ls_1",
-            principal="key:web",
-            profile="default",
-            model="m",
-            status="detached",
-            created_at=0.0,
-            updated_at=0.0,
-            upstream_handle="up-1",
-        )
-        self.ended = trio.Event()
-        self._buffer: deque[bytes] = deque()
-
-
-def idle_gateway() -> Gateway:
-    """A gateway that is never served: only its release waiting is used."""
-    config = parse_config(CONFIG)
-    return Gateway(
-        settings=lambda: GatewaySettings(config=config, profiles={}, auth=None),  # type: ignore[arg-type]
-        store=None,  # type: ignore[arg-type]
-        metrics=DaemonMetrics(),
-        sessions=DynamicSupervisor("sessions", max_children=1),
-        upstream_factory=Upstreams(),
-        instance="A",
-    )
-
-
-async def test_a_release_waits_for_the_running_turn_and_the_handle_after_it(autojump_clock):
-    session = FakeSession()
-
-    async def turn_ends() -> None:
-        await trio.sleep(2.5)
-        session.busy = False
-        await trio.sleep(0.1)
-        session.record = msgspec.structs.replace(session.record, upstream_handle="up-2")
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(turn_ends)
-        await idle_gateway()._quiesce(session)  # type: ignore[arg-type]
-        done = trio.current_time()
-    # Polled every 10 ms: done within one poll after the new handle came (t = 2.6).
-    assert 2.6 <= done < 2.62
-
-
-async def test_a_release_of_a_turn_that_never_ends_gives_up_after_its_bounds(autojump_clock):
-    session = FakeSession()
-    await idle_gateway()._quiesce(session)  # type: ignore[arg-type]
-    # 10 s for the turn, then 1 s for a handle that never comes.
-    assert trio.current_time() == 11.0
-
-
-async def test_an_idle_session_is_released_at_once(autojump_clock):
-    session = FakeSession()
-    session.busy = False
-    await idle_gateway()._quiesce(session)  # type: ignore[arg-type]
-    assert trio.current_time() == 0.0

@@ -242,6 +242,8 @@ async def test_resume_within_grace_gets_the_same_session_and_missed_frames(harne
     assert frames[0]["serverContent"]["modelTurn"]["parts"][0]["text"] == "echo: one"
     assert after[0]["serverContent"]["modelTurn"]["parts"][0]["text"] == "echo: two"
     assert len(harness.upstreams.opened) == 1
+    assert harness.gateway is not None
+    await harness.gateway.writer.flush()  # the store is written behind the relay
     record = await harness.store.get_session(first["setupComplete"]["sessionId"])
     assert record is not None
     assert record.client_resumes == 1

@@ -319,3 +319,74 @@ async def test_a_new_client_gets_a_handle_at_once_when_the_upstream_was_resumabl
         {"sessionResumptionUpdate": {"newHandle": "lsh_0", "resumable": True}},
     ]
     assert store.records["ls_1"].upstream_handle == "up-early"
+
+
+async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> None:
+    """A client turn sent, no answer yet (the fake upstream stays silent)."""
+
+    async def silent(message: ClientMessage) -> None:
+        upstreams.last().sent.append(message)
+
+    upstreams.last().send = silent  # type: ignore[method-assign]
+    await session.to_upstream.send(FromClient(message=text_turn("hi"), size=2))
+    assert session.busy
+
+
+async def test_wait_turn_settled_returns_when_the_turn_and_its_handle_are_in(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    from livesvc.gateway._upstream import Frame
+    from livesvc.wire import ServerContent, ServerMessage, SessionResumptionUpdate
+
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        await _turn_running(session, upstreams)
+
+        async def turn_ends() -> None:
+            push = upstreams.last().push
+            await trio.sleep(2.5)
+            await push.send(
+                Frame(message=ServerMessage(server_content=ServerContent(turn_complete=True)))
+            )
+            await trio.sleep(0.1)
+            update = SessionResumptionUpdate(new_handle="up-after", resumable=True)
+            await push.send(Frame(message=ServerMessage(session_resumption_update=update)))
+
+        nursery.start_soon(turn_ends)
+        await session.wait_turn_settled(turn_timeout=10, handle_timeout=1)
+        assert trio.current_time() == 2.6
+        assert session.record.upstream_handle == "up-after"
+        nursery.cancel_scope.cancel()
+
+
+async def test_wait_turn_settled_gives_up_after_its_bounds(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        await _turn_running(session, upstreams)
+        await session.wait_turn_settled(turn_timeout=10, handle_timeout=1)
+        assert trio.current_time() == 11.0  # 10 s for the turn, 1 s for a handle
+        nursery.cancel_scope.cancel()
+
+
+async def test_wait_turn_settled_returns_at_once_when_idle_or_ended(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        await session.wait_turn_settled(turn_timeout=10, handle_timeout=1)
+        assert trio.current_time() == 0.0
+        await _turn_running(session, upstreams)
+
+        async def close_at_three() -> None:
+            await trio.sleep(3)
+            await session.inbox_send.send(Close(reason="bye", code=1000))
+
+        nursery.start_soon(close_at_three)
+        await session.wait_turn_settled(turn_timeout=10, handle_timeout=1)
+        assert trio.current_time() == 3.0  # the end wakes it
+        nursery.cancel_scope.cancel()
