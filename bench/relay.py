@@ -56,11 +56,11 @@ from livesvc.emulator import live_path
 
 __all__ = ["QUICK", "RelayParams", "SUITE", "run_relay"]
 
-CONTENDERS = ("direct", "gateway", "websockets", "nginx")
-# Not in the default run: two `livesvc serve` processes sharing one store, behind
-# nginx; and `livesvc serve` with `workers = 2` (a master and two worker processes
-# on one SO_REUSEPORT port, no proxy), to compare one event loop with two.
-OPTIONAL_CONTENDERS = ("gateway-x2", "gateway-workers")
+# `gateway-workers`: `livesvc serve` with `workers = 2` (a master and two worker
+# processes on one SO_REUSEPORT port, no proxy), to compare one event loop with two.
+CONTENDERS = ("direct", "gateway", "gateway-workers", "websockets", "nginx")
+# Not in the default run: two `livesvc serve` processes sharing one store, behind nginx.
+OPTIONAL_CONTENDERS = ("gateway-x2",)
 WORKERS = 2
 
 
@@ -447,7 +447,31 @@ def _result(
             }
         )
     by_name = {t["contender"]: t for t in table}
-    ours, theirs = by_name.get("gateway"), by_name.get("websockets")
+    ratios = _ratios(by_name.get("gateway"), by_name.get("websockets"))
+    workers = _ratios(by_name.get("gateway-workers"), by_name.get("websockets"))
+    if by_name.get("gateway-workers") is not None:
+        ratios["workers"] = workers
+    return {
+        "suite": "relay",
+        "utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "params": asdict(params),
+        "elapsed_seconds": round(elapsed, 1),
+        "method": (
+            "round trip of one frame up and the server's immediate answer down"
+            " (end of speech -> inputTranscription, barge-in -> interrupted);"
+            " added = contender percentile - direct percentile at the same N, same step"
+        ),
+        "summary": table,
+        "ratios": ratios,
+        "runs": rows,
+    }
+
+
+def _ratios(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> dict[str, Any]:
+    """Capacity (ours / theirs, with whether each is exact) and CPU per message (theirs / ours)."""
     ratios: dict[str, Any] = {
         "capacity_gateway_over_websockets": None,
         "cpu_per_message_websockets_over_gateway": None,
@@ -467,23 +491,7 @@ def _result(
         ratios["cpu_per_message_websockets_over_gateway"] = round(
             theirs["relay_cpu_us_per_message"] / ours["relay_cpu_us_per_message"], 2
         )
-    return {
-        "suite": "relay",
-        "utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "params": asdict(params),
-        "elapsed_seconds": round(elapsed, 1),
-        "method": (
-            "round trip of one frame up and the server's immediate answer down"
-            " (end of speech -> inputTranscription, barge-in -> interrupted);"
-            " added = contender percentile - direct percentile at the same N, same step"
-        ),
-        "summary": table,
-        "ratios": ratios,
-        "runs": rows,
-    }
+    return ratios
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -542,11 +550,18 @@ def _print(result: dict[str, Any]) -> None:
         ],
     )
     ratios = result["ratios"]
-    print(
-        "\ngateway vs websockets relay: capacity"
-        f" {_bound_word(ratios.get('capacity_ratio_bound'))}{fmt(ratios['capacity_gateway_over_websockets'], 'x')},"
-        f" CPU per message {fmt(ratios['cpu_per_message_websockets_over_gateway'], 'x')} (websockets / ours)"
-    )
+    print()
+    for name, each in (
+        ("gateway", ratios),
+        (f"gateway-workers ({WORKERS})", ratios.get("workers")),
+    ):
+        if each is None:
+            continue
+        print(
+            f"{name} vs websockets relay: capacity"
+            f" {_bound_word(each.get('capacity_ratio_bound'))}{fmt(each['capacity_gateway_over_websockets'], 'x')},"
+            f" CPU per message {fmt(each['cpu_per_message_websockets_over_gateway'], 'x')} (websockets / ours)"
+        )
 
 
 def _bound_word(bound: str | None) -> str:

@@ -33,4 +33,4 @@ def test_relay_suite_measures_each_contender_against_direct(suites: Any) -> None
 
 
 def test_every_known_contender_has_a_starter() -> None:
-    assert CONTENDERS == ("direct", "gateway", "websockets", "nginx")
+    assert CONTENDERS == ("direct", "gateway", "gateway-workers", "websockets", "nginx")
