@@ -420,27 +420,44 @@ class ConnectionActor:
         return True
 
     async def _write_envelope(self, state: _LinkState, envelope: Outbound) -> bool:
-        """Write one envelope; ``False`` once the connection is closed (the reader says why)."""
+        """Write one envelope; ``False`` once the connection is closed or closing.
+
+        What is not written is kept: a ledger entry stays in the ledger (the next
+        connection replays it), media goes to the bounded buffer.
+        """
         core = self._core
         if isinstance(envelope, WriteEntry):
             entry = core.ledger.get(envelope.seq)
             if entry is None or not core.ledger.needs_write(envelope.seq, state.generation):
                 return True
+            if state.end is not None:
+                return False  # closing on purpose: not on this socket
             try:
                 index = await self._write(state, entry.message)
             except trio_websocket.ConnectionClosed:
-                state.done.set()  # the reader records why; the ledger keeps the entry
+                self._write_refused(state)
                 return False
             core.record_written(entry, generation=state.generation, conn_index=index)
         elif isinstance(envelope, WriteRealtime):
-            try:
-                await self._write(state, envelope.message)
-            except trio_websocket.ConnectionClosed:
-                core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
-                state.done.set()
-                return False
-            core.realtime_written(envelope.message)
+            if state.end is None:
+                try:
+                    await self._write(state, envelope.message)
+                except trio_websocket.ConnectionClosed:
+                    self._write_refused(state)
+                else:
+                    core.realtime_written(envelope.message)
+                    return True
+            core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
+            return False
         return True
+
+    def _write_refused(self, state: _LinkState) -> None:
+        # The server closed: the reader records why, and the link ends. During our
+        # own close (a handover) the control task ends it once the close handshake
+        # is done: ending it here would cancel trio-websocket's reader in the middle
+        # of that handshake, and the close would wait out its whole timeout.
+        if state.end is None:
+            state.done.set()
 
     async def _control(
         self, state: _LinkState, commands: trio.MemoryReceiveChannel[ConnCommand]

@@ -66,6 +66,18 @@ class FakeConnection:
         """Bytes from the client stop arriving (and so do pongs to its pings)."""
         self._client_stream.send_stream.send_all_hook = None
 
+    def hold(self) -> None:
+        """Bytes from the client wait (a slow network) until :meth:`release`."""
+        self._held_hook = self._client_stream.send_stream.send_all_hook
+        self._client_stream.send_stream.send_all_hook = None
+
+    async def release(self) -> None:
+        """Deliver what the client sent while held, and go on delivering."""
+        hook = self._held_hook
+        self._client_stream.send_stream.send_all_hook = hook
+        if hook is not None:
+            await hook()
+
     async def echo_forever(self) -> None:
         """Answer every text turn with ``echo: T`` then turnComplete and a handle."""
         while True:

@@ -264,6 +264,49 @@ async def test_go_away_without_a_turn_boundary_hands_over_at_deadline_minus_marg
 
 
 @hang_guard
+async def test_a_message_sent_during_a_handover_close_does_not_stall_the_close(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A turn sent while the old socket's close handshake is under way is kept for
+    the new connection; writing it on the closing socket used to end the link in
+    the middle of the handshake (trio-websocket's reader cancelled), so the close
+    waited out HANDOVER_CLOSE_WAIT every time a turn came in just after a goAway."""
+    go_away_at: list[float] = []
+    went_away = trio.Event()
+
+    async def slow_close(conn: FakeConnection) -> None:
+        await conn.accept_setup()
+        await conn.receive()  # the user's turn
+        reply = Content(role="model", parts=[Part(text="echo: hi")])
+        await conn.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
+        await conn.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
+        await conn.send_handle()
+        conn.hold()  # the client's close frame reaches us 0.1 s late
+        go_away_at.append(trio.current_time())
+        went_away.set()
+        await conn.send(ServerMessage(go_away=GoAway(time_left="20s")))
+        await trio.sleep(0.1)
+        await conn.release()  # trio-websocket answers the close now
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, slow_close, echo_server)
+        async with open_session(**opts(live)) as session:
+            await session.send_text("hi")
+            await session.wait_turn_complete()
+            await went_away.wait()
+            await trio.sleep_until(go_away_at[0] + 0.05)  # the close is under way
+            await session.send_text("again")
+            await session.wait_turn_complete()
+            assert session.stats["handovers"] == 1
+        nursery.cancel_scope.cancel()
+    # Dialled once the close handshake completed, not after the 0.25 s cap.
+    assert live.dials[1] - go_away_at[0] == pytest.approx(0.1, abs=0.01)
+    replies = [m for c in live.connections for m in c.received if m.client_content]
+    assert [m.client_content.turns[0].parts[0].text for m in replies] == ["hi", "again"]
+
+
+@hang_guard
 async def test_go_away_handover_does_not_wait_for_a_close_handshake_that_never_comes(
     autojump_clock: trio.abc.Clock,
 ) -> None:
