@@ -88,8 +88,9 @@ async def default_dial(
 # On a goAway handover the client is waiting: the old socket gets this long to finish
 # its close handshake, then it is aborted (TCP closed) and the new one is dialled.
 # Google needs the old socket closed before a resume, not a completed handshake; a
-# peer or a backpressured reader that never completes it must not stretch the gap
-# to close_timeout.
+# peer that never completes it must not stretch the gap to close_timeout. (Our own
+# stall, a write on the closing socket ending the link mid-handshake, is fixed in
+# _write_envelope; this cap is for the peer.)
 HANDOVER_CLOSE_WAIT = 0.25
 
 
