@@ -121,6 +121,15 @@ _RELEASE_TURN_WAIT = 10.0
 _RELEASE_HANDLE_WAIT = 1.0
 
 
+def _drain(channel: trio.MemoryReceiveChannel[bytes]) -> list[bytes]:
+    frames: list[bytes] = []
+    while True:
+        try:
+            frames.append(channel.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return frames
+
+
 class _Refused(Exception):
     """The client cannot have a session; close it with ``code`` and ``reason``."""
 
@@ -647,12 +656,15 @@ class Gateway:
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
+        unsent: list[bytes] = []  # a frame the client's socket refused, kept for a resume
+
         async def write(done: trio.Event) -> None:
             # Ends when the session closes the outbox, after the last queued frame.
             async for frame in link.outbox:
                 try:
                     await ws.send_message(frame)
                 except trio_websocket.ConnectionClosed:
+                    unsent.append(frame)
                     link.request_close(1000, "")
                     break
             done.set()
@@ -667,6 +679,11 @@ class Gateway:
                 with trio.move_on_after(_FLUSH_TIMEOUT):
                     await written.wait()
             nursery.cancel_scope.cancel()
+        # What the client never got goes back to the session, before anything it
+        # buffered since: a client that resumes gets it (nothing lost on our side).
+        unsent.extend(_drain(link.outbox))
+        if unsent and not session.ended.is_set() and session.link in (None, link):
+            session.prepend_buffered(unsent)
         code = client_code[0]
         if code is None:
             code = link.close_code

@@ -9,8 +9,11 @@ import trio_websocket
 from livesvc.gateway import AuthTokenRequest, TokenMinter
 from livesvc.gateway._upstream import Failed, Frame, Reconnected, Reconnecting, UpstreamUnavailable
 from livesvc.wire import (
+    Content,
     FunctionCall,
     GoAway,
+    Part,
+    ServerContent,
     ServerMessage,
     SetupComplete,
     ToolCall,
@@ -352,3 +355,51 @@ async def test_a_message_with_two_fields_is_refused_with_1007(harness: Harness):
     assert code == 1007
     assert reason is not None
     assert reason.startswith("A message needs exactly one of")
+
+
+async def test_frames_queued_for_a_client_that_vanishes_reach_it_when_it_resumes(
+    harness: Harness,
+):
+    """The client stops reading and its TCP connection dies while frames wait in the
+    gateway's queue for its socket: those frames go back to the session, so the
+    resumed client gets the rest of the turn, in order, each frame once."""
+    big = "x" * 400_000
+    with trio.fail_after(20):
+        handles: list[str] = []
+        with trio.CancelScope() as gone:
+            await _vanish_with_frames_queued(harness, big, gone, handles)
+        (handle,) = handles
+        got: list[int] = []
+        async with client(harness.url()) as ws:
+            await setup(ws, sessionResumption={"handle": handle})
+            while not got or got[-1] != 11:
+                frame = await receive_json(ws)
+                text = frame["serverContent"]["modelTurn"]["parts"][0]["text"]
+                got.append(int(text.split(":", 1)[0]))
+    assert got == list(range(got[0], 12))  # a suffix: in order, none twice, through the last
+    assert len(got) >= 2
+
+
+async def _vanish_with_frames_queued(
+    harness: Harness, big: str, gone: trio.CancelScope, handles: list[str]
+) -> None:
+    """A client takes a turn, then stops reading while 12 big frames come for it, and dies."""
+    async with client(harness.url()) as ws:
+        await setup(ws, sessionResumption={})
+        await turn(ws, "one")
+        handle = (await receive_json(ws))["sessionResumptionUpdate"]["newHandle"]
+        handles.append(handle)
+        upstream = harness.upstreams.last()
+        for i in range(12):  # far more than the socket buffers hold: the writer blocks
+            await upstream.push.send(
+                Frame(
+                    message=ServerMessage(
+                        server_content=ServerContent(
+                            model_turn=Content(role="model", parts=[Part(text=f"{i}:{big}")])
+                        )
+                    )
+                )
+            )
+        await trio.testing.wait_all_tasks_blocked()
+        await trio.aclose_forcefully(ws._stream)  # the client vanishes, no close frame
+        gone.cancel()  # and so does its side of the connection
