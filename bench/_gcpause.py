@@ -1,8 +1,9 @@
 """Garbage-collector pauses of ``livesvc serve`` under the relay load.
 
-``python -m bench._gcpause [--clients 30] [--seconds 8]`` runs the upstream, the
-daemon (with ``gc.callbacks`` timing every collection) and the relay load, then
-prints the pauses by generation next to the load's round-trip percentiles. A
+``python -m bench._gcpause [--clients 30] [--seconds 8] [--untuned]`` runs the
+upstream, the daemon (with ``gc.callbacks`` timing every collection; ``--untuned``
+switches off its collector tuning) and the relay load, then prints the pauses by
+generation next to the load's round-trip percentiles. A
 profiling aid for ``docs/performance.md``, not a suite.
 """
 
@@ -43,11 +44,16 @@ def dump(*_):
         json.dump(pauses, f)
     print("pauses written", flush=True)
 signal.signal(signal.SIGUSR1, dump)
+def reset(*_):  # the load starts: collections of the start-up (and its freeze) do not count
+    pauses.clear()
+    print("pauses reset", flush=True)
+signal.signal(signal.SIGUSR2, reset)
 from livesvc.cli import main
-if sys.argv[3] == "tuned":  # what a daemon could do once imported: freeze, collect less often
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 10)
+if sys.argv[3] == "untuned":  # the daemon tunes its collector once serving (livesvc._gc): not here
+    import livesvc._gc, livesvc.daemon._daemon
+    livesvc.daemon._daemon.tune_collector = lambda: livesvc._gc.CollectorTuning(
+        frozen_objects=0, thresholds=gc.get_threshold(), previous_thresholds=gc.get_threshold()
+    )
 sys.argv = ["livesvc", "serve", "--config", sys.argv[1]]
 sys.exit(main())
 """
@@ -69,12 +75,15 @@ async def _measure(clients: int, seconds: float, tuned: bool, workdir: Path) -> 
             _WRAPPER,
             str(conf),
             str(pauses_file),
-            "tuned" if tuned else "default",
+            "daemon" if tuned else "untuned",
         ]
         async with spawn(
             "gateway", argv, workdir=workdir, env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY}
         ) as gateway:
             await wait_port(gateway, port)
+            await gateway.wait_for("daemon.ready", 30)
+            os.kill(gateway.process.pid, signal.SIGUSR2)
+            await gateway.wait_for("pauses reset", 30)
             url = f"ws://127.0.0.1:{port}{live_path()}?key={_gateway.CLIENT_KEY}"
             result = await drive(
                 url, clients=clients, seconds=seconds, workdir=workdir, watch={"relay": gateway}
@@ -86,7 +95,9 @@ async def _measure(clients: int, seconds: float, tuned: bool, workdir: Path) -> 
         found = [ms for gen, ms in pauses if gen == generation]
         by_generation[f"gen{generation}"] = {**summary(found), "total_ms": round(sum(found), 1)}
     return {
-        "gc": "gc.freeze() and gc.set_threshold(10000, 20, 10)" if tuned else "defaults",
+        "gc": "as the daemon runs it (livesvc._gc: freeze, thresholds 10000/20/10)"
+        if tuned
+        else "CPython's defaults (the daemon's tuning switched off)",
         "clients": clients,
         "rtt_ms": summary(result.result.eos_ms + result.result.barge_ms),
         "relay_cpu_seconds": round(result.cpu_seconds.get("relay", 0.0), 2),
@@ -106,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument(
-        "--tuned",
+        "--untuned",
         action="store_true",
-        help="gc.freeze() after the imports and gc.set_threshold(10000, 20, 10)",
+        help="switch off the daemon's collector tuning (livesvc._gc), to compare",
     )
     args = parser.parse_args(argv)
     with scratch_dir("livesvc-bench-gc-") as tmp:
-        report = run_guarded(_measure, args.clients, args.seconds, args.tuned, tmp)
+        report = run_guarded(_measure, args.clients, args.seconds, not args.untuned, tmp)
     print(json.dumps(report, indent=2))
     return 0
 
