@@ -227,6 +227,7 @@ class GatewaySession:
         self.link: ClientLink | None = None
         self._buffer: deque[bytes] = deque()
         self._buffer_bytes = 0
+        self._catching_up: ClientLink | None = None  # a link getting the buffer, in _attach
         # A new session is created for a client that attaches at once; until it
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
@@ -425,13 +426,19 @@ class GatewaySession:
             changes["client_resumes"] = self.record.client_resumes + 1
         self._persist(**changes)
         log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
-        await self._deliver(
-            encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
-        )
-        while self._buffer and self.link is link:
-            frame = self._buffer.popleft()
-            self._buffer_bytes -= len(frame)
-            await self._deliver(frame)
+        # Until the buffer is flushed, new frames join its end: the client gets
+        # setupComplete, then what it missed, then what came since, in order.
+        self._catching_up = link
+        try:
+            await self._deliver(
+                encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
+            )
+            while self._buffer and self.link is link:
+                frame = self._buffer.popleft()
+                self._buffer_bytes -= len(frame)
+                await self._deliver(frame)
+        finally:
+            self._catching_up = None
         if (
             not resumed
             and self.link is link
@@ -575,7 +582,7 @@ class GatewaySession:
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        if self.link is not None:
+        if self.link is not None and self._catching_up is None:
             await self._deliver(frame)
         else:
             self._keep(frame)

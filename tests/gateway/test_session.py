@@ -390,3 +390,32 @@ async def test_wait_turn_settled_returns_at_once_when_idle_or_ended(
         await session.wait_turn_settled(turn_timeout=10, handle_timeout=1)
         assert trio.current_time() == 3.0  # the end wakes it
         nursery.cancel_scope.cancel()
+
+
+async def test_frames_arriving_while_a_client_catches_up_come_after_what_it_missed(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    from livesvc.gateway._upstream import Frame
+    from livesvc.wire import ServerContent, ServerMessage
+
+    def said(text: str) -> Frame:
+        turn = Content(role="model", parts=[Part(text=text)])
+        return Frame(message=ServerMessage(server_content=ServerContent(model_turn=turn)))
+
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        push = upstreams.last().push
+        await push.send(said("a"))
+        await push.send(said("b"))  # nobody attached: both are kept
+        await trio.testing.wait_all_tasks_blocked()
+        link = ClientLink(wants_resumption=False, outbox_size=1)  # the flush waits on the client
+        await session.inbox_send.send(Attach(link=link, resumed=True))
+        await trio.testing.wait_all_tasks_blocked()
+        await push.send(said("c"))  # arrives in the middle of the catch-up
+        await trio.testing.wait_all_tasks_blocked()
+        got = await frames(link, 4)
+        nursery.cancel_scope.cancel()
+    texts = [f["serverContent"]["modelTurn"]["parts"][0]["text"] for f in got[1:]]
+    assert "setupComplete" in got[0]
+    assert texts == ["a", "b", "c"]
