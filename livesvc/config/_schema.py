@@ -94,6 +94,7 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     sessions_per_key: PositiveInt = 16
     max_clients: PositiveInt = 1000
     setup_timeout_seconds: Seconds = 10.0  # from the upgrade to the client's `setup`
+    client_send_timeout_seconds: Seconds = 10.0  # a client not reading this long is cut off
 
 
 class GatewayConfig(_Section, kw_only=True, frozen=True):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import msgspec
@@ -119,15 +119,6 @@ class Peers(Protocol):
 _RELEASE_TURN_WAIT = 10.0
 # After the turn, the resumption update with the newest upstream handle follows at once.
 _RELEASE_HANDLE_WAIT = 1.0
-
-
-def _drain(channel: trio.MemoryReceiveChannel[bytes]) -> list[bytes]:
-    frames: list[bytes] = []
-    while True:
-        try:
-            frames.append(channel.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-            return frames
 
 
 class _Refused(Exception):
@@ -302,9 +293,11 @@ class Gateway:
             self._metrics.client_connections.labels(result="client_left").inc()
             return
         self._metrics.client_connections.labels(result="resumed" if handle else "accepted").inc()
-        link = ClientLink(wants_resumption=setup.session_resumption is not None)
+        link = ClientLink(wants_resumption=setup.session_resumption is not None, socket=ws)
         try:
-            code = await self._attach_and_relay(ws, session, link, settings, resumed=bool(handle))
+            code = await self._attach_and_relay(
+                ws, session, link, settings, resumed=bool(handle), abort=upgrade.stream.abort
+            )
         finally:
             if not session.ended.is_set():
                 with trio.move_on_after(5, shield=True):
@@ -555,6 +548,7 @@ class Gateway:
             settings=SessionSettings(
                 grace_period=config.gateway.grace_period_seconds,
                 handle_ttl=config.store.handle_ttl_seconds,
+                client_send_timeout=config.gateway.limits.client_send_timeout_seconds,
             ),
             daemon_tools=tool_names,
             wall_clock=self._wall,
@@ -605,8 +599,12 @@ class Gateway:
         settings: GatewaySettings,
         *,
         resumed: bool,
+        abort: Callable[[], Awaitable[None]],
     ) -> int | None:
-        """Relay until the client leaves or the session closes it; returns the close code."""
+        """Relay until the client leaves or the session closes it; returns the close code.
+
+        Client frames are read here; server frames are written by the session.
+        """
         limits = settings.config.gateway.limits
         limiter = RateLimiter(limits.messages_per_second, limits.message_burst)
         client_code: list[int | None] = [None]
@@ -656,34 +654,14 @@ class Gateway:
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
-        unsent: list[bytes] = []  # a frame the client's socket refused, kept for a resume
-
-        async def write(done: trio.Event) -> None:
-            # Ends when the session closes the outbox, after the last queued frame.
-            async for frame in link.outbox:
-                try:
-                    await ws.send_message(frame)
-                except trio_websocket.ConnectionClosed:
-                    unsent.append(frame)
-                    link.request_close(1000, "")
-                    break
-            done.set()
-
-        written = trio.Event()
+        # No writer task: the session writes to the socket itself (ClientLink.send).
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read)
-            nursery.start_soon(write, written)
             await link.closing.wait()
-            if client_code[0] is None:
-                # We close: what the session queued (a turn's end, say) goes out first.
-                with trio.move_on_after(_FLUSH_TIMEOUT):
-                    await written.wait()
             nursery.cancel_scope.cancel()
-        # What the client never got goes back to the session, before anything it
-        # buffered since: a client that resumes gets it (nothing lost on our side).
-        unsent.extend(_drain(link.outbox))
-        if unsent and not session.ended.is_set() and session.link in (None, link):
-            session.prepend_buffered(unsent)
+        if link.broken and client_code[0] is None:
+            await abort()  # a frame was cut half-way: no close frame can follow it
+            client_code[0] = link.close_code
         code = client_code[0]
         if code is None:
             code = link.close_code

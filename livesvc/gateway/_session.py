@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 import trio
+import trio_websocket
 from structlog.contextvars import bound_contextvars
 
 from livesvc.gateway._upstream import (
@@ -97,24 +98,88 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
 class ClientLink:
     """One client connection's attachment to a session (owned by its connection handler).
 
-    The session puts encoded server frames into ``outbox``; it asks the handler
-    to close the connection with :meth:`request_close`.
+    The session sends encoded server frames with :meth:`send`: straight to the
+    client's WebSocket once the handler gave it (:meth:`use_socket`; no queue
+    and no writer task between), else into ``outbox`` for the handler to read.
+    It asks the handler to close the connection with :meth:`request_close`.
     """
 
-    def __init__(self, *, wants_resumption: bool, outbox_size: int = 64) -> None:
+    def __init__(
+        self, *, wants_resumption: bool, outbox_size: int = 64, socket: Any = None
+    ) -> None:
         self.wants_resumption = wants_resumption
-        self.outbox_send, self.outbox = trio.open_memory_channel[bytes](outbox_size)
+        self._socket = socket
+        if socket is None:
+            self.outbox_send, self.outbox = trio.open_memory_channel[bytes](outbox_size)
         self.closing = trio.Event()
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
+        self.broken = False  # a write was cut off mid-frame: abort, do not close
         self.handle: str | None = None  # the daemon handle issued during this attachment
         self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
 
+    @property
+    def direct(self) -> bool:
+        """Frames go straight to the client's socket (no queue)."""
+        return self._socket is not None
+
+    async def send(self, frame: bytes, *, within: float) -> bool:
+        """Deliver ``frame``; ``False`` if the client took longer than ``within`` seconds.
+
+        Frames sent from several tasks reach the socket in the order of the calls.
+
+        Raises:
+            trio.ClosedResourceError: the link is closing or the client is gone
+                (the frame was not delivered).
+        """
+        if self._socket is None:
+            with trio.move_on_after(within):
+                try:
+                    await self.outbox_send.send(frame)
+                except trio.BrokenResourceError:
+                    self.request_close(CLOSE_NORMAL, "")
+                    raise trio.ClosedResourceError("the client is gone") from None
+                return True
+            return False
+        if self.closing.is_set():
+            raise trio.ClosedResourceError("the link is closing")
+        # Shielded: a frame cut half-way would corrupt the stream. Only the timeout
+        # cuts it, and then the connection is aborted, not closed.
+        with trio.move_on_after(within, shield=True) as scope:
+            try:
+                await self._socket.send_message(frame)
+            except trio_websocket.ConnectionClosed:
+                self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
+                raise trio.ClosedResourceError("the client is gone") from None
+        if scope.cancelled_caught:
+            self.broken = True
+            return False
+        return True
+
+    def send_nowait(self, frame: bytes) -> bool:
+        """Queue ``frame`` without waiting; ``False`` when it cannot be (full, or direct).
+
+        Raises:
+            trio.ClosedResourceError: the link is closing or the client is gone.
+        """
+        if self._socket is not None:
+            if self.closing.is_set():
+                raise trio.ClosedResourceError("the link is closing")
+            return False
+        try:
+            self.outbox_send.send_nowait(frame)
+        except trio.WouldBlock:
+            return False
+        except trio.BrokenResourceError:
+            raise trio.ClosedResourceError("the client is gone") from None
+        return True
+
     def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; frames already queued still go out first."""
+        """Ask the handler to close; frames already sent or queued still go out first."""
         if not self.closing.is_set():
             self.close_code, self.close_reason = code, reason
-            self.outbox_send.close()
+            if self._socket is None:
+                self.outbox_send.close()
             self.closing.set()
 
 
@@ -216,6 +281,7 @@ class GatewaySession:
         self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
         self.to_upstream = ToUpstream(self)
         self._scope: trio.CancelScope | None = None  # the session's tasks, once started
+        self._nursery: trio.Nursery | None = None
         self._ended_early = False
         # Label lookups once, not per message.
         self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
@@ -325,6 +391,7 @@ class GatewaySession:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     self._scope = nursery.cancel_scope
+                    self._nursery = nursery
                     if self._ended_early:
                         nursery.cancel_scope.cancel()
                     nursery.start_soon(self._from_upstream, upstream)
@@ -332,6 +399,7 @@ class GatewaySession:
                     if ctx is not None:
                         nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
             finally:
+                self._nursery = None
                 # Bounded: when the whole daemon is cancelled, the store may be gone
                 # already; the record then stays "active" and is restorable.
                 with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
@@ -433,10 +501,10 @@ class GatewaySession:
             await self._deliver(
                 encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
             )
-            while self._buffer and self.link is link:
+            while self._buffer and self.link is link and not link.closing.is_set():
                 frame = self._buffer.popleft()
                 self._buffer_bytes -= len(frame)
-                await self._deliver(frame)
+                await self._deliver(frame, oldest=True)
         finally:
             self._catching_up = None
         if (
@@ -696,11 +764,13 @@ class GatewaySession:
         if self._owed is not None and self._owed[0] is link:
             return  # one owed update per link is enough: they all carry the same handle
         try:
-            link.outbox_send.send_nowait(frame)
-        except trio.WouldBlock:
-            self._owed = (link, frame)  # the pump sends it after its next frame
+            sent = link.send_nowait(frame)
+        except trio.ClosedResourceError:
             return
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+        if not sent:
+            self._owed = (link, frame)  # paid after the next frame, or by a task now
+            if link.direct and self._nursery is not None:
+                self._nursery.start_soon(self._pay_owed)  # no writer task to hand it to
             return
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
@@ -712,8 +782,11 @@ class GatewaySession:
             self._out_bytes.inc(len(owed[1]))
             await self._deliver(owed[1])
 
-    def _keep(self, frame: bytes) -> None:
-        self._buffer.append(frame)
+    def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
+        if oldest:
+            self._buffer.appendleft(frame)
+        else:
+            self._buffer.append(frame)
         self._buffer_bytes += len(frame)
         dropped = 0
         while (
@@ -726,22 +799,27 @@ class GatewaySession:
             self._metrics.errors.labels(kind="detached_buffer_overflow").inc(dropped)
             log.warning("session.buffer_dropped", frames=dropped)
 
-    async def _deliver(self, frame: bytes) -> None:
+    async def _deliver(self, frame: bytes, *, oldest: bool = False) -> None:
+        """Send ``frame`` to the attached client, or keep it for the next one.
+
+        A frame that cannot go is kept: at the buffer's front when it is the
+        ``oldest`` (taken from there), else at its end.
+        """
         link = self.link
         if link is None:
-            self._keep(frame)
+            self._keep(frame, oldest=oldest)
             return
-        with trio.move_on_after(self._settings.client_send_timeout) as scope:
-            try:
-                await link.outbox_send.send(frame)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._keep(frame)  # the client is going; keep it for a resume
-                return
-        if scope.cancelled_caught:
+        timeout = self._settings.client_send_timeout
+        try:
+            delivered = await link.send(frame, within=timeout)
+        except trio.ClosedResourceError:
+            self._keep(frame, oldest=oldest)  # the client is going; keep it for a resume
+            return
+        if not delivered:
             self._metrics.errors.labels(kind="client_too_slow").inc()
-            log.warning("session.client_too_slow", timeout=self._settings.client_send_timeout)
+            log.warning("session.client_too_slow", timeout=timeout)
             link.request_close(CLOSE_POLICY, "Client is not reading its messages.")
-            self._keep(frame)
+            self._keep(frame, oldest=oldest)
 
     # -- drain ----------------------------------------------------------------------
 

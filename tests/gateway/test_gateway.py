@@ -403,3 +403,68 @@ async def _vanish_with_frames_queued(
         await trio.testing.wait_all_tasks_blocked()
         await trio.aclose_forcefully(ws._stream)  # the client vanishes, no close frame
         gone.cancel()  # and so does its side of the connection
+
+
+async def _read_until_closed(ws: trio_websocket.WebSocketConnection) -> int | None:
+    try:
+        while True:
+            await ws.get_message()
+    except trio_websocket.ConnectionClosed as closed:
+        return closed.reason.code if closed.reason is not None else None
+
+
+async def test_a_client_that_stops_reading_is_cut_off_and_keeps_its_frames(
+    store, upstreams, nursery: trio.Nursery
+):
+    """Frames are written straight to the client's socket; one that stops reading
+    until its buffers are full is cut off after ``client_send_timeout_seconds``
+    (its connection aborted: no close frame can follow half a frame), and what it
+    did not get is kept for its resume."""
+    from livesvc.config import parse_config
+    from livesvc.metrics import DaemonMetrics
+
+    from .conftest import CONFIG
+
+    config = parse_config(
+        CONFIG.replace(
+            "setup_timeout_seconds = 5",
+            "setup_timeout_seconds = 5\nclient_send_timeout_seconds = 0.5",
+        )
+    )
+    quick = Harness(config, store, upstreams, DaemonMetrics())
+    await quick.start(nursery)
+    big = "y" * 400_000
+    with trio.fail_after(20):
+        async with client(quick.url()) as ws:
+            await setup(ws, sessionResumption={})
+            await turn(ws, "one")
+            handle = (await receive_json(ws))["sessionResumptionUpdate"]["newHandle"]
+            for i in range(12):  # more than the socket buffers hold; the client reads none
+                await upstreams.last().push.send(
+                    Frame(
+                        message=ServerMessage(
+                            server_content=ServerContent(
+                                model_turn=Content(role="model", parts=[Part(text=f"{i}:{big}")])
+                            )
+                        )
+                    )
+                )
+            session = next(iter(quick.gateway._live.values()))  # type: ignore[union-attr]
+            assert session.link is not None
+            await session.link.closing.wait()  # cut off after 0.5 s without progress
+            assert quick.metric("livesvc_errors_total", kind="client_too_slow") == 1
+            # Reading now: whole frames, then the connection just ends (1006), at once
+            # (no 5 s close handshake with a client that cannot read), never a close
+            # frame glued to half a frame.
+            with trio.fail_after(2):
+                code = await _read_until_closed(ws)
+            assert code == 1006
+        got: list[int] = []
+        async with client(quick.url()) as ws:
+            await setup(ws, sessionResumption={"handle": handle})
+            while not got or got[-1] != 11:
+                frame = await receive_json(ws)
+                got.append(
+                    int(frame["serverContent"]["modelTurn"]["parts"][0]["text"].split(":")[0])
+                )
+    assert got == list(range(got[0], 12))

@@ -419,3 +419,84 @@ async def test_frames_arriving_while_a_client_catches_up_come_after_what_it_miss
     texts = [f["serverContent"]["modelTurn"]["parts"][0]["text"] for f in got[1:]]
     assert "setupComplete" in got[0]
     assert texts == ["a", "b", "c"]
+
+
+class StuckSocket:
+    """A client WebSocket whose reader stopped: writes never complete."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send_message(self, frame: bytes) -> None:
+        await trio.sleep_forever()
+
+
+class RecordingSocket:
+    def __init__(self, *, gone: bool = False) -> None:
+        self.sent: list[bytes] = []
+        self.gone = gone
+
+    async def send_message(self, frame: bytes) -> None:
+        if self.gone:
+            import trio_websocket
+
+            raise trio_websocket.ConnectionClosed(None)  # type: ignore[arg-type]
+        await trio.lowlevel.checkpoint()
+        self.sent.append(frame)
+
+
+async def test_direct_link_writes_to_the_socket_in_order(autojump_clock, upstreams: FakeUpstreams):
+    session = make_session(upstreams, MemoryStore())
+    socket = RecordingSocket()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False, socket=socket)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await session.to_upstream.send(FromClient(message=text_turn("hi"), size=2))
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    got = [msgspec.json.decode(f) for f in socket.sent]
+    assert "setupComplete" in got[0]
+    assert got[1]["serverContent"]["modelTurn"]["parts"][0]["text"] == "echo: hi"
+    assert got[2] == {"serverContent": {"turnComplete": True}}
+
+
+async def test_a_client_socket_that_stops_reading_is_given_up_after_the_send_timeout(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    metrics = DaemonMetrics()
+    session = make_session(upstreams, MemoryStore(), metrics, client_send_timeout=10.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False, socket=StuckSocket())
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await link.closing.wait()
+        # The write of setupComplete hung for the whole timeout: cut, and the
+        # connection is to be aborted (no close frame can follow half a frame).
+        assert trio.current_time() == 10.0
+        assert link.broken
+        assert link.close_code == 1008
+        assert session.buffered_frames()  # kept for a resume
+        nursery.cancel_scope.cancel()
+    sample = metrics.registry.get_sample_value(
+        "livesvc_errors_total", {"kind": "client_too_slow"}
+    )
+    assert sample == 1.0
+
+
+async def test_frames_for_a_gone_client_are_kept_for_its_resume(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    session = make_session(upstreams, MemoryStore())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        link = ClientLink(wants_resumption=False, socket=RecordingSocket(gone=True))
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await trio.testing.wait_all_tasks_blocked()
+        assert [msgspec.json.decode(f) for f in session.buffered_frames()] == [
+            {"setupComplete": {"sessionId": "ls_1"}}
+        ]
+        link.request_close(1000, "")
+        with pytest.raises(trio.ClosedResourceError):
+            await link.send(b"{}", within=1.0)
+        nursery.cancel_scope.cancel()
