@@ -3,16 +3,18 @@
 The session is an actor, a temporary child of the daemon's ``sessions``
 dynamic supervisor. It owns the upstream (a session from the session library)
 for its whole life, and at most one attached client at a time (a
-:class:`ClientLink`, owned by that client's connection handler). Its three
-tasks share the session's state:
+:class:`ClientLink`, owned by that client's connection handler). Three paths
+share the session's state:
 
-* ``commands``: attach, detach, close; a detached session waits out its grace
-  period, then ends;
-* ``to_upstream``: client messages, in order, into the upstream's ledger
-  (not a task: the client's reading task hands each message over itself);
-* ``from_upstream``: upstream events; frames are filtered and rewritten for
-  the client (``goAway`` and daemon tool calls never reach it; resumption
-  updates carry daemon handles), or buffered while no client is attached.
+* ``commands`` (a task): attach, detach, close; a detached session waits out
+  its grace period, then ends;
+* ``to_upstream``: client messages, in order, into the upstream's ledger (no
+  task: the client's reading task hands each message over itself);
+* upstream events, pushed by the upstream in its own task (a task reads
+  ``events()`` for an upstream that does not push): frames are filtered and
+  rewritten for the client (``goAway`` and daemon tool calls never reach it;
+  resumption updates carry daemon handles) and written to the client's socket
+  (no queue, no writer task), or buffered while no client is attached.
 
 Everything a client sees of the upstream goes through here, so a drop, a
 ``goAway`` handover or a daemon restart is invisible to the client.
