@@ -66,6 +66,27 @@ UpstreamFactoryBuilder = Callable[["Daemon"], UpstreamFactory]
 _PURGE_INTERVAL = 3600.0
 
 
+def gateway_url(config: Config, port: int | None) -> str | None:
+    """``wss://host:port`` (or ``ws://``) where clients connect; ``None`` before listening."""
+    if port is None:
+        return None
+    gateway = config.gateway
+    host = f"[{gateway.host}]" if ":" in gateway.host else gateway.host
+    scheme = "ws" if gateway.tls.mode == "off" else "wss"
+    return f"{scheme}://{host}:{port}"
+
+
+def resolve_admin_hash(config: Config, environ: Mapping[str, str] | None) -> str | None:
+    """Blocking: reads the admin token from its file or variable (hashing it at once)."""
+    admin = config.admin
+    if not admin.enabled:
+        return None
+    if admin.token_hash is not None:
+        return admin.token_hash
+    token = read_secret(env=admin.token_env, file=admin.token_file, environ=environ)
+    return None if token is None else hash_key(token)
+
+
 def _backoff(config: Config) -> Backoff:
     b = config.supervision.backoff
     return Backoff(
@@ -148,12 +169,7 @@ class Daemon:
     @property
     def gateway_url(self) -> str | None:
         """``wss://host:port`` (or ``ws://``) where clients connect, once listening."""
-        if self.gateway_port is None:
-            return None
-        gateway = self.config.gateway
-        host = f"[{gateway.host}]" if ":" in gateway.host else gateway.host
-        scheme = "ws" if gateway.tls.mode == "off" else "wss"
-        return f"{scheme}://{host}:{self.gateway_port}"
+        return gateway_url(self.config, self.gateway_port)
 
     def request_shutdown(self) -> None:
         """Drain and stop, as SIGTERM does."""
@@ -234,14 +250,7 @@ class Daemon:
     # -- start-up --------------------------------------------------------------------------
 
     def _resolve_admin_hash(self, config: Config) -> str | None:
-        """Blocking: reads the admin token from its file or variable (hashing it at once)."""
-        admin = config.admin
-        if not admin.enabled:
-            return None
-        if admin.token_hash is not None:
-            return admin.token_hash
-        token = read_secret(env=admin.token_env, file=admin.token_file, environ=self._environ)
-        return None if token is None else hash_key(token)
+        return resolve_admin_hash(config, self._environ)
 
     def _build_settings(self, config: Config, generation: int) -> GatewaySettings:
         """Blocking (imports tool modules)."""

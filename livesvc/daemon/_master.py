@@ -48,8 +48,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
 from livesvc.admin import Readiness, SessionView, serve_admin
-from livesvc.config import Config, hash_key, load_checked, read_secret
-from livesvc.daemon._daemon import _backoff
+from livesvc.config import Config, load_checked
+from livesvc.daemon._daemon import _backoff, gateway_url, resolve_admin_hash
 from livesvc.daemon._exposition import merge_expositions
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
@@ -178,12 +178,7 @@ class Master:
 
     @property
     def gateway_url(self) -> str | None:
-        if self.gateway_port is None:
-            return None
-        gateway = self.config.gateway
-        host = f"[{gateway.host}]" if ":" in gateway.host else gateway.host
-        scheme = "ws" if gateway.tls.mode == "off" else "wss"
-        return f"{scheme}://{host}:{self.gateway_port}"
+        return gateway_url(self.config, self.gateway_port)
 
     def request_shutdown(self) -> None:
         """Drain every worker and stop, as SIGTERM does."""
@@ -204,13 +199,7 @@ class Master:
         ]
 
     def _resolve_admin_hash(self, config: Config) -> str | None:
-        admin = config.admin
-        if not admin.enabled:
-            return None
-        if admin.token_hash is not None:
-            return admin.token_hash
-        token = read_secret(env=admin.token_env, file=admin.token_file, environ=self._environ)
-        return None if token is None else hash_key(token)
+        return resolve_admin_hash(config, self._environ)
 
     def _prepare(self) -> None:
         """Blocking: what must exist once before any worker starts."""
