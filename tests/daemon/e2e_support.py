@@ -228,3 +228,28 @@ class DaemonProcess:
     async def wait(self) -> int:
         assert self.process is not None
         return await self.process.wait()
+
+
+RESUMABLE = types.LiveConnectConfig(
+    response_modalities=["TEXT"], session_resumption=types.SessionResumptionConfig()
+)
+
+
+async def start_serve(path: Path, nursery: trio.Nursery) -> DaemonProcess:
+    """``livesvc serve --config path`` (a daemon, or a master with its workers), ready."""
+    process = DaemonProcess(path, {"LIVESVC_E2E_UPSTREAM_KEY": UPSTREAM_KEY})
+    with trio.fail_after(30):
+        await process.start(nursery)
+    return process
+
+
+async def stop_serve(process: DaemonProcess) -> int:
+    """SIGTERM, then its exit code."""
+    process.signal(signal.SIGTERM)
+    with trio.fail_after(30):
+        return await process.wait()
+
+
+def sdk_on(process: DaemonProcess, script: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run an SDK conversation ``script`` against the process's gateway, in a thread."""
+    return in_thread(run_sdk, process.gateway_url, process.ca_file, script, **kwargs)

@@ -18,19 +18,16 @@ from livesvc.emulator import Emulator, EmulatorConfig, run_emulator
 
 from .e2e_support import (
     NEW_KEY,
+    RESUMABLE,
     UPSTREAM_KEY,
     Conversation,
-    DaemonProcess,
     config_text,
-    in_thread,
-    run_sdk,
+    sdk_on,
+    start_serve,
+    stop_serve,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-RESUMABLE = types.LiveConnectConfig(
-    response_modalities=["TEXT"], session_resumption=types.SessionResumptionConfig()
-)
 
 
 async def start_upstream(nursery: trio.Nursery, **overrides) -> Emulator:
@@ -50,39 +47,22 @@ def write_config(path: Path, upstream: Emulator, **kwargs) -> None:
     )
 
 
-async def start_daemon(path: Path, nursery: trio.Nursery) -> DaemonProcess:
-    daemon = DaemonProcess(path, {"LIVESVC_E2E_UPSTREAM_KEY": UPSTREAM_KEY})
-    with trio.fail_after(30):
-        await daemon.start(nursery)
-    return daemon
-
-
-async def stop(daemon: DaemonProcess) -> int:
-    daemon.signal(signal.SIGTERM)
-    with trio.fail_after(30):
-        return await daemon.wait()
-
-
-def sdk(daemon: DaemonProcess, script, **kwargs):
-    return in_thread(run_sdk, daemon.gateway_url, daemon.ca_file, script, **kwargs)
-
-
 async def test_kill_9_then_resume_from_the_store(tmp_path: Path, nursery: trio.Nursery):
     upstream = await start_upstream(nursery)
     path = tmp_path / "live.toml"
     write_config(path, upstream)
-    first = await start_daemon(path, nursery)
+    first = await start_serve(path, nursery)
 
     async def before(chat: Conversation):
         return chat.session_id, await chat.say("remember 42"), chat.handle
 
     with trio.fail_after(60):
-        session_id, reply, handle = await sdk(first, before, config=RESUMABLE)
+        session_id, reply, handle = await sdk_on(first, before, config=RESUMABLE)
         assert (reply, handle is not None) == ("echo #1: remember 42", True)
         first.kill()
         assert await first.wait() == -signal.SIGKILL
 
-        second = await start_daemon(path, nursery)
+        second = await start_serve(path, nursery)
         resume = types.LiveConnectConfig(
             response_modalities=["TEXT"],
             session_resumption=types.SessionResumptionConfig(handle=handle),
@@ -91,8 +71,8 @@ async def test_kill_9_then_resume_from_the_store(tmp_path: Path, nursery: trio.N
         async def after(chat: Conversation):
             return chat.session_id, await chat.say("what was it?")
 
-        again_id, answer = await sdk(second, after, config=resume)
-        assert await stop(second) == 0
+        again_id, answer = await sdk_on(second, after, config=resume)
+        assert await stop_serve(second) == 0
     assert again_id == session_id
     # The emulator counts on from turn 1: the upstream conversation came back.
     assert answer == "echo #2: what was it?"
@@ -106,14 +86,14 @@ async def test_sighup_applies_a_good_file_and_keeps_the_config_on_a_bad_one(
     upstream = await start_upstream(nursery)
     path = tmp_path / "live.toml"
     write_config(path, upstream)
-    daemon = await start_daemon(path, nursery)
+    daemon = await start_serve(path, nursery)
 
     async def hello(chat: Conversation):
         return await chat.say("hi")
 
     with trio.fail_after(60):
         with pytest.raises(errors.APIError) as refused:
-            await sdk(daemon, hello, key=NEW_KEY)
+            await sdk_on(daemon, hello, key=NEW_KEY)
         assert refused.value.code == 1008
 
         write_config(path, upstream, extra_keys=(NEW_KEY,))
@@ -121,7 +101,7 @@ async def test_sighup_applies_a_good_file_and_keeps_the_config_on_a_bad_one(
         daemon.signal(signal.SIGHUP)
         reloaded = await daemon.wait_for("config.reloaded", after=mark)
         assert reloaded["keys"] == 2
-        assert await sdk(daemon, hello, key=NEW_KEY) == "echo #1: hi"
+        assert await sdk_on(daemon, hello, key=NEW_KEY) == "echo #1: hi"
 
         path.write_text(path.read_text().replace("[gateway]", "[gateway]\nprot = 1"))
         mark = len(daemon.events)
@@ -130,15 +110,15 @@ async def test_sighup_applies_a_good_file_and_keeps_the_config_on_a_bad_one(
         assert rejected["errors"] == [f"{path}: gateway.prot: unknown key (did you mean `port`?)"]
         assert rejected["level"] == "error"
         # The old config (with the new key) stays.
-        assert await sdk(daemon, hello, key=NEW_KEY) == "echo #1: hi"
-        assert await stop(daemon) == 0
+        assert await sdk_on(daemon, hello, key=NEW_KEY) == "echo #1: hi"
+        assert await stop_serve(daemon) == 0
 
 
 async def test_sigterm_drains_the_running_turn_then_exits_0(tmp_path: Path, nursery: trio.Nursery):
     upstream = await start_upstream(nursery, reply_interval=0.25, text_chunk_chars=4)
     path = tmp_path / "live.toml"
     write_config(path, upstream)
-    daemon = await start_daemon(path, nursery)
+    daemon = await start_serve(path, nursery)
 
     async def script(chat: Conversation):
         await chat.session.send_client_content(
@@ -160,7 +140,7 @@ async def test_sigterm_drains_the_running_turn_then_exits_0(tmp_path: Path, nurs
         return "".join(texts), None, ""
 
     with trio.fail_after(60):
-        text, code, message = await sdk(daemon, script, config=RESUMABLE)
+        text, code, message = await sdk_on(daemon, script, config=RESUMABLE)
         assert await daemon.wait() == 0
     assert text == "echo #1: a slow answer please"  # the whole turn, after SIGTERM
     assert code == 1001

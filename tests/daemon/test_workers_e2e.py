@@ -26,19 +26,18 @@ from livesvc.emulator import Emulator, EmulatorConfig, run_emulator
 from .e2e_support import (
     ADMIN_TOKEN,
     NEW_KEY,
+    RESUMABLE,
     UPSTREAM_KEY,
     Conversation,
     DaemonProcess,
     config_text,
-    in_thread,
-    run_sdk,
+    sdk_on,
+    start_serve,
+    stop_serve,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-RESUMABLE = types.LiveConnectConfig(
-    response_modalities=["TEXT"], session_resumption=types.SessionResumptionConfig()
-)
 ATTEMPTS = 12  # resumes until one lands on the other worker: fails with p = 2**-12
 
 
@@ -71,23 +70,6 @@ def write_config(path: Path, *, workers: int = 2, upstream: Emulator | None = No
     path.write_text(text.replace("[service]\n", f"[service]\nworkers = {workers}\n", 1))
 
 
-async def start_master(path: Path, nursery: trio.Nursery) -> DaemonProcess:
-    master = DaemonProcess(path, {"LIVESVC_E2E_UPSTREAM_KEY": UPSTREAM_KEY})
-    with trio.fail_after(30):
-        await master.start(nursery)
-    return master
-
-
-async def stop(master: DaemonProcess) -> int:
-    master.signal(signal.SIGTERM)
-    with trio.fail_after(30):
-        return await master.wait()
-
-
-def sdk(master: DaemonProcess, script, **kwargs):
-    return in_thread(run_sdk, master.gateway_url, master.ca_file, script, **kwargs)
-
-
 async def admin(master: DaemonProcess, path: str, method: str = "GET") -> httpx.Response:
     async with httpx.AsyncClient(base_url=master.admin_url, timeout=10) as http:
         return await http.request(method, path, headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -116,7 +98,7 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
 ):
     path = tmp_path / "live.toml"
     write_config(path)
-    master = await start_master(path, nursery)
+    master = await start_serve(path, nursery)
 
     async def hello(chat: Conversation):
         return chat.session_id, await chat.say("hello")
@@ -125,7 +107,7 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
         results: list[tuple[str, str]] = []
 
         async def one() -> None:
-            results.append(await sdk(master, hello))
+            results.append(await sdk_on(master, hello))
 
         async with trio.open_nursery() as clients:
             for _ in range(12):
@@ -138,7 +120,7 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
         victim = sessions[0]["session_id"]
         closed = await admin(master, f"/v1/sessions/{victim}", method="DELETE")
         await master.wait_for("gateway.session_closed", session_id=victim, reason="admin")
-        assert await stop(master) == 0
+        assert await stop_serve(master) == 0
     assert {reply for _, reply in results} == {"echo #1: hello"}
     assert (ready.status_code, ready.json()["checks"]) == (
         200,
@@ -174,14 +156,14 @@ async def test_a_client_resumes_on_the_other_worker_and_its_turns_continue(
 ):
     path = tmp_path / "live.toml"
     write_config(path)
-    master = await start_master(path, nursery)
+    master = await start_serve(path, nursery)
 
     async def first(chat: Conversation):
         reply = await say_until_handle(chat, "remember 42")
         return chat.session_id, reply, chat.handle, await chat.say("count")
 
     with trio.fail_after(60):
-        session_id, reply, handle, counted = await sdk(master, first, config=RESUMABLE)
+        session_id, reply, handle, counted = await sdk_on(master, first, config=RESUMABLE)
         assert reply == "echo #1: remember 42"
         turn = int(counted.split("#")[1].split(":")[0])
         owner = await worker_of(master, session_id)
@@ -192,14 +174,14 @@ async def test_a_client_resumes_on_the_other_worker_and_its_turns_continue(
             async def again(chat: Conversation, n: int = turn):
                 return chat.session_id, await chat.say(f"turn {n}"), chat.handle
 
-            again_id, reply, new_handle = await sdk(master, again, config=resuming(handle))
+            again_id, reply, new_handle = await sdk_on(master, again, config=resuming(handle))
             # Whichever worker it lands on: the same session, the turn counter continues.
             assert (again_id, reply) == (session_id, f"echo #{turn}: turn {turn}")
             handle = new_handle or handle
             now = await worker_of(master, session_id)
             moved = now != owner
         assert moved, "no resume landed on the other worker"
-        assert await stop(master) == 0
+        assert await stop_serve(master) == 0
     taken = [e for e in master.events if e.get("event") == "gateway.session_taken_over"]
     released = [e for e in master.events if e.get("event") == "gateway.session_released"]
     assert [e["released"] for e in taken] == [True]
@@ -222,14 +204,14 @@ async def test_a_mid_turn_move_delivers_the_rest_of_the_turn_once(
     )
     path = tmp_path / "live.toml"
     write_config(path, upstream=upstream)
-    master = await start_master(path, nursery)
+    master = await start_serve(path, nursery)
 
     async def open_it(chat: Conversation):
         reply = await say_until_handle(chat, "hi")
         return chat.session_id, reply, chat.handle, await chat.say("count")
 
     with trio.fail_after(90):
-        session_id, reply, handle, counted = await sdk(master, open_it, config=RESUMABLE)
+        session_id, reply, handle, counted = await sdk_on(master, open_it, config=RESUMABLE)
         assert reply == "echo #1: hi"
         turn = int(counted.split("#")[1].split(":")[0])
         moved = False
@@ -257,8 +239,10 @@ async def test_a_mid_turn_move_delivers_the_rest_of_the_turn_once(
                 ]
                 return chat.session_id, "".join(parts), await chat.say("next"), chat.handle
 
-            head = await sdk(master, leave_mid_turn, config=resuming(handle))
-            again_id, tail, after, new_handle = await sdk(master, finish, config=resuming(handle))
+            head = await sdk_on(master, leave_mid_turn, config=resuming(handle))
+            again_id, tail, after, new_handle = await sdk_on(
+                master, finish, config=resuming(handle)
+            )
             assert again_id == session_id
             # Nothing lost, nothing doubled: the whole answer once, then the next turn.
             assert head + tail == f"echo #{turn}: {text}"
@@ -268,7 +252,7 @@ async def test_a_mid_turn_move_delivers_the_rest_of_the_turn_once(
             # Moved mid-turn: the worker the client left held the rest of the turn.
             moved = any(e["frames"] > 0 for e in taken_over(master))
         assert moved, "no resume landed on the other worker mid-turn"
-        assert await stop(master) == 0
+        assert await stop_serve(master) == 0
 
 
 async def test_kill_9_of_a_worker_is_restarted_and_its_client_resumes(
@@ -276,14 +260,14 @@ async def test_kill_9_of_a_worker_is_restarted_and_its_client_resumes(
 ):
     path = tmp_path / "live.toml"
     write_config(path)
-    master = await start_master(path, nursery)
+    master = await start_serve(path, nursery)
 
     async def first(chat: Conversation):
         await say_until_handle(chat, "remember 7")
         return chat.session_id, chat.handle, await chat.say("count")
 
     with trio.fail_after(60):
-        session_id, handle, counted = await sdk(master, first, config=RESUMABLE)
+        session_id, handle, counted = await sdk_on(master, first, config=RESUMABLE)
         turn = int(counted.split("#")[1].split(":")[0])
         victim = int(await worker_of(master, session_id))
         pids = {
@@ -297,9 +281,9 @@ async def test_kill_9_of_a_worker_is_restarted_and_its_client_resumes(
         async def after(chat: Conversation):
             return chat.session_id, await chat.say("what was it?")
 
-        again_id, answer = await sdk(master, after, config=resuming(handle))
+        again_id, answer = await sdk_on(master, after, config=resuming(handle))
         ready = await admin(master, "/readyz")
-        assert await stop(master) == 0
+        assert await stop_serve(master) == 0
     assert exited["worker"] == victim
     assert restarted["pid"] != pids[victim]
     assert again_id == session_id
@@ -310,7 +294,7 @@ async def test_kill_9_of_a_worker_is_restarted_and_its_client_resumes(
 async def test_sighup_reaches_every_worker(tmp_path: Path, nursery: trio.Nursery):
     path = tmp_path / "live.toml"
     write_config(path)
-    master = await start_master(path, nursery)
+    master = await start_serve(path, nursery)
 
     async def hello(chat: Conversation):
         return await chat.say("hi")
@@ -322,12 +306,14 @@ async def test_sighup_reaches_every_worker(tmp_path: Path, nursery: trio.Nursery
         for worker in (0, 1):
             reloaded = await master.wait_for("config.reloaded", after=mark, worker=worker)
             assert reloaded["keys"] == 2
-        replies = [await sdk(master, hello, key=NEW_KEY) for _ in range(4)]
+        replies = [await sdk_on(master, hello, key=NEW_KEY) for _ in range(4)]
         # Tokens minted by the master (the shared store) open sessions on any worker.
         minted = await admin_post(master, "/v1alpha/auth_tokens", {"uses": 4})
         token = minted.json()["name"]
-        with_token = [await sdk(master, hello, key=token, api_version="v1alpha") for _ in range(4)]
-        assert await stop(master) == 0
+        with_token = [
+            await sdk_on(master, hello, key=token, api_version="v1alpha") for _ in range(4)
+        ]
+        assert await stop_serve(master) == 0
     assert replies == ["echo #1: hi"] * 4
     assert with_token == ["echo #1: hi"] * 4
 
