@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import trio
 import trio_websocket
@@ -357,49 +359,57 @@ async def test_a_message_with_two_fields_is_refused_with_1007(harness: Harness):
     assert reason.startswith("A message needs exactly one of")
 
 
-async def test_frames_queued_for_a_client_that_vanishes_reach_it_when_it_resumes(
-    harness: Harness,
-):
-    """The client stops reading and its TCP connection dies while frames wait in the
-    gateway's queue for its socket: those frames go back to the session, so the
+async def test_frames_for_a_client_that_vanishes_reach_it_when_it_resumes(harness: Harness):
+    """The client stops reading and its TCP connection dies while frames are on their
+    way to its socket: what the socket refused goes back to the session, so the
     resumed client gets the rest of the turn, in order, each frame once."""
-    big = "x" * 400_000
     with trio.fail_after(20):
         handles: list[str] = []
         with trio.CancelScope() as gone:
-            await _vanish_with_frames_queued(harness, big, gone, handles)
+            await _vanish_while_frames_come(harness, gone, handles)
         (handle,) = handles
-        got: list[int] = []
-        async with client(harness.url()) as ws:
-            await setup(ws, sessionResumption={"handle": handle})
-            while not got or got[-1] != 11:
-                frame = await receive_json(ws)
-                text = frame["serverContent"]["modelTurn"]["parts"][0]["text"]
-                got.append(int(text.split(":", 1)[0]))
-    assert got == list(range(got[0], 12))  # a suffix: in order, none twice, through the last
+        got = await _resume_and_read_numbers(harness.url(), handle)
+    assert got == list(
+        range(got[0], _BIG_FRAMES)
+    )  # a suffix: in order, none twice, through the last
     assert len(got) >= 2
 
 
-async def _vanish_with_frames_queued(
-    harness: Harness, big: str, gone: trio.CancelScope, handles: list[str]
+# Numbered frames of 400 kB, far more than the socket buffers hold: the writer blocks.
+_BIG_FRAMES = 12
+
+
+async def _push_big_numbered_frames(upstream: Any) -> None:
+    big = "x" * 400_000
+    for i in range(_BIG_FRAMES):
+        turn = Content(role="model", parts=[Part(text=f"{i}:{big}")])
+        await upstream.push.send(
+            Frame(message=ServerMessage(server_content=ServerContent(model_turn=turn)))
+        )
+
+
+async def _resume_and_read_numbers(url: str, handle: str) -> list[int]:
+    """Resume with ``handle``; the numbers of the big frames received, through the last."""
+    got: list[int] = []
+    async with client(url) as ws:
+        await setup(ws, sessionResumption={"handle": handle})
+        while not got or got[-1] != _BIG_FRAMES - 1:
+            frame = await receive_json(ws)
+            text = frame["serverContent"]["modelTurn"]["parts"][0]["text"]
+            got.append(int(text.split(":", 1)[0]))
+    return got
+
+
+async def _vanish_while_frames_come(
+    harness: Harness, gone: trio.CancelScope, handles: list[str]
 ) -> None:
-    """A client takes a turn, then stops reading while 12 big frames come for it, and dies."""
+    """A client takes a turn, then stops reading while the big frames come for it, and dies."""
     async with client(harness.url()) as ws:
         await setup(ws, sessionResumption={})
         await turn(ws, "one")
         handle = (await receive_json(ws))["sessionResumptionUpdate"]["newHandle"]
         handles.append(handle)
-        upstream = harness.upstreams.last()
-        for i in range(12):  # far more than the socket buffers hold: the writer blocks
-            await upstream.push.send(
-                Frame(
-                    message=ServerMessage(
-                        server_content=ServerContent(
-                            model_turn=Content(role="model", parts=[Part(text=f"{i}:{big}")])
-                        )
-                    )
-                )
-            )
+        await _push_big_numbered_frames(harness.upstreams.last())
         await trio.testing.wait_all_tasks_blocked()
         await trio.aclose_forcefully(ws._stream)  # the client vanishes, no close frame
         gone.cancel()  # and so does its side of the connection
@@ -433,22 +443,12 @@ async def test_a_client_that_stops_reading_is_cut_off_and_keeps_its_frames(
     )
     quick = Harness(config, store, upstreams, DaemonMetrics())
     await quick.start(nursery)
-    big = "y" * 400_000
     with trio.fail_after(20):
         async with client(quick.url()) as ws:
             await setup(ws, sessionResumption={})
             await turn(ws, "one")
             handle = (await receive_json(ws))["sessionResumptionUpdate"]["newHandle"]
-            for i in range(12):  # more than the socket buffers hold; the client reads none
-                await upstreams.last().push.send(
-                    Frame(
-                        message=ServerMessage(
-                            server_content=ServerContent(
-                                model_turn=Content(role="model", parts=[Part(text=f"{i}:{big}")])
-                            )
-                        )
-                    )
-                )
+            await _push_big_numbered_frames(upstreams.last())  # the client reads none
             session = next(iter(quick.gateway._live.values()))  # type: ignore[union-attr]
             assert session.link is not None
             await session.link.closing.wait()  # cut off after 0.5 s without progress
@@ -459,12 +459,5 @@ async def test_a_client_that_stops_reading_is_cut_off_and_keeps_its_frames(
             with trio.fail_after(2):
                 code = await _read_until_closed(ws)
             assert code == 1006
-        got: list[int] = []
-        async with client(quick.url()) as ws:
-            await setup(ws, sessionResumption={"handle": handle})
-            while not got or got[-1] != 11:
-                frame = await receive_json(ws)
-                got.append(
-                    int(frame["serverContent"]["modelTurn"]["parts"][0]["text"].split(":")[0])
-                )
-    assert got == list(range(got[0], 12))
+        got = await _resume_and_read_numbers(quick.url(), handle)
+    assert got == list(range(got[0], _BIG_FRAMES))
