@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 import trio
+import trio_websocket
 
 from livesvc.gateway._session import (
     Attach,
@@ -15,10 +16,20 @@ from livesvc.gateway._session import (
     GatewaySession,
     SessionSettings,
 )
-from livesvc.gateway._upstream import SendRefused, UpstreamRequest
+from livesvc.gateway._upstream import Frame, SendRefused, UpstreamRequest
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord
-from livesvc.wire import ClientContent, ClientMessage, Content, Part, Setup, decode_server
+from livesvc.wire import (
+    ClientContent,
+    ClientMessage,
+    Content,
+    Part,
+    ServerContent,
+    ServerMessage,
+    SessionResumptionUpdate,
+    Setup,
+    decode_server,
+)
 from supervisors import ChildContext
 
 from .conftest import FakeUpstreams
@@ -298,8 +309,6 @@ async def test_a_new_client_gets_a_handle_at_once_when_the_upstream_was_resumabl
     """The upstream's first handle can arrive before the client attaches (it follows
     setupComplete): the client is then offered its daemon handle right after its own
     setupComplete, not only after its first turn."""
-    from livesvc.gateway._upstream import Frame
-    from livesvc.wire import ServerMessage, SessionResumptionUpdate
 
     store = MemoryStore()
     session = make_session(upstreams, store)
@@ -335,8 +344,6 @@ async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> No
 async def test_wait_turn_settled_returns_when_the_turn_and_its_handle_are_in(
     autojump_clock, upstreams: FakeUpstreams
 ):
-    from livesvc.gateway._upstream import Frame
-    from livesvc.wire import ServerContent, ServerMessage, SessionResumptionUpdate
 
     session = make_session(upstreams, MemoryStore())
     async with trio.open_nursery() as nursery:
@@ -395,8 +402,6 @@ async def test_wait_turn_settled_returns_at_once_when_idle_or_ended(
 async def test_frames_arriving_while_a_client_catches_up_come_after_what_it_missed(
     autojump_clock, upstreams: FakeUpstreams
 ):
-    from livesvc.gateway._upstream import Frame
-    from livesvc.wire import ServerContent, ServerMessage
 
     def said(text: str) -> Frame:
         turn = Content(role="model", parts=[Part(text=text)])
@@ -438,8 +443,6 @@ class RecordingSocket:
 
     async def send_message(self, frame: bytes) -> None:
         if self.gone:
-            import trio_websocket
-
             raise trio_websocket.ConnectionClosed(None)  # type: ignore[arg-type]
         await trio.lowlevel.checkpoint()
         self.sent.append(frame)
@@ -478,9 +481,7 @@ async def test_a_client_socket_that_stops_reading_is_given_up_after_the_send_tim
         assert link.close_code == 1008
         assert session.buffered_frames()  # kept for a resume
         nursery.cancel_scope.cancel()
-    sample = metrics.registry.get_sample_value(
-        "livesvc_errors_total", {"kind": "client_too_slow"}
-    )
+    sample = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
     assert sample == 1.0
 
 
