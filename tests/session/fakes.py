@@ -91,10 +91,14 @@ class FakeConnection:
                 text = message.realtime_input.text
             if text is None:
                 continue
-            reply = Content(role="model", parts=[Part(text=f"echo: {text}")])
-            await self.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
-            await self.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
-            await self.send_handle()
+            await self.answer(f"echo: {text}")
+
+    async def answer(self, text: str) -> None:
+        """A model turn ``text``, then turnComplete and a new handle."""
+        reply = Content(role="model", parts=[Part(text=text)])
+        await self.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
+        await self.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
+        await self.send_handle()
 
 
 Behaviour = Callable[[FakeConnection], Awaitable[None]]

@@ -277,10 +277,7 @@ async def test_a_message_sent_during_a_handover_close_does_not_stall_the_close(
     async def slow_close(conn: FakeConnection) -> None:
         await conn.accept_setup()
         await conn.receive()  # the user's turn
-        reply = Content(role="model", parts=[Part(text="echo: hi")])
-        await conn.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
-        await conn.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
-        await conn.send_handle()
+        await conn.answer("echo: hi")
         conn.hold()  # the client's close frame reaches us 0.1 s late
         go_away_at.append(trio.current_time())
         went_away.set()
@@ -318,10 +315,7 @@ async def test_go_away_handover_does_not_wait_for_a_close_handshake_that_never_c
     async def answers_then_goes_deaf(conn: FakeConnection) -> None:
         await conn.accept_setup()
         await conn.receive()  # the user's turn
-        reply = Content(role="model", parts=[Part(text="echo: hi")])
-        await conn.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
-        await conn.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
-        await conn.send_handle()
+        await conn.answer("echo: hi")
         conn.black_hole()  # the close frame will never arrive, so no close reply either
         go_away_at.append(trio.current_time())
         await conn.send(ServerMessage(go_away=GoAway(time_left="20s")))
