@@ -441,10 +441,7 @@ async def test_connections_that_complete_turns_never_exhaust_the_attempts(
         message = await conn.receive()
         while message.client_content is None:
             message = await conn.receive()
-        reply = Content(role="model", parts=[Part(text="ok")])
-        await conn.send(ServerMessage(server_content=ServerContent(model_turn=reply)))
-        await conn.send(ServerMessage(server_content=ServerContent(turn_complete=True)))
-        await conn.send_handle()
+        await conn.answer("ok")
         await conn.close(1011, "Internal error encountered.")
 
     async with trio.open_nursery() as nursery:
