@@ -7,20 +7,12 @@ import trio
 
 from livesvc.store import SessionRecord, Store, StoreServer, open_store_channel
 
+from .test_store import record as store_record
+
 
 def record(session_id: str = "s1", **changes) -> SessionRecord:
-    fields = {
-        "session_id": session_id,
-        "principal": "key:dev",
-        "profile": "default",
-        "model": "models/m",
-        "status": "active",
-        "created_at": 1000.0,
-        "updated_at": 1000.0,
-        "owner": "w1",
-    }
-    fields.update(changes)
-    return SessionRecord(**fields)
+    """The store tests' record, owned by worker ``w1`` unless told otherwise."""
+    return store_record(session_id, **{"owner": "w1", **changes})
 
 
 async def open_store(nursery: trio.Nursery, path: Path) -> Store:
