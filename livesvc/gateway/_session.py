@@ -100,19 +100,15 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
 class ClientLink:
     """One client connection's attachment to a session (owned by its connection handler).
 
-    The session sends encoded server frames with :meth:`send`: straight to the
-    client's WebSocket once the handler gave it (:meth:`use_socket`; no queue
-    and no writer task between), else into ``outbox`` for the handler to read.
-    It asks the handler to close the connection with :meth:`request_close`.
+    The session writes encoded server frames to the client's WebSocket with
+    :meth:`send`, from its own tasks (no queue, no writer task in between), and
+    asks the handler to close the connection with :meth:`request_close`.
+    ``socket`` needs only ``async send_message(frame)``, as trio-websocket's has.
     """
 
-    def __init__(
-        self, *, wants_resumption: bool, outbox_size: int = 64, socket: Any = None
-    ) -> None:
+    def __init__(self, *, wants_resumption: bool, socket: Any) -> None:
         self.wants_resumption = wants_resumption
-        self._socket = socket
-        if socket is None:
-            self.outbox_send, self.outbox = trio.open_memory_channel[bytes](outbox_size)
+        self.socket = socket
         self.closing = trio.Event()
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
@@ -120,36 +116,23 @@ class ClientLink:
         self.handle: str | None = None  # the daemon handle issued during this attachment
         self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
 
-    @property
-    def direct(self) -> bool:
-        """Frames go straight to the client's socket (no queue)."""
-        return self._socket is not None
-
     async def send(self, frame: bytes, *, within: float) -> bool:
         """Deliver ``frame``; ``False`` if the client took longer than ``within`` seconds.
 
-        Frames sent from several tasks reach the socket in the order of the calls.
+        Frames sent from several tasks reach the socket in the order of the calls
+        (trio-websocket frames a message before it queues for its lock).
 
         Raises:
             trio.ClosedResourceError: the link is closing or the client is gone
                 (the frame was not delivered).
         """
-        if self._socket is None:
-            with trio.move_on_after(within):
-                try:
-                    await self.outbox_send.send(frame)
-                except trio.BrokenResourceError:
-                    self.request_close(CLOSE_NORMAL, "")
-                    raise trio.ClosedResourceError("the client is gone") from None
-                return True
-            return False
         if self.closing.is_set():
             raise trio.ClosedResourceError("the link is closing")
         # Shielded: a frame cut half-way would corrupt the stream. Only the timeout
         # cuts it, and then the connection is aborted, not closed.
         with trio.move_on_after(within, shield=True) as scope:
             try:
-                await self._socket.send_message(frame)
+                await self.socket.send_message(frame)
             except trio_websocket.ConnectionClosed:
                 self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
                 raise trio.ClosedResourceError("the client is gone") from None
@@ -158,30 +141,10 @@ class ClientLink:
             return False
         return True
 
-    def send_nowait(self, frame: bytes) -> bool:
-        """Queue ``frame`` without waiting; ``False`` when it cannot be (full, or direct).
-
-        Raises:
-            trio.ClosedResourceError: the link is closing or the client is gone.
-        """
-        if self._socket is not None:
-            if self.closing.is_set():
-                raise trio.ClosedResourceError("the link is closing")
-            return False
-        try:
-            self.outbox_send.send_nowait(frame)
-        except trio.WouldBlock:
-            return False
-        except trio.BrokenResourceError:
-            raise trio.ClosedResourceError("the client is gone") from None
-        return True
-
     def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; frames already sent or queued still go out first."""
+        """Ask the handler to close; frames already being written go out first."""
         if not self.closing.is_set():
             self.close_code, self.close_reason = code, reason
-            if self._socket is None:
-                self.outbox_send.close()
             self.closing.set()
 
 
@@ -765,17 +728,13 @@ class GatewaySession:
         )
         if self._owed is not None and self._owed[0] is link:
             return  # one owed update per link is enough: they all carry the same handle
-        try:
-            sent = link.send_nowait(frame)
-        except trio.ClosedResourceError:
+        if link.closing.is_set():
             return
-        if not sent:
-            self._owed = (link, frame)  # paid after the next frame, or by a task now
-            if link.direct and self._nursery is not None:
-                self._nursery.start_soon(self._pay_owed)  # no writer task to hand it to
-            return
-        self._out_messages.inc()
-        self._out_bytes.inc(len(frame))
+        # Called from the store writer's task: the update goes with the next frame,
+        # or in a task of its own if none comes first.
+        self._owed = (link, frame)
+        if self._nursery is not None:
+            self._nursery.start_soon(self._pay_owed)
 
     async def _pay_owed(self) -> None:
         owed, self._owed = self._owed, None

@@ -54,14 +54,21 @@ class MemoryStore:
 
 
 class Client:
-    """An attached client: sends text turns, reads frames until the turn ends."""
+    """An attached client: sends text turns, reads frames until the turn ends.
 
-    def __init__(self, session: GatewaySession, link: ClientLink) -> None:
+    It is also the link's socket: the session writes frames to it.
+    """
+
+    def __init__(self, session: GatewaySession) -> None:
         self.session = session
-        self.link = link
+        self._send, self._frames = trio.open_memory_channel[bytes](64)
+        self.link = ClientLink(wants_resumption=True, socket=self)
+
+    async def send_message(self, frame: bytes) -> None:
+        await self._send.send(frame)
 
     async def frame(self) -> dict[str, Any]:
-        return msgspec.json.decode(await self.link.outbox.receive())
+        return msgspec.json.decode(await self._frames.receive())
 
     async def turn(self, text: str) -> str:
         """Send ``text``; the reply's text, once its turn is complete and a handle covers it."""
@@ -115,9 +122,8 @@ async def gateway_session(
     )
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=True)
-        await session.inbox_send.send(Attach(link=link, resumed=False))
-        client = Client(session, link)
+        client = Client(session)
+        await session.inbox_send.send(Attach(link=client.link, resumed=False))
         assert "setupComplete" in await client.frame()
         yield client
         await session.inbox_send.send(Close(reason="done"))

@@ -17,6 +17,7 @@ from livesvc.config import Config, hash_key, parse_config
 from livesvc.gateway import ClientAuth
 from livesvc.gateway._gateway import Gateway, GatewaySettings
 from livesvc.gateway._profiles import build_profiles
+from livesvc.gateway._session import ClientLink
 from livesvc.gateway._upstream import (
     Failed,
     Frame,
@@ -129,6 +130,25 @@ class FakeUpstream:
 
     def restarts(self) -> dict[str, int]:
         return {"connection": 0}
+
+
+class QueueSocket:
+    """A client's WebSocket as the session sees it; the test reads ``frames``.
+
+    ``capacity`` frames fit before a write waits (a client that reads nothing
+    fills it, as a real one fills its socket buffers).
+    """
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._send, self.frames = trio.open_memory_channel[bytes](capacity)
+
+    async def send_message(self, frame: bytes) -> None:
+        await self._send.send(frame)
+
+
+def client_link(*, wants_resumption: bool, capacity: int = 64) -> ClientLink:
+    """A link to a test client reading through a :class:`QueueSocket`."""
+    return ClientLink(wants_resumption=wants_resumption, socket=QueueSocket(capacity))
 
 
 class FakeUpstreams:

@@ -32,7 +32,7 @@ from livesvc.wire import (
 )
 from supervisors import ChildContext
 
-from .conftest import FakeUpstreams
+from .conftest import FakeUpstreams, client_link
 
 
 class MemoryStore:
@@ -85,7 +85,7 @@ def text_turn(text: str) -> ClientMessage:
 
 
 async def frames(link: ClientLink, n: int) -> list[dict]:
-    return [msgspec.json.decode(await link.outbox.receive()) for _ in range(n)]
+    return [msgspec.json.decode(await link.socket.frames.receive()) for _ in range(n)]
 
 
 async def test_grace_period_ends_a_detached_session_at_the_exact_time(
@@ -95,7 +95,7 @@ async def test_grace_period_ends_a_detached_session_at_the_exact_time(
     session = make_session(upstreams, store)
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=True)
+        link = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)  # setupComplete
         await trio.sleep(100)  # attached: no grace period runs
@@ -115,7 +115,7 @@ async def test_a_zero_grace_period_still_serves_the_first_client_then_ends_on_de
     session = make_session(upstreams, MemoryStore(), grace_period=0.0)
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False)
+        link = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         with trio.fail_after(60):  # virtual seconds: a session ended unborn never answers
             assert "setupComplete" in (await frames(link, 1))[0]
@@ -134,11 +134,11 @@ async def test_reattach_within_grace_keeps_the_session(autojump_clock, upstreams
     session = make_session(upstreams, store)
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=True)
+        link = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await session.inbox_send.send(Detach(link=link))
         await trio.sleep(29)
-        again = ClientLink(wants_resumption=True)
+        again = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=again, resumed=True))
         await frames(again, 1)
         await trio.sleep(60)
@@ -151,7 +151,7 @@ async def test_admin_close_closes_the_client(autojump_clock, upstreams: FakeUpst
     session = make_session(upstreams, MemoryStore())
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False)
+        link = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await session.inbox_send.send(Close(reason="maintenance"))
         await link.closing.wait()
@@ -166,7 +166,7 @@ async def test_drain_waits_for_the_running_turn_then_says_going_away(
     ctx = ChildContext(id="ls_1")
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run, ctx)
-        link = ClientLink(wants_resumption=True)
+        link = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
         upstream = upstreams.last()
@@ -190,18 +190,25 @@ async def test_drain_waits_for_the_running_turn_then_says_going_away(
 
 
 async def test_a_client_that_reads_nothing_is_closed(autojump_clock, upstreams: FakeUpstreams):
-    session = make_session(upstreams, MemoryStore(), client_send_timeout=10.0)
+    metrics = DaemonMetrics()
+    session = make_session(upstreams, MemoryStore(), metrics, client_send_timeout=10.0)
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False, outbox_size=1)
+        link = client_link(wants_resumption=False, capacity=1)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await trio.testing.wait_all_tasks_blocked()
         start = trio.current_time()
-        await upstreams.last().reply("one")  # the outbox (size 1) is already full
+        await upstreams.last().reply("one")  # the client's queue (size 1) is already full
         await link.closing.wait()
         assert trio.current_time() == start + 10
         assert (link.close_code, link.close_reason) == (1008, "Client is not reading its messages.")
+        # The write was cut: the connection is to be aborted (no close frame can
+        # follow half a frame), and the frame is kept for a resume.
+        assert link.broken
+        assert b"one" in b"".join(session.buffered_frames())
         nursery.cancel_scope.cancel()
+    sample = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
+    assert sample == 1.0
 
 
 @pytest.mark.parametrize("wants", [True, False])
@@ -212,7 +219,7 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
     session = make_session(upstreams, store)
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=wants)
+        link = client_link(wants_resumption=wants)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
         await session.to_upstream.send(FromClient(message=text_turn("hi"), size=1))
@@ -234,14 +241,14 @@ async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goe
     session = make_session(upstreams, MemoryStore(), metrics)
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False)
+        link = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
         await upstreams.last().push.send(SendRefused(reason="the outbound ledger is full"))
         await link.closing.wait()
         assert link.close_code == 1013
         await session.inbox_send.send(Detach(link=link, code=1013))
-        again = ClientLink(wants_resumption=False)
+        again = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=again, resumed=True))
         await frames(again, 1)
         await session.to_upstream.send(FromClient(message=text_turn("still there?"), size=1))
@@ -319,7 +326,7 @@ async def test_a_new_client_gets_a_handle_at_once_when_the_upstream_was_resumabl
             Frame(message=ServerMessage(session_resumption_update=update))
         )
         await trio.testing.wait_all_tasks_blocked()
-        link = ClientLink(wants_resumption=True)
+        link = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         got = await frames(link, 2)
         nursery.cancel_scope.cancel()
@@ -414,7 +421,7 @@ async def test_frames_arriving_while_a_client_catches_up_come_after_what_it_miss
         await push.send(said("a"))
         await push.send(said("b"))  # nobody attached: both are kept
         await trio.testing.wait_all_tasks_blocked()
-        link = ClientLink(wants_resumption=False, outbox_size=1)  # the flush waits on the client
+        link = client_link(wants_resumption=False, capacity=1)  # the flush waits on the client
         await session.inbox_send.send(Attach(link=link, resumed=True))
         await trio.testing.wait_all_tasks_blocked()
         await push.send(said("c"))  # arrives in the middle of the catch-up
@@ -426,63 +433,11 @@ async def test_frames_arriving_while_a_client_catches_up_come_after_what_it_miss
     assert texts == ["a", "b", "c"]
 
 
-class StuckSocket:
-    """A client WebSocket whose reader stopped: writes never complete."""
-
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
+class GoneSocket:
+    """A client WebSocket whose peer has gone: every write finds it closed."""
 
     async def send_message(self, frame: bytes) -> None:
-        await trio.sleep_forever()
-
-
-class RecordingSocket:
-    def __init__(self, *, gone: bool = False) -> None:
-        self.sent: list[bytes] = []
-        self.gone = gone
-
-    async def send_message(self, frame: bytes) -> None:
-        if self.gone:
-            raise trio_websocket.ConnectionClosed(None)  # type: ignore[arg-type]
-        await trio.lowlevel.checkpoint()
-        self.sent.append(frame)
-
-
-async def test_direct_link_writes_to_the_socket_in_order(autojump_clock, upstreams: FakeUpstreams):
-    session = make_session(upstreams, MemoryStore())
-    socket = RecordingSocket()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False, socket=socket)
-        await session.inbox_send.send(Attach(link=link, resumed=False))
-        await session.to_upstream.send(FromClient(message=text_turn("hi"), size=2))
-        await trio.testing.wait_all_tasks_blocked()
-        nursery.cancel_scope.cancel()
-    got = [msgspec.json.decode(f) for f in socket.sent]
-    assert "setupComplete" in got[0]
-    assert got[1]["serverContent"]["modelTurn"]["parts"][0]["text"] == "echo: hi"
-    assert got[2] == {"serverContent": {"turnComplete": True}}
-
-
-async def test_a_client_socket_that_stops_reading_is_given_up_after_the_send_timeout(
-    autojump_clock, upstreams: FakeUpstreams
-):
-    metrics = DaemonMetrics()
-    session = make_session(upstreams, MemoryStore(), metrics, client_send_timeout=10.0)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False, socket=StuckSocket())
-        await session.inbox_send.send(Attach(link=link, resumed=False))
-        await link.closing.wait()
-        # The write of setupComplete hung for the whole timeout: cut, and the
-        # connection is to be aborted (no close frame can follow half a frame).
-        assert trio.current_time() == 10.0
-        assert link.broken
-        assert link.close_code == 1008
-        assert session.buffered_frames()  # kept for a resume
-        nursery.cancel_scope.cancel()
-    sample = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
-    assert sample == 1.0
+        raise trio_websocket.ConnectionClosed(None)  # type: ignore[arg-type]
 
 
 async def test_frames_for_a_gone_client_are_kept_for_its_resume(
@@ -491,7 +446,7 @@ async def test_frames_for_a_gone_client_are_kept_for_its_resume(
     session = make_session(upstreams, MemoryStore())
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=False, socket=RecordingSocket(gone=True))
+        link = ClientLink(wants_resumption=False, socket=GoneSocket())
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await trio.testing.wait_all_tasks_blocked()
         assert [msgspec.json.decode(f) for f in session.buffered_frames()] == [

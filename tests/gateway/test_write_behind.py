@@ -6,7 +6,6 @@ import trio.testing
 
 from livesvc.gateway._session import (
     Attach,
-    ClientLink,
     Close,
     FromClient,
     GatewaySession,
@@ -17,7 +16,7 @@ from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord, SessionWriter
 from livesvc.wire import Setup
 
-from .conftest import FakeUpstreams
+from .conftest import FakeUpstreams, client_link
 from .test_session import frames, make_session, text_turn
 
 
@@ -48,7 +47,7 @@ async def test_a_blocked_store_delays_neither_setup_complete_nor_relayed_frames(
     session = make_session(upstreams, store)  # type: ignore[arg-type]
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=True)
+        link = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         started = trio.current_time()
         assert "setupComplete" in (await frames(link, 1))[0]
@@ -61,7 +60,7 @@ async def test_a_blocked_store_delays_neither_setup_complete_nor_relayed_frames(
         await trio.testing.wait_all_tasks_blocked()
         # The handle is not durable yet, so the client has not been given it.
         assert store.writes == 0
-        assert link.outbox.statistics().current_buffer_used == 0
+        assert link.socket.frames.statistics().current_buffer_used == 0
         store.release.set()
         update = (await frames(link, 1))[0]
         assert update == {"sessionResumptionUpdate": {"newHandle": "lsh_0", "resumable": True}}
@@ -80,7 +79,7 @@ async def test_each_handle_update_reaches_the_client_after_its_commit(
     session = make_session(upstreams, store, metrics)  # type: ignore[arg-type]
     async with trio.open_nursery() as nursery:
         await nursery.start(session.run)
-        link = ClientLink(wants_resumption=True)
+        link = client_link(wants_resumption=True)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
         for n in range(1, 3):
@@ -115,7 +114,7 @@ async def test_a_session_ending_after_the_shared_writer_stopped_still_stores_its
         async with trio.open_nursery() as gateway:
             await gateway.start(writer.run)
             await nursery.start(session.run)
-            link = ClientLink(wants_resumption=True)
+            link = client_link(wants_resumption=True)
             await session.inbox_send.send(Attach(link=link, resumed=False))
             await frames(link, 1)
             gateway.cancel_scope.cancel()
