@@ -649,7 +649,7 @@ class Gateway:
                     )
                     return
                 try:
-                    await session.to_upstream.send(FromClient(message=message, size=len(data)))
+                    await session.send_to_upstream(FromClient(message=message, size=len(data)))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return

@@ -8,8 +8,8 @@ share the session's state:
 
 * ``commands`` (a task): attach, detach, close; a detached session waits out
   its grace period, then ends;
-* ``to_upstream``: client messages, in order, into the upstream's ledger (no
-  task: the client's reading task hands each message over itself);
+* ``send_to_upstream``: client messages, in order, into the upstream's ledger
+  (no task: the client's reading task hands each message over itself);
 * upstream events, pushed by the upstream in its own task (a task reads
   ``events()`` for an upstream that does not push): frames are filtered and
   rewritten for the client (``goAway`` and daemon tool calls never reach it;
@@ -179,29 +179,6 @@ class Close(msgspec.Struct, frozen=True, kw_only=True):
 Command = Attach | Detach | Close
 
 
-class ToUpstream:
-    """Where a client's reading task puts its messages: straight into the upstream.
-
-    It has a channel's ``send``: the caller's task does the work, in order,
-    with no pump task or queue between the client's socket and the upstream's.
-    """
-
-    def __init__(self, session: GatewaySession) -> None:
-        self._session = session
-        self.closed = False
-
-    async def send(self, item: FromClient) -> None:
-        """Hand one client message to the upstream.
-
-        Raises:
-            trio.ClosedResourceError: the session has ended.
-        """
-        await self._session._send_upstream(item)
-
-    def close(self) -> None:
-        self.closed = True
-
-
 class GatewaySession:
     """The session actor. Build it, start it under the sessions supervisor, then attach clients.
 
@@ -244,7 +221,7 @@ class GatewaySession:
         self._wall = wall_clock
         self._on_end = on_end
         self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
-        self.to_upstream = ToUpstream(self)
+        self._accepting = True  # client messages are taken until the session ends
         self._scope: trio.CancelScope | None = None  # the session's tasks, once started
         self._nursery: trio.Nursery | None = None
         self._ended_early = False
@@ -373,7 +350,7 @@ class GatewaySession:
     async def _finish(self, reason: str) -> None:
         # A drained session stays resumable (after a restart); any other end is final.
         self.status = "detached" if reason == "drained" else "closed"
-        self.to_upstream.close()
+        self._accepting = False
         if self.link is not None:
             code = self.last_close_code or (
                 CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL
@@ -495,9 +472,15 @@ class GatewaySession:
 
     # -- client -> upstream -------------------------------------------------------
 
-    async def _send_upstream(self, item: FromClient) -> None:
+    async def send_to_upstream(self, item: FromClient) -> None:
+        """Hand one client message to the upstream, in the caller's task (the
+        client's reading task: no pump task or queue in between).
+
+        Raises:
+            trio.ClosedResourceError: the session has ended.
+        """
         upstream = self._upstream
-        if upstream is None or self.to_upstream.closed:
+        if upstream is None or not self._accepting:
             raise trio.ClosedResourceError("the session has ended")
         self._note_client_message(item.message)
         # The client may leave mid-send (its task is cancelled): a message read

@@ -119,7 +119,7 @@ async def test_a_zero_grace_period_still_serves_the_first_client_then_ends_on_de
         await session.inbox_send.send(Attach(link=link, resumed=False))
         with trio.fail_after(60):  # virtual seconds: a session ended unborn never answers
             assert "setupComplete" in (await frames(link, 1))[0]
-        await session.to_upstream.send(FromClient(message=text_turn("hi"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("hi"), size=1))
         assert (await frames(link, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: hi"
         }
@@ -175,7 +175,7 @@ async def test_drain_waits_for_the_running_turn_then_says_going_away(
             upstream.sent.append(message)
 
         upstream.send = silent_send  # type: ignore[method-assign]
-        await session.to_upstream.send(FromClient(message=text_turn("long question"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("long question"), size=1))
         await trio.testing.wait_all_tasks_blocked()
         assert session.busy
         ctx.request_stop()
@@ -222,7 +222,7 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
         link = client_link(wants_resumption=wants)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
-        await session.to_upstream.send(FromClient(message=text_turn("hi"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("hi"), size=1))
         got = await frames(link, 3 if wants else 2)
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
@@ -251,7 +251,7 @@ async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goe
         again = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=again, resumed=True))
         await frames(again, 1)
-        await session.to_upstream.send(FromClient(message=text_turn("still there?"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("still there?"), size=1))
         assert (await frames(again, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: still there?"
         }
@@ -289,7 +289,7 @@ async def test_a_message_read_from_a_leaving_client_still_reaches_the_upstream(
         nursery.start_soon(room_at_two)
         with trio.CancelScope() as reader:  # the client's reading task
             reader.deadline = trio.current_time() + 1.0  # the client leaves at t = 1
-            await session.to_upstream.send(FromClient(message=text_turn("hi"), size=10))
+            await session.send_to_upstream(FromClient(message=text_turn("hi"), size=10))
             await trio.sleep(10)  # the reader's next wait: cancelled at once
         assert reader.cancelled_caught
         assert trio.current_time() == 2.0  # the hand-over finished when room came, then it ended
@@ -306,7 +306,7 @@ async def test_client_messages_are_refused_once_the_session_ended(
         await session.inbox_send.send(Close(reason="bye", code=1000))
         await session.ended.wait()
         with pytest.raises(trio.ClosedResourceError):
-            await session.to_upstream.send(FromClient(message=text_turn("late"), size=4))
+            await session.send_to_upstream(FromClient(message=text_turn("late"), size=4))
         assert upstreams.last().sent == []
 
 
@@ -344,7 +344,7 @@ async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> No
         upstreams.last().sent.append(message)
 
     upstreams.last().send = silent  # type: ignore[method-assign]
-    await session.to_upstream.send(FromClient(message=text_turn("hi"), size=2))
+    await session.send_to_upstream(FromClient(message=text_turn("hi"), size=2))
     assert session.busy
 
 
