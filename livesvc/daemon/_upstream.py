@@ -94,6 +94,8 @@ class SessionUpstream:
             await self.session.send(message, wait=False)
         except LedgerFull as err:
             # The upstream acknowledges nothing; the library logged it, the gateway counts it.
+            # Queued without waiting (this runs in the client's reading task); the
+            # gateway session's events() loop takes it.
             try:
                 self._push.send_nowait(SendRefused(reason=str(err)))
             except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
@@ -117,25 +119,24 @@ class SessionUpstream:
         client holds up the upstream socket, not memory.
         """
         for translated in self._translate(event):
-            if self._deliver is not None:
-                await self._deliver(translated)
-                continue
-            try:
-                await self._push.send(translated)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return  # the gateway session is gone; nothing listens any more
+            await self._hand_over(translated)
 
     async def end(self, failure: Failed | None = None) -> None:
         """The last event (a failure, if any), then the end of the stream."""
-        with trio.move_on_after(1, shield=True):
-            try:
-                if failure is not None and self._deliver is not None:
-                    await self._deliver(failure)
-                elif failure is not None:
-                    await self._push.send(failure)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass
+        if failure is not None:
+            with trio.move_on_after(1, shield=True):
+                await self._hand_over(failure)
         self._push.close()
+
+    async def _hand_over(self, event: UpstreamEvent) -> None:
+        """To the gateway session's ``deliver`` when it gave one, else into :meth:`events`."""
+        if self._deliver is not None:
+            await self._deliver(event)
+            return
+        try:
+            await self._push.send(event)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the gateway session is gone; nothing listens any more
 
     def _translate(self, event: Any) -> list[UpstreamEvent]:
         match event:
