@@ -580,7 +580,7 @@ def run(options: Options) -> dict[str, Any]:
 
 SUITE = Suite(
     name="relay",
-    description="added latency, CPU/message and capacity: gateway vs websockets relay vs nginx",
+    description="added latency, CPU/message and capacity: gateway (one and two workers) vs websockets relay vs nginx",
     run=run,
 )
 
