@@ -7,7 +7,7 @@ sees after ``purge``, which both must agree on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +23,7 @@ from livesvc.store import (
 )
 from livesvc.store._redis import RedisStore, RedisStoreServer
 
-from .redis_server import redis_server
-
 NOW = 1_000_000.0
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

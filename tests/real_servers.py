@@ -1,4 +1,4 @@
-"""A real ``redis-server`` for tests, on a free loopback port, in a private directory.
+"""Real servers for tests: ``redis-server``, on a free loopback port, in a private directory.
 
 The Makefile installs Debian's ``redis-server`` where it is missing (``make test``
 and ``.ci/run`` run as root on a fresh machine). A test that needs Redis fails
