@@ -8,10 +8,11 @@ CONFIG ?= config/livesvc.toml
 
 .PHONY: run test bench soak lint emulator chat clean system-deps
 
-# Real servers the tests start on free ports (Debian packages): Redis for the
-# fleet store, HAProxy in front of a fleet. Installed only where missing; as
+# Real servers and tools the tests use (Debian packages): Redis for the
+# fleet store, HAProxy in front of a fleet, iproute2 for the fleet tests' network
+# namespaces. Installed only where missing; as
 # root (CI) with apt-get, else the command to run is printed.
-SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy
+SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy ip:iproute2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
