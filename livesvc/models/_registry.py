@@ -71,6 +71,9 @@ class ModelCapabilities:
         proactive_audio_always_on: backends where ``proactiveAudio: false`` is refused.
         affective_dialog_removed: backends where ``enableAffectiveDialog`` is refused.
         vertex_response_modalities: extra modalities on Vertex AI (3.8 avatar ``VIDEO``).
+        informative_tool_errors: the model calls a tool again when its answer says
+            nothing useful (3.8), so failures are answered with ``status``,
+            ``retryable`` and a message.
     """
 
     name: str
@@ -91,6 +94,7 @@ class ModelCapabilities:
     proactive_audio_always_on: frozenset[Backend] = frozenset()
     affective_dialog_removed: frozenset[Backend] = frozenset()
     vertex_response_modalities: frozenset[str] = frozenset()
+    informative_tool_errors: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -120,6 +124,7 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
         proactive_audio_always_on=frozenset({Backend.GEMINI}),
         affective_dialog_removed=frozenset({Backend.GEMINI}),
         vertex_response_modalities=frozenset({"VIDEO"}),
+        informative_tool_errors=True,
     ),
     ModelCapabilities(
         name="gemini-3.1-flash-live-preview",
@@ -172,6 +177,7 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
         default_thinking_level="LOW",
         blocking_tools=False,
         non_blocking_by_default=True,
+        informative_tool_errors=True,
         # Unknown for this model (fact sheet, Unknown 9-10): not refused locally.
         affective_dialog=True,
         proactive_audio=True,
