@@ -132,6 +132,11 @@ class PreparedSession:
         return self.auth.backend
 
     @property
+    def informative_tool_errors(self) -> bool:
+        """Whether tool failures are answered with ``status`` / ``retryable`` payloads (3.8)."""
+        return self.capabilities is not None and self.capabilities.informative_tool_errors
+
+    @property
     def resumption(self) -> bool:
         """Whether the setup asks for resumption handles."""
         return self.setup.session_resumption is not None
