@@ -45,7 +45,7 @@ TLS_HANDSHAKE_TIMEOUT = 10.0
 
 CA_HINT = (
     "pass the CA that signed it: ssl_context=ssl.create_default_context(cafile='ca.pem') "
-    "(livesvc chat: --ca ca.pem)"
+    "(livesvc chat and the examples: --ca ca.pem)"
 )
 
 
