@@ -6,6 +6,7 @@ with ``GEMINI_API_KEY`` set)::
 
     python examples/live_text_chat.py
     python examples/live_text_chat.py --url ws://127.0.0.1:8080
+    python examples/live_text_chat.py --url wss://127.0.0.1:8443 --ca .livesvc/tls/ca.pem
     GEMINI_API_KEY=... python examples/live_text_chat.py --google
 """
 
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 from livesvc.auth import ApiKey
 from livesvc.emulator import Emulator, EmulatorConfig, open_emulator
@@ -36,6 +40,7 @@ def parser(description: str) -> argparse.ArgumentParser:
         "--google", action="store_true", help="talk to Google (needs GEMINI_API_KEY)"
     )
     p.add_argument("--api-key", help="the key for --url (default: GEMINI_API_KEY, else 'emulator')")
+    p.add_argument("--ca", help="CA certificate to trust for a wss:// --url (e.g. the daemon's)")
     p.add_argument("--model", help="the Live model (default: resolve('audio'))")
     p.add_argument("--verbose", action="store_true", help="log the session's events")
     return p
@@ -65,7 +70,13 @@ async def backend(args: argparse.Namespace) -> AsyncIterator[Backend]:
     if args.url:
         key = args.api_key or os.environ.get("GEMINI_API_KEY") or "emulator"
         found = Backend(options={"api_key": key, "base_url": args.url})
-        found.model = args.model or await resolve("audio", auth=ApiKey(key), base_url=args.url)
+        context = ssl.create_default_context(cafile=args.ca) if args.ca else None
+        if context is not None:
+            found.options["ssl_context"] = context
+        async with httpx.AsyncClient(verify=context or True) as http:
+            found.model = args.model or await resolve(
+                "audio", auth=ApiKey(key), base_url=args.url, http_client=http
+            )
         yield found
         return
     # Quick replies and short speech, so the examples finish in a second or two.

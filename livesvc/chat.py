@@ -26,6 +26,7 @@ from typing import Any
 import trio
 import trio_websocket
 
+from livesvc.session._dial import TlsHandshakeError, open_websocket_url
 from livesvc.wire import (
     ClientContent,
     ClientMessage,
@@ -162,12 +163,14 @@ class ChatClient:
         Returns at the end of ``lines`` or on ``/quit``.
 
         Raises:
-            ChatError: the gateway refused (1007/1008), or stayed away after every retry.
+            ChatError: the gateway refused (1007/1008), its TLS certificate is not
+                trusted (at once: the message says to pass ``--ca``), or it stayed
+                away after every retry.
         """
         attempt = 0
         while True:
             try:
-                async with trio_websocket.open_websocket_url(
+                async with open_websocket_url(
                     self._url,
                     ssl_context=self._ssl,
                     extra_headers=[(b"x-goog-api-key", self._key.encode())],
@@ -189,6 +192,12 @@ class ChatClient:
                 if code in _NO_RETRY:
                     raise ChatError(f"refused ({code}): {reason}") from None
                 problem = f"connection closed ({code}) {reason}".strip()
+            except TlsHandshakeError as err:
+                if not err.retryable:  # an untrusted certificate stays untrusted
+                    raise ChatError(
+                        f"{err.problem}; give the CA that signed it with --ca FILE"
+                    ) from None
+                problem = f"cannot connect: {err.problem}"
             except (OSError, trio_websocket.HandshakeError) as err:
                 problem = f"cannot connect: {str(err) or type(err).__name__}"
             if attempt >= len(self._delays):

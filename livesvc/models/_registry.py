@@ -3,9 +3,11 @@
 Google's Live models differ in ways the server reports only as an opaque close
 (1007, 1008, 1011): an audio-only model rejects ``TEXT``, Gemini 3.1 wants
 mid-session text as ``realtimeInput.text`` and has no ``NON_BLOCKING`` functions,
-Vertex has no ephemeral tokens but has transparent resumption. This registry
-holds those facts (from the SDK, the docs and the seeds; see
-``gemini_ex-inventory.md`` §3 and ``live-wire-protocol.md`` §8).
+Vertex has no ephemeral tokens but has transparent resumption, Gemini 3.8 Live
+refuses any ``thinkingConfig`` and 3.8 extended thinking refuses ``BLOCKING``
+functions. This registry holds those facts (from the SDK, the docs and the
+seeds; see ``gemini_ex-inventory.md`` §3, ``live-wire-protocol.md`` §8 and
+``live-3.8.md`` §1, §2, §4).
 
 Unknown models are allowed: validation then checks only what it knows.
 
@@ -54,7 +56,25 @@ class ThinkingKnob(enum.Enum):
 
 @dataclass(frozen=True)
 class ModelCapabilities:
-    """The facts about one Live model that local validation needs."""
+    """The facts about one Live model that local validation needs.
+
+    Attributes:
+        retired: Google shut the model down on its public endpoints. It is still
+            accepted (a private deployment or the emulator may serve it) but is
+            never a default nor a :func:`candidates` entry.
+        thinking_config: ``False`` when any ``thinkingConfig`` is refused (3.8 Live).
+        thinking_levels: the ``thinkingLevel`` values accepted (``None``: any known one).
+        default_thinking_level: filled in when the caller gives no level; set on
+            models that refuse a setup without one (3.8 extended thinking).
+        blocking_tools: ``False`` when ``behavior: BLOCKING`` is refused.
+        non_blocking_by_default: a declaration without ``behavior`` is NON_BLOCKING.
+        proactive_audio_always_on: backends where ``proactiveAudio: false`` is refused.
+        affective_dialog_removed: backends where ``enableAffectiveDialog`` is refused.
+        vertex_response_modalities: extra modalities on Vertex AI (3.8 avatar ``VIDEO``).
+        informative_tool_errors: the model calls a tool again when its answer says
+            nothing useful (3.8), so failures are answered with ``status``,
+            ``retryable`` and a message.
+    """
 
     name: str
     aliases: tuple[str, ...] = ()
@@ -65,16 +85,47 @@ class ModelCapabilities:
     affective_dialog: bool = False
     proactive_audio: bool = False
     thinking: ThinkingKnob = ThinkingKnob.BUDGET
-    deprecated: bool = False
+    retired: bool = False
+    thinking_config: bool = True
+    thinking_levels: frozenset[str] | None = None
+    default_thinking_level: str | None = None
+    blocking_tools: bool = True
+    non_blocking_by_default: bool = False
+    proactive_audio_always_on: frozenset[Backend] = frozenset()
+    affective_dialog_removed: frozenset[Backend] = frozenset()
+    vertex_response_modalities: frozenset[str] = frozenset()
+    informative_tool_errors: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
         """The canonical name followed by its aliases."""
         return (self.name, *self.aliases)
 
+    def modalities(self, backend: Backend) -> frozenset[str]:
+        """The response modalities the model answers in on ``backend``."""
+        if backend is Backend.VERTEX:
+            return self.response_modalities | self.vertex_response_modalities
+        return self.response_modalities
+
+
+_LEVELS_38 = frozenset({"LOW", "MEDIUM", "HIGH"})
 
 # Order is preference: resolve() picks the first one that is available.
 REGISTRY: tuple[ModelCapabilities, ...] = (
+    ModelCapabilities(
+        name="gemini-3.8-live",
+        backends=frozenset({Backend.GEMINI, Backend.VERTEX}),
+        thinking=ThinkingKnob.NONE,
+        thinking_config=False,
+        non_blocking_by_default=True,
+        # Vertex keeps both switchable (on by default); the Gemini API does not.
+        affective_dialog=True,
+        proactive_audio=True,
+        proactive_audio_always_on=frozenset({Backend.GEMINI}),
+        affective_dialog_removed=frozenset({Backend.GEMINI}),
+        vertex_response_modalities=frozenset({"VIDEO"}),
+        informative_tool_errors=True,
+    ),
     ModelCapabilities(
         name="gemini-3.1-flash-live-preview",
         text_input=TextInput.REALTIME_INPUT,
@@ -108,7 +159,7 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
     ModelCapabilities(
         name="gemini-live-2.5-flash-preview",
         response_modalities=frozenset({"TEXT", "AUDIO"}),
-        deprecated=True,
+        retired=True,
     ),
     ModelCapabilities(
         name="gemini-2.0-flash-live-001",
@@ -116,7 +167,20 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
         backends=frozenset({Backend.GEMINI, Backend.VERTEX}),
         response_modalities=frozenset({"TEXT", "AUDIO"}),
         thinking=ThinkingKnob.NONE,
-        deprecated=True,
+        retired=True,
+    ),
+    # Background reasoning for agents: chosen by name, never as the "audio" default.
+    ModelCapabilities(
+        name="gemini-3.8-live-extended-thinking",
+        thinking=ThinkingKnob.LEVEL,
+        thinking_levels=_LEVELS_38,
+        default_thinking_level="LOW",
+        blocking_tools=False,
+        non_blocking_by_default=True,
+        informative_tool_errors=True,
+        # Unknown for this model (fact sheet, Unknown 9-10): not refused locally.
+        affective_dialog=True,
+        proactive_audio=True,
     ),
 )
 
@@ -141,12 +205,16 @@ def capabilities(model: str) -> ModelCapabilities | None:
 def candidates(modality: str, *, backend: Backend = Backend.GEMINI) -> list[str]:
     """Registry names able to answer in ``modality`` on ``backend``, most preferred first.
 
+    Retired models are left out: they are accepted by name, never picked.
+
     >>> candidates("audio")[:2]
-    ['gemini-3.1-flash-live-preview', 'gemini-2.5-flash-native-audio-preview-12-2025']
+    ['gemini-3.8-live', 'gemini-3.1-flash-live-preview']
     """
     wanted = modality.upper()
     out: list[str] = []
     for caps in REGISTRY:
-        if backend in caps.backends and wanted in caps.response_modalities:
+        if caps.retired:
+            continue
+        if backend in caps.backends and wanted in caps.modalities(backend):
             out.extend(caps.names)
     return out

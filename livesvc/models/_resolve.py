@@ -5,8 +5,12 @@ key fails only at setup, with ``1008 ... not found or is not supported for
 bidiGenerateContent``. :func:`resolve` asks the models list (REST) for what the
 key can use and picks, as the seeds do:
 
-1. the first preferred candidate that is listed with ``bidiGenerateContent``;
-2. else the first listed Live model the registry knows can answer in the modality;
+1. the first preferred candidate that is listed with ``bidiGenerateContent``
+   (the registry's order: ``gemini-3.8-live`` first for audio);
+2. else the first listed Live model the registry knows can answer in the
+   modality: a retired one (``gemini-live-2.5-flash-preview`` and
+   ``gemini-2.0-flash-live-001``, shut down by Google in December 2025) is
+   still picked where a server lists it and nothing current fits, never by default;
 3. else (or if the list cannot be fetched) the registry's static default.
 
 Example::
@@ -161,12 +165,14 @@ async def resolve(
         picked = pick_from_available(ranked, listed)
         if picked is not None:
             return picked
-        for name in listed:
-            caps = capabilities(name)
+        # Every current model that fits is a ranked candidate already; what is
+        # left is a retired model the server still lists (a private deployment,
+        # the emulator): accepted, as nothing current fits.
+        for caps in map(capabilities, listed):
             if (
                 caps is not None
-                and modality.upper() in caps.response_modalities
                 and backend in caps.backends
+                and modality.upper() in caps.modalities(backend)
             ):
                 return caps.name
         log.warning("models.no_listed_candidate", modality=modality, listed=len(listed))

@@ -41,6 +41,7 @@ from livesvc.session._close_codes import classify_http_status as classify_http_s
 from livesvc.session._config import SessionConfig as SessionConfig
 from livesvc.session._connection import ProtocolError as ProtocolError
 from livesvc.session._core import EventSink as EventSink
+from livesvc.session._dial import TlsHandshakeError as TlsHandshakeError
 from livesvc.session._errors import ConfigError as ConfigError
 from livesvc.session._errors import DeliveryFailed as DeliveryFailed
 from livesvc.session._errors import LedgerFull as LedgerFull
@@ -103,6 +104,7 @@ __all__ = [
     "SessionFailed",
     "SessionResumptionUpdated",
     "SessionStatus",
+    "TlsHandshakeError",
     "ToolCallCancelled",
     "ToolCallFinished",
     "ToolCallReceived",

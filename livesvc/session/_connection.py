@@ -34,6 +34,7 @@ from livesvc.auth import AuthError, LiveEndpoint, build_endpoint
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass, classify_close, classify_http_status
 from livesvc.session._core import SessionCore
+from livesvc.session._dial import connect_websocket_url
 from livesvc.session._envelopes import (
     CloseLink,
     ConnCommand,
@@ -75,7 +76,7 @@ async def default_dial(
     max_message_size: int,
 ) -> trio_websocket.WebSocketConnection:
     """Open a WebSocket with trio-websocket (``ws://`` or ``wss://``)."""
-    return await trio_websocket.connect_websocket_url(
+    return await connect_websocket_url(
         nursery,
         endpoint.url,
         ssl_context=ssl_context,

@@ -30,6 +30,7 @@ from livesvc.session._close_codes import CloseClass
 from livesvc.session._envelopes import (
     CancelTools,
     ConnCommand,
+    EndInteraction,
     GoAwayNoticed,
     Link,
     LinkEnd,
@@ -60,6 +61,7 @@ from livesvc.session._events import (
 from livesvc.session._ledger import LedgerEntry, OutboundLedger
 from livesvc.session._media_buffer import MediaBuffer
 from livesvc.session._prepare import PreparedSession
+from livesvc.tools import ends_interaction
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 from supervisors import Mailbox, Overflow
 
@@ -559,6 +561,8 @@ class SessionCore:
             self._notify()
             await self.emit(ToolCallCancelled(at=now, ids=ids))
             await self.tool_commands.send(CancelTools(ids=ids))
+        if sc is not None and ends_interaction(sc):
+            await self.tool_commands.send(EndInteraction())
         if msg.session_resumption_update is not None:
             self._on_resumption_update(msg, generation, now)
         if msg.go_away is not None:

@@ -31,6 +31,7 @@ __all__ = [
     "ConnCommand",
     "Dial",
     "DropLink",
+    "EndInteraction",
     "GoAwayNoticed",
     "Link",
     "LinkDown",
@@ -177,4 +178,8 @@ class CancelTools(msgspec.Struct, frozen=True, kw_only=True):
     ids: list[str]
 
 
-ToolCommand = RunTools | CancelTools
+class EndInteraction(msgspec.Struct, frozen=True, kw_only=True):
+    """The interaction ended: repeated-call suppression starts afresh."""
+
+
+ToolCommand = RunTools | CancelTools | EndInteraction

@@ -7,6 +7,19 @@ model, two response modalities, NON_BLOCKING where the model or backend lacks
 it, ``transparent`` resumption on the Gemini API, a thinking knob the model does
 not have, out-of-range sampling, misspelled enum values, duplicate tools.
 
+Gemini 3.8 rules (``live-3.8.md`` §2, §4), checked on the final setup so that
+``setup_overrides`` cannot slip past them:
+
+- ``gemini-3.8-live``: no ``thinkingConfig`` at all; on the Gemini API no
+  ``proactivity.proactiveAudio: false`` (it is always on) and no
+  ``enableAffectiveDialog`` (Vertex AI keeps both); AUDIO answers only (plus
+  ``VIDEO`` avatars on Vertex AI).
+- ``gemini-3.8-live-extended-thinking``: ``thinkingLevel`` LOW, MEDIUM or HIGH
+  (``LOW`` is filled in when none is given, since the server has no default);
+  no thinking budget; no ``BLOCKING`` function.
+- On both, a function declared without ``behavior`` is NON_BLOCKING: its
+  calls run concurrently and are answered one by one.
+
 Example::
 
     prepared = prepare(SessionConfig(model="gemini-3.1-flash-live-preview", api_key="k"))
@@ -59,6 +72,7 @@ __all__ = ["PreparedSession", "prepare"]
 log = get_logger(__name__)
 
 _MODALITIES = ("TEXT", "AUDIO")
+_VERTEX_MODALITIES = ("TEXT", "AUDIO", "VIDEO")  # VIDEO: 3.8 Live avatars on Vertex AI
 _THINKING_LEVELS = (
     ThinkingLevel.MINIMAL,
     ThinkingLevel.LOW,
@@ -98,7 +112,8 @@ class PreparedSession:
         text_input: how :meth:`Session.send_text` sends text.
         setup: the setup message without a resumption handle.
         tools: registered Python tools by name.
-        non_blocking: names of functions declared ``NON_BLOCKING``.
+        non_blocking: names of functions that are ``NON_BLOCKING`` (declared so, or
+            declared without ``behavior`` on a model where that is the default).
         manual_activity: automatic activity detection is off (client sends activityStart/End).
     """
 
@@ -115,6 +130,11 @@ class PreparedSession:
     def backend(self) -> Backend:
         """Gemini API or Vertex AI."""
         return self.auth.backend
+
+    @property
+    def informative_tool_errors(self) -> bool:
+        """Whether tool failures are answered with ``status`` / ``retryable`` payloads (3.8)."""
+        return self.capabilities is not None and self.capabilities.informative_tool_errors
 
     @property
     def resumption(self) -> bool:
@@ -216,6 +236,8 @@ def prepare(config: SessionConfig) -> PreparedSession:
             if not name.endswith("_") and getattr(overrides, name) is not None
         }
         setup = msgspec.structs.replace(setup, **changes)
+    if caps is not None:
+        setup = _apply_model_rules(setup, caps, backend)
     _advise_api_version(config, auth, setup)
     aad = realtime.automatic_activity_detection if realtime else None
     return PreparedSession(
@@ -313,15 +335,19 @@ def _generation_config(
     field = "response_modalities"
     if gen.response_modalities is not None:
         modalities = [str(m).upper() for m in gen.response_modalities]
+        known = _VERTEX_MODALITIES if backend is Backend.VERTEX else _MODALITIES
         for m in modalities:
-            if m not in _MODALITIES:
-                raise _fail(field, f"{m!r} is not a Live response modality (TEXT or AUDIO)")
+            if m not in known:
+                where = " on the Gemini API" if m in _VERTEX_MODALITIES else ""
+                raise _fail(
+                    field, f"{m!r} is not a Live response modality{where} ({' or '.join(known)})"
+                )
         if len(set(modalities)) > 1:
             raise _fail(field, "a Live session answers in one modality; pick TEXT or AUDIO")
         if caps is not None:
             for m in modalities:
-                if m not in caps.response_modalities:
-                    allowed = ", ".join(sorted(caps.response_modalities))
+                if m not in caps.modalities(backend):
+                    allowed = ", ".join(sorted(caps.modalities(backend)))
                     hint = (
                         " (use AUDIO with output_audio_transcription=True for text)"
                         if m == "TEXT"
@@ -357,7 +383,11 @@ def _generation_config(
                 raise _fail(
                     "thinking_level", f"{caps.name} takes thinking_budget, not thinking_level"
                 )
-            if caps.thinking is ThinkingKnob.NONE and (tc.thinking_budget or tc.thinking_level):
+            if (
+                caps.thinking is ThinkingKnob.NONE
+                and caps.thinking_config  # else _apply_model_rules says more
+                and (tc.thinking_budget or tc.thinking_level)
+            ):
                 raise _fail("thinking_config", f"{caps.name} does not think")
     if gen.enable_affective_dialog and caps is not None and not caps.affective_dialog:
         raise _fail("enable_affective_dialog", f"{caps.name} has no affective dialog")
@@ -425,6 +455,11 @@ def _check_declaration(
         raise _fail("tools", f"function {decl.name!r} is declared twice")
     names.add(decl.name)
     behavior = _enum("tools", decl.behavior, (Behavior.BLOCKING, Behavior.NON_BLOCKING))
+    if behavior == Behavior.BLOCKING and caps is not None and not caps.blocking_tools:
+        raise _blocking_refused(decl, caps)
+    if behavior is None and caps is not None and caps.non_blocking_by_default:
+        # The server's default on 3.8; the wire keeps the declaration as given.
+        non_blocking.add(decl.name)
     if behavior == Behavior.NON_BLOCKING:
         if backend is Backend.VERTEX:
             raise _fail(
@@ -545,6 +580,64 @@ def _proactivity(config: SessionConfig, caps: ModelCapabilities | None) -> Proac
     if pc.proactive_audio and caps is not None and not caps.proactive_audio:
         raise _fail("proactivity", f"{caps.name} has no proactive audio")
     return pc
+
+
+def _apply_model_rules(setup: Setup, caps: ModelCapabilities, backend: Backend) -> Setup:
+    """Refuse what ``caps`` forbids in the final setup; fill a required thinking level."""
+    gen = setup.generation_config or GenerationConfig()
+    tc = gen.thinking_config
+    if tc is not None and not caps.thinking_config:
+        raise _fail(
+            "thinking_config",
+            f"{caps.name} takes no thinking config (it reasons on its own); leave out "
+            "thinking_config, thinking_level, thinking_budget and include_thoughts",
+        )
+    if caps.thinking_levels is not None:
+        if tc is not None and tc.thinking_budget is not None:
+            raise _fail("thinking_budget", f"{caps.name} takes thinking_level, not thinking_budget")
+        level = tc.thinking_level if tc is not None else None
+        if level is None and caps.default_thinking_level is not None:
+            # The server has no default and refuses the setup without a level.
+            tc = msgspec.structs.replace(
+                tc or ThinkingConfig(), thinking_level=caps.default_thinking_level
+            )
+            gen = msgspec.structs.replace(gen, thinking_config=tc)
+            setup = msgspec.structs.replace(setup, generation_config=gen)
+        elif level is not None and level.upper() not in caps.thinking_levels:
+            allowed = ", ".join(sorted(caps.thinking_levels, key=_THINKING_LEVELS.index))
+            raise _fail(
+                "thinking_level", f"{level!r} is not supported by {caps.name}; use {allowed}"
+            )
+    if backend in caps.affective_dialog_removed and gen.enable_affective_dialog is not None:
+        raise _fail(
+            "enable_affective_dialog",
+            f"{caps.name} has no affective dialog setting on the Gemini API; remove "
+            "enable_affective_dialog (Vertex AI keeps it)",
+        )
+    pc = setup.proactivity
+    if backend in caps.proactive_audio_always_on and pc is not None and pc.proactive_audio is False:
+        raise _fail(
+            "proactivity.proactive_audio",
+            f"proactive audio is always on for {caps.name} on the Gemini API; "
+            "remove proactive_audio=False",
+        )
+    for m in gen.response_modalities or ():
+        if str(m).upper() not in caps.modalities(backend):
+            allowed = ", ".join(sorted(caps.modalities(backend)))
+            raise _fail("response_modalities", f"{caps.name} answers only in {allowed}, not {m}")
+    for t in setup.tools or ():
+        for decl in t.function_declarations or ():
+            if not caps.blocking_tools and (decl.behavior or "").upper() == Behavior.BLOCKING:
+                raise _blocking_refused(decl, caps)
+    return setup
+
+
+def _blocking_refused(decl: FunctionDeclaration, caps: ModelCapabilities) -> ConfigError:
+    return _fail(
+        "tools",
+        f"{decl.name}: {caps.name} takes only NON_BLOCKING functions; "
+        "drop behavior=BLOCKING (no behavior means NON_BLOCKING)",
+    )
 
 
 def _explicit_vad(config: SessionConfig, backend: Backend) -> bool | None:

@@ -149,6 +149,7 @@ class Session:
             scheduling_supported=prepared.backend is Backend.GEMINI,
             on_error=self._core.report_error,
             on_finished=self._tool_finished,
+            informative_errors=prepared.informative_tool_errors,
         )
         self._reconnect = self._core.reconnect
         self._crash_scopes: dict[str, trio.CancelScope] = {}

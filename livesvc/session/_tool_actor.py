@@ -11,7 +11,7 @@ from __future__ import annotations
 import trio
 
 from livesvc.session._core import SessionCore
-from livesvc.session._envelopes import CancelTools, RunTools
+from livesvc.session._envelopes import CancelTools, EndInteraction, RunTools
 from livesvc.tools import ToolRunner
 from supervisors import ChildContext
 
@@ -36,3 +36,5 @@ class ToolExecutorActor:
                         self._runner.submit(command.call)
                     elif isinstance(command, CancelTools):
                         self._runner.cancel(command.ids)
+                    elif isinstance(command, EndInteraction):
+                        self._runner.end_interaction()

@@ -18,7 +18,9 @@ from __future__ import annotations
 from livesvc.tools._runner import OnToolFinished as OnToolFinished
 from livesvc.tools._runner import ToolOutcome as ToolOutcome
 from livesvc.tools._runner import ToolRunner as ToolRunner
+from livesvc.tools._runner import ends_interaction as ends_interaction
 from livesvc.tools._runner import error_response as error_response
+from livesvc.tools._runner import informative_response as informative_response
 from livesvc.tools._spec import ToolArgumentError as ToolArgumentError
 from livesvc.tools._spec import ToolResult as ToolResult
 from livesvc.tools._spec import ToolSpec as ToolSpec
@@ -31,6 +33,8 @@ __all__ = [
     "ToolResult",
     "ToolRunner",
     "ToolSpec",
+    "ends_interaction",
     "error_response",
+    "informative_response",
     "tool",
 ]

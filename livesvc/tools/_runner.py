@@ -5,7 +5,18 @@ concurrency limit. Async tools run as tasks, sync tools in worker threads. The
 outcome always becomes a response:
 
 - a return value becomes ``{"result": ...}`` (a dict is sent as is);
-- an exception, bad arguments or a timeout become ``{"error": {...}}``;
+- an exception, bad arguments or a timeout become ``{"error": {...}}``, or,
+  with ``informative_errors`` (Gemini 3.8, which calls again when an answer
+  tells it nothing), a payload saying what happened and whether a retry can
+  help: ``{"status": "timeout", "retryable": true, "message": ...}``,
+  ``{"status": "invalid_argument", "reason_code": ..., "retryable": false,
+  "valid_options": [...], "message": ...}``, ``{"status": "error",
+  "retryable": false, "error_type": ..., "message": ...}``;
+- a call to a ``suppress_repeats`` tool identical (name and arguments) to an
+  earlier call of the same interaction is answered with that call's result
+  (waiting for it if it still runs) instead of running again; a timed-out or
+  cancelled first call does not count. :meth:`ToolRunner.end_interaction`
+  forgets the interaction's calls;
 - a ``toolCallCancellation`` cancels the matching calls, and **no** response is
   sent for them (the server has forgotten them).
 
@@ -46,18 +57,33 @@ import trio
 
 from livesvc.logs import get_logger
 from livesvc.tools._spec import ToolArgumentError, ToolResult, ToolSpec
-from livesvc.wire import FunctionCall, FunctionResponse, ToolCall, ToolResponse
+from livesvc.wire import (
+    FunctionCall,
+    FunctionResponse,
+    InteractionStatus,
+    ServerContent,
+    ToolCall,
+    ToolResponse,
+)
 
-__all__ = ["OnToolFinished", "ToolOutcome", "ToolRunner", "error_response"]
+__all__ = [
+    "OnToolFinished",
+    "ToolOutcome",
+    "ToolRunner",
+    "ends_interaction",
+    "error_response",
+    "informative_response",
+]
 
 log = get_logger(__name__)
 
 Respond = Callable[[list[FunctionResponse]], Awaitable[None]]
 Fallback = Callable[[ToolCall], Any]
 
-ToolOutcome = Literal["ok", "error", "bad_arguments", "timeout", "cancelled"]
+ToolOutcome = Literal["ok", "error", "bad_arguments", "timeout", "cancelled", "repeat"]
 """How a tool call ended: answered, raised (or unusable result), ill-typed
-arguments, over its timeout, or cancelled by the server (no response sent)."""
+arguments, over its timeout, cancelled by the server (no response sent), or
+answered with an identical earlier call's result (``suppress_repeats``)."""
 
 
 class OnToolFinished(Protocol):
@@ -73,11 +99,51 @@ class OnToolFinished(Protocol):
     ) -> None: ...
 
 
+def ends_interaction(content: ServerContent) -> bool:
+    """Whether ``content`` ends the interaction (the rule of the SDK's ``receive()``).
+
+    With an ``interactionStatus`` (3.8), only ``IDLE`` (or the deprecated
+    ``REQUIRES_ACTION``) ends it: a ``turnComplete`` with ``IN_PROGRESS`` ends
+    one utterance of a longer interaction. Without one, ``turnComplete`` does.
+
+    >>> ends_interaction(ServerContent(turn_complete=True, interaction_status="IN_PROGRESS"))
+    False
+    >>> ends_interaction(ServerContent(turn_complete=True))
+    True
+    """
+    if not content.turn_complete:
+        return False
+    status = content.interaction_status
+    if status is None or status == InteractionStatus.UNSPECIFIED:
+        return True
+    return status in (InteractionStatus.IDLE, InteractionStatus.REQUIRES_ACTION)
+
+
 def error_response(call: FunctionCall, kind: str, message: str) -> FunctionResponse:
     """The structured error the model receives for a failed call."""
     return FunctionResponse(
         id=call.id, name=call.name, response={"error": {"type": kind, "message": message}}
     )
+
+
+def informative_response(
+    call: FunctionCall, status: str, message: str, *, retryable: bool, **extra: Any
+) -> FunctionResponse:
+    """A payload that tells the model what happened and whether calling again can help.
+
+    Gemini 3.8 calls a tool again (2-5 times in one turn) when its answer is
+    empty or uninformative; the migration guide's fix is a ``status``, a
+    ``retryable`` flag and a plain-language message (``live-3.8.md`` §4). Tools
+    can return the same shape for their own outcomes.
+
+    Example::
+
+        informative_response(call, "no_results", "No flights that day.", retryable=False)
+        # response={"status": "no_results", "retryable": False, "message": "No flights that day."}
+    """
+    payload: dict[str, Any] = {"status": status, "retryable": retryable, **extra}
+    payload["message"] = message
+    return FunctionResponse(id=call.id, name=call.name, response=payload)
 
 
 @dataclass
@@ -87,6 +153,15 @@ class _Batch:
     pending: int
     order: dict[str | None, int] = field(default_factory=dict)
     responses: list[FunctionResponse] = field(default_factory=list)
+
+
+@dataclass
+class _First:
+    """The first call of a ``suppress_repeats`` tool with given arguments, this interaction."""
+
+    done: trio.Event = field(default_factory=trio.Event)
+    response: FunctionResponse | None = None  # set when repeats may reuse it
+    outcome: ToolOutcome = "ok"
 
 
 @dataclass
@@ -111,6 +186,8 @@ class ToolRunner:
         scheduling_supported: ``False`` on Vertex AI, which rejects ``scheduling``.
         on_error: told about a fallback that raised (the session's ``on_error``).
         on_finished: told how each call ended (see :class:`OnToolFinished`).
+        informative_errors: answer failures with ``status`` / ``retryable`` /
+            ``message`` payloads instead of ``{"error": {...}}`` (Gemini 3.8).
     """
 
     def __init__(
@@ -125,8 +202,11 @@ class ToolRunner:
         scheduling_supported: bool = True,
         on_error: Callable[[Exception], None] | None = None,
         on_finished: OnToolFinished | None = None,
+        informative_errors: bool = False,
     ) -> None:
         self._tools = dict(tools)
+        self._informative = informative_errors
+        self._firsts: dict[tuple[str, bytes], _First] = {}
         self._respond = respond
         self._fallback = fallback
         self._timeout = default_timeout
@@ -141,6 +221,7 @@ class ToolRunner:
         self.completed = 0
         self.failed = 0
         self.cancelled = 0
+        self.repeats = 0
 
     @property
     def running_ids(self) -> list[str]:
@@ -186,6 +267,15 @@ class ToolRunner:
                         batch.pending -= 1
                 # Calls nobody handles are the caller's to answer (send_tool_response).
 
+    def end_interaction(self) -> None:
+        """The interaction is over (``turnComplete`` with ``IDLE``, or without a status).
+
+        Calls of ``suppress_repeats`` tools are compared within one interaction
+        only: the next identical call runs again. A call still running keeps
+        answering the repeats that already wait for it.
+        """
+        self._firsts.clear()
+
     def cancel(self, ids: Sequence[str]) -> list[str]:
         """Cancel running calls by id; returns the ids that were running."""
         hit: list[str] = []
@@ -211,25 +301,97 @@ class ToolRunner:
         timeout = spec.timeout or self._timeout
         response: FunctionResponse | None = None
         outcome: ToolOutcome = "cancelled"
+        first: _First | None = None
         try:
             with entry.scope:
                 with trio.move_on_after(timeout) as deadline:
-                    async with self._limiter:
-                        response, outcome = await self._invoke(call, spec)
+                    response = await self._earlier_answer(call, spec)
+                    if response is not None:
+                        outcome = "repeat"
+                    else:
+                        first = self._claim_first(call, spec)
+                        async with self._limiter:
+                            response, outcome = await self._invoke(call, spec)
                 if deadline.cancelled_caught:
                     log.warning("tools.timeout", tool=spec.name, call_id=call.id, timeout=timeout)
                     outcome = "timeout"
-                    response = error_response(
-                        call, "timeout", f"tool {spec.name} timed out after {timeout}s"
+                    response = self._failure(
+                        call,
+                        "timeout",
+                        f"tool {spec.name} timed out after {timeout}s",
+                        retryable=True,
                     )
         finally:
             self._running.pop(key, None)
-        if entry.scope.cancelled_caught or key in entry.cancelled:
-            self.cancelled += 1
-            response = None
-            outcome = "cancelled"
+            if entry.scope.cancelled_caught or key in entry.cancelled:
+                self.cancelled += 1
+                response = None
+                outcome = "cancelled"
+            if first is not None:
+                self._settle_first(call, spec, first, response, outcome)
         self._report(call, outcome, entry.started)
         await self._deliver(call, [response] if response is not None else [], batch)
+
+    def _repeat_key(self, call: FunctionCall, spec: ToolSpec) -> tuple[str, bytes] | None:
+        if not spec.suppress_repeats:
+            return None
+        try:
+            return spec.name, msgspec.json.encode(call.args or {}, order="sorted")
+        except (TypeError, msgspec.EncodeError):
+            return None
+
+    async def _earlier_answer(self, call: FunctionCall, spec: ToolSpec) -> FunctionResponse | None:
+        """The answer of an identical earlier call this interaction, if a repeat may reuse it."""
+        repeat = self._repeat_key(call, spec)
+        first = self._firsts.get(repeat) if repeat is not None else None
+        if first is None:
+            return None
+        await first.done.wait()
+        if first.response is None:
+            return None  # it timed out or was cancelled: this call runs itself
+        self.repeats += 1
+        log.info("tools.repeat_suppressed", tool=spec.name, call_id=call.id)
+        return msgspec.structs.replace(first.response, id=call.id, name=call.name)
+
+    def _claim_first(self, call: FunctionCall, spec: ToolSpec) -> _First | None:
+        repeat = self._repeat_key(call, spec)
+        if repeat is None:
+            return None
+        first = _First()
+        self._firsts[repeat] = first
+        return first
+
+    def _settle_first(
+        self,
+        call: FunctionCall,
+        spec: ToolSpec,
+        first: _First,
+        response: FunctionResponse | None,
+        outcome: ToolOutcome,
+    ) -> None:
+        if outcome in ("ok", "error", "bad_arguments"):
+            first.response, first.outcome = response, outcome
+        else:
+            repeat = self._repeat_key(call, spec)
+            if repeat is not None and self._firsts.get(repeat) is first:
+                del self._firsts[repeat]
+        first.done.set()
+
+    def _failure(
+        self, call: FunctionCall, kind: str, message: str, *, retryable: bool, **extra: Any
+    ) -> FunctionResponse:
+        """An error response, informative (``status``, ``retryable``) on Gemini 3.8."""
+        if not self._informative:
+            return error_response(call, kind, message)
+        if kind == "timeout":
+            status = "timeout"
+            message += "; calling it again may succeed"
+        elif kind == "invalid_arguments":
+            status = "invalid_argument"
+        else:
+            status = "error"
+            extra = {"error_type": kind, **extra}
+        return informative_response(call, status, message, retryable=retryable, **extra)
 
     def _report(self, call: FunctionCall, outcome: ToolOutcome, started: float) -> None:
         if self._on_finished is not None:
@@ -248,7 +410,15 @@ class ToolRunner:
         except ToolArgumentError as exc:
             self.failed += 1
             log.warning("tools.bad_arguments", tool=spec.name, call_id=call.id, error=str(exc))
-            return error_response(call, "invalid_arguments", str(exc)), "bad_arguments"
+            response = self._failure(
+                call,
+                "invalid_arguments",
+                str(exc),
+                retryable=False,
+                reason_code=exc.reason_code,
+                valid_options=exc.valid_options,
+            )
+            return response, "bad_arguments"
         try:
             if spec.is_async:
                 result = await spec.fn(**kwargs)
@@ -260,7 +430,7 @@ class ToolRunner:
         except Exception as exc:
             self.failed += 1
             log.warning("tools.failed", tool=spec.name, call_id=call.id, error=type(exc).__name__)
-            return error_response(call, type(exc).__name__, str(exc)), "error"
+            return self._failure(call, type(exc).__name__, str(exc), retryable=False), "error"
         self.completed += 1
         return self._to_response(call, result, spec.scheduling)
 
@@ -283,8 +453,11 @@ class ToolRunner:
                     log.warning("tools.timeout", tool="on_tool_call", timeout=self._timeout)
                     failure = "timeout"
                     responses = [
-                        error_response(
-                            c, "timeout", f"tool {c.name} timed out after {self._timeout}s"
+                        self._failure(
+                            c,
+                            "timeout",
+                            f"tool {c.name} timed out after {self._timeout}s",
+                            retryable=True,
                         )
                         for c in calls
                     ]
@@ -294,7 +467,9 @@ class ToolRunner:
             if self._on_error is not None:
                 self._on_error(exc)
             failure = "error"
-            responses = [error_response(c, type(exc).__name__, str(exc)) for c in calls]
+            responses = [
+                self._failure(c, type(exc).__name__, str(exc), retryable=False) for c in calls
+            ]
         finally:
             for key in keys:
                 self._running.pop(key, None)
@@ -357,7 +532,7 @@ class ToolRunner:
             payload = msgspec.to_builtins(result)
         except (TypeError, msgspec.EncodeError) as exc:
             message = f"{type(result).__name__}: {exc}"
-            return error_response(call, "unserializable_result", message), "error"
+            return self._failure(call, "unserializable_result", message, retryable=False), "error"
         if not isinstance(payload, dict):
             payload = {"result": payload}
         response = FunctionResponse(id=call.id, name=call.name, response=payload)

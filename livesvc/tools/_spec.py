@@ -41,7 +41,18 @@ _SCHEDULINGS = (
 
 
 class ToolArgumentError(ValueError):
-    """The model called a tool with arguments that do not fit its signature."""
+    """The model called a tool with arguments that do not fit its signature.
+
+    ``reason_code`` is ``unexpected_argument``, ``missing_argument`` or
+    ``invalid_type``; ``valid_options`` lists the tool's parameter names.
+    """
+
+    def __init__(
+        self, message: str, *, reason_code: str = "invalid_type", valid_options: list[str]
+    ) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.valid_options = valid_options
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,9 @@ class ToolSpec:
         timeout: seconds before the call is abandoned with an error response
             (``None``: the session's ``tool_timeout``).
         scheduling: default scheduling of this tool's responses.
+        suppress_repeats: a call identical (same name and arguments) to an earlier
+            one of the same interaction is answered with the earlier result instead
+            of running again (off by default; for side-effect-free lookups).
         is_async: whether the handler is a coroutine function (else it runs in a thread).
     """
 
@@ -78,8 +92,10 @@ class ToolSpec:
         behavior: str | None = None,
         scheduling: str | None = None,
         timeout: float | None = None,
+        suppress_repeats: bool = False,
     ) -> None:
         self.fn = fn
+        self.suppress_repeats = suppress_repeats
         self.name = name or fn.__name__
         if not _NAME.match(self.name):
             raise ValueError(f"invalid tool name {self.name!r}: letters, digits, _ . - (max 64)")
@@ -141,10 +157,15 @@ class ToolSpec:
         args = dict(args or {})
         params = self._signature.parameters
         accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        options = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         out: dict[str, Any] = {}
         for key, value in args.items():
             if key not in params and not accepts_any:
-                raise ToolArgumentError(f"unexpected argument {key!r}")
+                raise ToolArgumentError(
+                    f"unexpected argument {key!r}",
+                    reason_code="unexpected_argument",
+                    valid_options=options,
+                )
             hint = self._hints.get(key)
             if hint is None or hint is Any or key not in params:
                 out[key] = value
@@ -152,14 +173,20 @@ class ToolSpec:
             try:
                 out[key] = msgspec.convert(value, hint, strict=False)
             except (msgspec.ValidationError, TypeError) as exc:
-                raise ToolArgumentError(f"argument {key!r}: {exc}") from None
+                raise ToolArgumentError(
+                    f"argument {key!r}: {exc}", reason_code="invalid_type", valid_options=options
+                ) from None
         for pname, param in params.items():
             if (
                 param.default is param.empty
                 and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
                 and pname not in out
             ):
-                raise ToolArgumentError(f"missing argument {pname!r}")
+                raise ToolArgumentError(
+                    f"missing argument {pname!r}",
+                    reason_code="missing_argument",
+                    valid_options=options,
+                )
         return out
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -178,6 +205,7 @@ def tool(
     behavior: str | None = None,
     scheduling: str | None = None,
     timeout: float | None = None,
+    suppress_repeats: bool = False,
 ) -> Any:
     """Declare a Python callable as a Live tool (usable bare or with options).
 
@@ -188,6 +216,10 @@ def tool(
         behavior: ``"NON_BLOCKING"`` lets the model keep talking while it runs.
         scheduling: default ``scheduling`` of its responses (NON_BLOCKING only).
         timeout: seconds before the call is answered with a timeout error.
+        suppress_repeats: answer a call identical to an earlier one of the same
+            interaction with the earlier result, without running the tool again
+            (Gemini 3.8 may repeat a lookup 2-5 times in one turn). Off by default:
+            use it for lookups without side effects only.
 
     Example::
 
@@ -195,6 +227,11 @@ def tool(
         def add(a: int, b: int) -> int:
             \"\"\"Add two numbers.\"\"\"
             return a + b
+
+        @tool(suppress_repeats=True, timeout=5)
+        async def find_flights(origin: str, day: str) -> dict:
+            \"\"\"Flights leaving on a day.\"\"\"
+            ...
     """
 
     def wrap(f: Callable[..., Any]) -> ToolSpec:
@@ -206,6 +243,7 @@ def tool(
             behavior=behavior,
             scheduling=scheduling,
             timeout=timeout,
+            suppress_repeats=suppress_repeats,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -43,11 +43,12 @@ def test_unknown_model_has_no_entry() -> None:
 
 def test_candidates_are_filtered_by_modality_and_backend() -> None:
     """Audio candidates start with the preferred Gemini model; Vertex lists only Vertex models."""
-    assert candidates("audio")[0] == "gemini-3.1-flash-live-preview"
+    assert candidates("audio")[:2] == ["gemini-3.8-live", "gemini-3.1-flash-live-preview"]
     assert "gemini-live-2.5-flash-native-audio" not in candidates("audio")
     vertex = candidates("audio", backend=Backend.VERTEX)
-    assert vertex[0] == "gemini-live-2.5-flash-native-audio"
+    assert vertex[:2] == ["gemini-3.8-live", "gemini-live-2.5-flash-native-audio"]
     assert "gemini-3.1-flash-live-preview" not in vertex
+    assert "gemini-3.8-live-extended-thinking" not in vertex
     assert "gemini-3.1-flash-live-preview" not in candidates("text")
 
 
@@ -55,3 +56,38 @@ def test_normalize_model_name() -> None:
     """Prefixes and method suffixes are stripped; bare names stay."""
     assert normalize_model_name("models/x") == "x"
     assert normalize_model_name("x") == "x"
+
+
+def test_retired_models_are_known_but_not_candidates() -> None:
+    """Models Google shut down (Dec 2025) keep their entry but leave the default lists."""
+    for name in ("gemini-live-2.5-flash-preview", "gemini-2.0-flash-live-001"):
+        caps = capabilities(name)
+        assert caps is not None
+        assert caps.retired
+        assert name not in candidates("audio")
+        assert name not in candidates("text")
+        assert name not in candidates("text", backend=Backend.VERTEX)
+
+
+def test_gemini_38_facts() -> None:
+    """3.8 Live: no thinkingConfig, NON_BLOCKING by default, fixed audio features on the Gemini API."""
+    caps = capabilities("models/gemini-3.8-live")
+    assert caps is not None
+    assert caps.backends == {Backend.GEMINI, Backend.VERTEX}
+    assert caps.thinking_config is False
+    assert caps.non_blocking_by_default
+    assert caps.blocking_tools
+    assert caps.modalities(Backend.GEMINI) == {"AUDIO"}
+    assert caps.modalities(Backend.VERTEX) == {"AUDIO", "VIDEO"}
+    assert caps.proactive_audio_always_on == {Backend.GEMINI}
+    assert caps.affective_dialog_removed == {Backend.GEMINI}
+    et = capabilities("gemini-3.8-live-extended-thinking")
+    assert et is not None
+    assert et.backends == {Backend.GEMINI}
+    assert et.thinking is ThinkingKnob.LEVEL
+    assert et.thinking_levels == {"LOW", "MEDIUM", "HIGH"}
+    assert et.default_thinking_level == "LOW"
+    assert et.blocking_tools is False
+    assert et.non_blocking_by_default
+    assert candidates("video") == []
+    assert candidates("video", backend=Backend.VERTEX) == ["gemini-3.8-live"]

@@ -90,7 +90,7 @@ async def test_list_failure_falls_back_to_the_static_default_with_a_warning() ->
     async with httpx.AsyncClient(transport=models_server([], seen, status=403)) as client:
         with capture_logs() as logs:
             model = await resolve("audio", auth=ApiKey("k"), http_client=client)
-    assert model == "gemini-3.1-flash-live-preview"
+    assert model == "gemini-3.8-live"
     assert [e["event"] for e in logs] == ["models.list_failed"]
 
 
@@ -115,3 +115,43 @@ async def test_empty_method_list_counts_as_supported() -> None:
             await resolve("audio", auth=ApiKey("k"), http_client=client)
             == "gemini-3.1-flash-live-preview"
         )
+
+
+async def test_audio_prefers_a_listed_38_model() -> None:
+    """gemini-3.8-live wins over every older listed model; without it, 3.1 is next."""
+    older = [
+        "models/gemini-live-2.5-flash-preview",
+        "models/gemini-2.5-flash-native-audio-latest",
+        "models/gemini-3.1-flash-live-preview",
+    ]
+    assert await resolve("audio", available=[*older, "models/gemini-3.8-live"]) == (
+        "gemini-3.8-live"
+    )
+    assert await resolve("audio", available=older) == "gemini-3.1-flash-live-preview"
+
+
+async def test_extended_thinking_is_picked_only_when_nothing_else_fits() -> None:
+    """Background reasoning is a choice, not the audio default: a listed 2.5 model comes first."""
+    both = [
+        "models/gemini-3.8-live-extended-thinking",
+        "models/gemini-2.5-flash-native-audio-latest",
+    ]
+    assert await resolve("audio", available=both) == "gemini-2.5-flash-native-audio-latest"
+    assert (
+        await resolve("audio", available=["models/gemini-3.8-live-extended-thinking"])
+        == "gemini-3.8-live-extended-thinking"
+    )
+
+
+async def test_retired_models_are_accepted_where_served_but_never_a_default() -> None:
+    """A server that still lists a retired model gets it, after any current model that fits."""
+    assert (
+        await resolve("text", available=["models/gemini-2.0-flash-live-001"])
+        == "gemini-2.0-flash-live-001"
+    )
+    picked = await resolve(
+        "audio",
+        available=["models/gemini-live-2.5-flash-preview", "models/gemini-3.8-live"],
+    )
+    assert picked == "gemini-3.8-live"
+    assert await resolve("audio", available=["models/unknown-model"]) == "gemini-3.8-live"

@@ -377,3 +377,171 @@ def test_manual_activity_detection_is_recorded() -> None:
     )
     assert prepared.manual_activity is True
     assert prepare(config()).manual_activity is False
+
+
+G38 = "gemini-3.8-live"
+G38ET = "gemini-3.8-live-extended-thinking"
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "match"),
+    [
+        ({"thinking_level": "LOW"}, "thinking_config", "takes no thinking config"),
+        ({"thinking_budget": 0}, "thinking_config", "takes no thinking config"),
+        ({"thinking_config": {"include_thoughts": True}}, "thinking_config", "leave out"),
+        (
+            {"proactivity": {"proactive_audio": False}},
+            "proactivity.proactive_audio",
+            "always on for gemini-3.8-live on the Gemini API",
+        ),
+        ({"enable_affective_dialog": True}, "enable_affective_dialog", "remove"),
+        ({"enable_affective_dialog": False}, "enable_affective_dialog", "remove"),
+        ({"response_modalities": ["TEXT"]}, "response_modalities", "only in AUDIO, not TEXT"),
+        ({"response_modalities": ["VIDEO"]}, "response_modalities", "on the Gemini API"),
+        (
+            {"setup_overrides": {"generationConfig": {"thinkingConfig": {"thinkingLevel": "LOW"}}}},
+            "thinking_config",
+            "takes no thinking config",
+        ),
+        (
+            {"setup_overrides": {"proactivity": {"proactiveAudio": False}}},
+            "proactivity.proactive_audio",
+            "always on",
+        ),
+    ],
+)
+def test_gemini_38_live_refusals(kw: dict[str, Any], field: str, match: str) -> None:
+    """What gemini-3.8-live refuses on the Gemini API fails before dialling, naming the field."""
+    rejects(field, match, model=G38, **kw)
+
+
+def test_gemini_38_live_valid_setups() -> None:
+    """AUDIO, proactive audio left on, and tools without behavior are fine; they run NON_BLOCKING."""
+
+    @tool
+    def lookup(q: str) -> dict[str, Any]:
+        """Look something up."""
+        return {}
+
+    @tool(behavior="BLOCKING")
+    def book(q: str) -> dict[str, Any]:
+        """Book something."""
+        return {}
+
+    prepared = prepare(
+        config(
+            model=G38,
+            response_modalities=["AUDIO"],
+            proactivity=True,
+            output_audio_transcription=True,
+            tools=[lookup, book, {"functionDeclarations": [{"name": "raw"}]}],
+        )
+    )
+    assert prepared.non_blocking == {"lookup", "raw"}
+    setup = prepared.setup
+    assert setup.generation_config is not None
+    assert setup.generation_config.thinking_config is None
+    # The declaration goes out as given: NON_BLOCKING is the server's own default.
+    frame = encode_client(setup).decode()
+    assert '"behavior":"BLOCKING"' in frame
+    assert frame.count('"behavior"') == 1
+
+
+def test_gemini_38_live_on_vertex_keeps_affective_dialog_and_video() -> None:
+    """Vertex AI documents affective dialog and proactive audio as switchable, and VIDEO avatars."""
+    prepared = prepare(
+        config(
+            model=G38,
+            auth=vertex(),
+            enable_affective_dialog=True,
+            proactivity={"proactive_audio": False},
+            response_modalities=["VIDEO"],
+        )
+    )
+    gen = prepared.setup.generation_config
+    assert gen is not None
+    assert gen.response_modalities == ["VIDEO"]
+    assert gen.enable_affective_dialog is True
+    rejects(
+        "thinking_config",
+        "takes no thinking config",
+        model=G38,
+        auth=vertex(),
+        thinking_level="HIGH",
+    )
+    rejects("response_modalities", "VIDEO", model=NATIVE, response_modalities=["VIDEO"])
+
+
+def test_extended_thinking_fills_low_when_no_level_is_given() -> None:
+    """The server has no default level and refuses the setup without one: LOW is filled in."""
+    prepared = prepare(config(model=G38ET))
+    gen = prepared.setup.generation_config
+    assert gen is not None
+    assert gen.thinking_config is not None
+    assert gen.thinking_config.thinking_level == "LOW"
+    assert '"thinkingConfig":{"thinkingLevel":"LOW"}' in encode_client(prepared.setup).decode()
+    # A level the caller chose is kept, and include_thoughts alone still gets the default.
+    high = prepare(config(model=G38ET, thinking_level="high")).setup.generation_config
+    assert high is not None
+    assert high.thinking_config is not None
+    assert high.thinking_config.thinking_level == "HIGH"
+    thoughts = prepare(config(model=G38ET, include_thoughts=True)).setup.generation_config
+    assert thoughts is not None
+    assert thoughts.thinking_config is not None
+    assert thoughts.thinking_config.thinking_level == "LOW"
+    assert thoughts.thinking_config.include_thoughts is True
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "match"),
+    [
+        (
+            {"thinking_level": "MINIMAL"},
+            "thinking_level",
+            "'MINIMAL' is not supported.*LOW, MEDIUM, HIGH",
+        ),
+        ({"thinking_budget": 512}, "thinking_budget", "takes thinking_level"),
+        (
+            {"setup_overrides": {"generationConfig": {"thinkingConfig": {"thinkingBudget": 1}}}},
+            "thinking_budget",
+            "takes thinking_level",
+        ),
+        (
+            {"tools": [{"functionDeclarations": [{"name": "f", "behavior": "BLOCKING"}]}]},
+            "tools",
+            "f: gemini-3.8-live-extended-thinking takes only NON_BLOCKING",
+        ),
+    ],
+)
+def test_extended_thinking_refusals(kw: dict[str, Any], field: str, match: str) -> None:
+    """Extended thinking refuses an unsupported level, a budget and BLOCKING functions."""
+    rejects(field, match, model=G38ET, **kw)
+
+
+def test_extended_thinking_refuses_a_blocking_python_tool() -> None:
+    """A @tool(behavior="BLOCKING") is refused too; without behavior it runs NON_BLOCKING."""
+
+    @tool(behavior="BLOCKING")
+    def slow(q: str) -> dict[str, Any]:
+        """Slow."""
+        return {}
+
+    @tool
+    def fast(q: str) -> dict[str, Any]:
+        """Fast."""
+        return {}
+
+    rejects("tools", "slow: .* takes only NON_BLOCKING", model=G38ET, tools=[slow])
+    assert prepare(config(model=G38ET, tools=[fast])).non_blocking == {"fast"}
+    rejects("model", "not served on Vertex AI", model=G38ET, auth=vertex())
+
+
+def test_older_models_keep_blocking_by_default() -> None:
+    """Only 3.8 changes the default: on 2.5 a tool without behavior is BLOCKING."""
+
+    @tool
+    def fast(q: str) -> dict[str, Any]:
+        """Fast."""
+        return {}
+
+    assert prepare(config(tools=[fast])).non_blocking == frozenset()
