@@ -8,7 +8,6 @@ that the test can cut off; the Redis tests check the atomic scripts on a real
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import coredis
 import pytest
@@ -146,9 +145,9 @@ async def _never() -> None:
     raise AssertionError("the lease was not supposed to be lost")
 
 
-async def test_redis_leases_are_atomic_per_token(redis_url: str, tmp_path: Path):
+async def test_redis_leases_are_atomic_per_token(redis_url: str, redis_prefix: str):
     async with coredis.Redis.from_url(redis_url) as client:
-        leases = RedisLeases(client, prefix=f"t{id(tmp_path)}:")
+        leases = RedisLeases(client, prefix=redis_prefix)
         a = NodeInfo(node="a", address="10.0.0.1:80", token="t-a")
         a_again = NodeInfo(node="a", address="10.0.0.1:80", token="t-a2")
         b = NodeInfo(node="b", address="10.0.0.2:80", token="t-b")
@@ -164,10 +163,10 @@ async def test_redis_leases_are_atomic_per_token(redis_url: str, tmp_path: Path)
         assert await leases.acquire(a_again, 10)
 
 
-async def test_redis_lease_expires_with_its_ttl(redis_url: str, tmp_path: Path):
+async def test_redis_lease_expires_with_its_ttl(redis_url: str, redis_prefix: str):
     async with coredis.Redis.from_url(redis_url) as client:
-        leases = RedisLeases(client, prefix=f"t{id(tmp_path)}:")
+        leases = RedisLeases(client, prefix=redis_prefix)
         a = NodeInfo(node="a", address="x", token="t")
         assert await leases.acquire(a, 10)
-        ttl_ms = await client.pttl(f"t{id(tmp_path)}:node:a")
+        ttl_ms = await client.pttl(f"{redis_prefix}node:a")
         assert 0 < ttl_ms <= 10_000

@@ -36,8 +36,10 @@ async def store(
         yield Store(send)
     else:
         url: str = request.getfixturevalue("redis_url")
-        # A fresh prefix per test keeps tests apart on the module's one server.
-        redis_store = RedisStore(prefix=f"t{id(tmp_path)}:", keep_closed_seconds=3600.0)
+        # A fresh prefix per test keeps tests apart on the run's one server.
+        redis_store = RedisStore(
+            prefix=request.getfixturevalue("redis_prefix"), keep_closed_seconds=3600.0
+        )
         await nursery.start(RedisStoreServer(redis_store, url=url).run)
         yield redis_store
     nursery.cancel_scope.cancel()
