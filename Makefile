@@ -6,7 +6,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config/livesvc.toml
 
-.PHONY: run test bench soak lint emulator chat clean
+.PHONY: run test bench soak lint emulator chat clean system-deps
+
+# Real servers and tools the tests use (Debian packages): Redis for the
+# fleet store, HAProxy in front of a fleet, iproute2 for the fleet tests' network
+# namespaces. Installed only where missing; as
+# root (CI) with apt-get, else the command to run is printed.
+SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy ip:iproute2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +29,21 @@ emulator: $(STAMP)
 chat: $(STAMP)
 	$(VENV)/bin/livesvc chat --key dev-key
 
-test: $(STAMP)
+system-deps:
+	@missing=""; for pair in $(SYSTEM_DEPS); do \
+		cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+		command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || [ -x /usr/bin/$$cmd ] || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; \
+		fi; \
+	fi
+
+test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

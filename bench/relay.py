@@ -6,7 +6,9 @@ pacing) and every contender in front of it, each in its own process:
 * ``direct``: the clients talk to the emulator itself (the reference);
 * ``gateway``: ``livesvc serve`` (our daemon and gateway);
 * ``websockets``: a plain relay written like Google's proxy samples (``bench._wsrelay``);
-* ``nginx``: nginx as a WebSocket reverse proxy, the floor of what the machine can do.
+* ``nginx``: nginx as a WebSocket reverse proxy, the floor of what the machine can do;
+* ``trio-websocket``: a bare relay on our own stack (``bench._triorelay``), the floor
+  of what any relay on trio + trio-websocket + wsproto can do.
 
 Then, for each N of ``steps`` (clients, each streaming 16 kHz PCM up in 40 ms
 chunks at real-time pace and hearing 24 kHz model audio, see ``bench._load``),
@@ -38,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import _gateway, _nginx, _wsrelay
+from bench import _gateway, _nginx, _triorelay, _wsrelay
 from bench._drive import Drive, drive
 from bench._harness import Options, Suite, print_table
 from bench._procs import (
@@ -58,7 +60,7 @@ __all__ = ["QUICK", "RelayParams", "SUITE", "run_relay"]
 
 # `gateway-workers`: `livesvc serve` with `workers = 2` (a master and two worker
 # processes on one SO_REUSEPORT port, no proxy), to compare one event loop with two.
-CONTENDERS = ("direct", "gateway", "gateway-workers", "websockets", "nginx")
+CONTENDERS = ("direct", "gateway", "gateway-workers", "websockets", "nginx", "trio-websocket")
 # Not in the default run: two `livesvc serve` processes sharing one store, behind nginx.
 OPTIONAL_CONTENDERS = ("gateway-x2",)
 WORKERS = 2
@@ -172,6 +174,13 @@ def _verdict(row: dict[str, Any], params: RelayParams) -> str | None:
     return None
 
 
+# Relays that are one Python process in front of the upstream: module and ready line.
+_PLAIN_RELAYS = {
+    "websockets": ("bench._wsrelay", _wsrelay.READY),
+    "trio-websocket": ("bench._triorelay", _triorelay.READY),
+}
+
+
 @asynccontextmanager
 async def _contenders(
     params: RelayParams, workdir: Path
@@ -191,13 +200,14 @@ async def _contenders(
             try:
                 if name == "direct":
                     contender.url = upstream_url + path
-                elif name == "websockets":
+                elif name in _PLAIN_RELAYS:
+                    module, ready = _PLAIN_RELAYS[name]
                     contender.child = await stack.enter_async_context(
                         spawn(
-                            "wsrelay",
-                            python_module("bench._wsrelay", "--upstream", upstream_url),
+                            module.rsplit("_", 1)[1],
+                            python_module(module, "--upstream", upstream_url),
                             workdir=workdir,
-                            ready=_wsrelay.READY,
+                            ready=ready,
                         )
                     )
                     assert contender.child.ready is not None

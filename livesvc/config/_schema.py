@@ -151,9 +151,15 @@ class UpstreamConfig(_Section, kw_only=True, frozen=True):
 
 
 class StoreConfig(_Section, kw_only=True, frozen=True):
-    """``[store]``: the SQLite file for resumption handles and session records."""
+    """``[store]``: where resumption handles, session records and tokens live.
 
-    path: str | None = None  # default: <state_dir>/livesvc.db
+    ``sqlite`` (the default) is one file for one host; ``redis`` is shared by a fleet.
+    """
+
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    path: str | None = None  # sqlite: default <state_dir>/livesvc.db
+    redis_url: str | None = None  # redis: "redis://HOST:PORT/DB" (no password in the URL)
+    redis_prefix: str = "livesvc:"  # redis: every key starts with it
     timeout_seconds: Seconds = 5.0
     synchronous: Literal["full", "normal"] = "full"
     handle_ttl_seconds: Seconds = 7200.0  # Google's handles live 2 hours

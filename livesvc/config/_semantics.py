@@ -55,7 +55,33 @@ def check_semantics(config: Config) -> list[ConfigIssue]:
     issues += _check_admin(config)
     issues += _check_upstream(config)
     issues += _check_ports(config)
+    issues += _check_store(config)
     return issues
+
+
+def _check_store(config: Config) -> list[ConfigIssue]:
+    store = config.store
+    if store.backend != "redis":
+        return []
+    if not store.redis_url:
+        return [
+            ConfigIssue(
+                path="store.redis_url",
+                message='expected a URL like "redis://127.0.0.1:6379/0" with backend = "redis"',
+            )
+        ]
+    scheme, _, rest = store.redis_url.partition("://")
+    if scheme not in ("redis", "rediss") or not rest:
+        return [ConfigIssue(path="store.redis_url", message="expected a redis:// or rediss:// URL")]
+    if "@" in rest:
+        # Never echo the URL: it may hold a password.
+        return [
+            ConfigIssue(
+                path="store.redis_url",
+                message="a password in the URL is not accepted: secrets stay out of config files",
+            )
+        ]
+    return []
 
 
 def _check_profiles(config: Config) -> list[ConfigIssue]:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from bench import relay
 from bench.relay import CONTENDERS
 
 
@@ -33,4 +34,12 @@ def test_relay_suite_measures_each_contender_against_direct(suites: Any) -> None
 
 
 def test_every_known_contender_has_a_starter() -> None:
-    assert CONTENDERS == ("direct", "gateway", "gateway-workers", "websockets", "nginx")
+    assert CONTENDERS == (
+        "direct",
+        "gateway",
+        "gateway-workers",
+        "websockets",
+        "nginx",
+        "trio-websocket",
+    )
+    assert set(relay._PLAIN_RELAYS) == {"websockets", "trio-websocket"}
