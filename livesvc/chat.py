@@ -26,8 +26,11 @@ from typing import Any
 import trio
 import trio_websocket
 
+from livesvc.models import capabilities
 from livesvc.session._dial import TlsHandshakeError, open_websocket_url
+from livesvc.tools import ends_interaction
 from livesvc.wire import (
+    AudioTranscriptionConfig,
     ClientContent,
     ClientMessage,
     Content,
@@ -208,9 +211,18 @@ class ChatClient:
             await trio.sleep(delay)
 
     async def _setup(self, ws: trio_websocket.WebSocketConnection) -> None:
+        caps = capabilities(self._model)
+        if caps is None or "TEXT" in caps.response_modalities:
+            generation = GenerationConfig(response_modalities=["TEXT"])
+            transcription = None
+        else:
+            # Audio-only models (3.1, 3.8): ask for audio, print its transcription.
+            generation = GenerationConfig(response_modalities=["AUDIO"])
+            transcription = AudioTranscriptionConfig()
         setup = Setup(
             model=self._model,
-            generation_config=GenerationConfig(response_modalities=["TEXT"]),
+            generation_config=generation,
+            output_audio_transcription=transcription,
             session_resumption=SessionResumptionConfig(handle=self.handle),
         )
         await ws.send_message(encode_client(setup))
@@ -254,7 +266,12 @@ class ChatClient:
         *,
         start_within: float = math.inf,
     ) -> bool:
-        """Print one answer; False when no model output starts within ``start_within`` seconds."""
+        """Print one answer; False when no model output starts within ``start_within`` seconds.
+
+        The answer ends with the interaction: on Gemini 3.8 a ``turnComplete``
+        with ``interactionStatus: IN_PROGRESS`` ends one utterance (a filler while
+        the model works), and only ``IDLE`` ends the answer.
+        """
         deadline = trio.current_time() + start_within
         while True:
             with trio.move_on_at(deadline):
@@ -272,7 +289,10 @@ class ChatClient:
                 for part in content.model_turn.parts or () if content.model_turn else ():
                     if part.text and not part.thought:
                         on_text(part.text)
-                if content.turn_complete:
+                spoken = content.output_transcription
+                if spoken is not None and spoken.text:
+                    on_text(spoken.text)
+                if ends_interaction(content):
                     on_text("\n")
                     self._pending = None
                     return True

@@ -161,7 +161,6 @@ class _First:
 
     done: trio.Event = field(default_factory=trio.Event)
     response: FunctionResponse | None = None  # set when repeats may reuse it
-    outcome: ToolOutcome = "ok"
 
 
 @dataclass
@@ -370,7 +369,7 @@ class ToolRunner:
         outcome: ToolOutcome,
     ) -> None:
         if outcome in ("ok", "error", "bad_arguments"):
-            first.response, first.outcome = response, outcome
+            first.response = response
         else:
             repeat = self._repeat_key(call, spec)
             if repeat is not None and self._firsts.get(repeat) is first:

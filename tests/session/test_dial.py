@@ -168,3 +168,27 @@ async def test_chat_says_to_pass_a_ca_without_retrying(
     assert notices == []
     assert "is not trusted" in str(info.value)
     assert "--ca FILE" in str(info.value)
+
+
+async def test_a_certificate_for_another_host_is_named_as_such(
+    frozen_clock: trio.testing.MockClock, ca: trustme.CA
+) -> None:
+    """A trusted CA but a certificate for another name: the mismatch is the message."""
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("example.test").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    start = trio.current_time()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(
+                trio_websocket.serve_websocket, echo, "127.0.0.1", 0, server_ctx
+            )
+            with pytest.raises(TlsHandshakeError) as info:
+                await connect_websocket_url(
+                    nursery, f"wss://127.0.0.1:{server.port}/", ssl_context=client_ctx
+                )
+            nursery.cancel_scope.cancel()
+    assert trio.current_time() == start
+    assert info.value.retryable is False
+    assert "IP address mismatch" in str(info.value)
