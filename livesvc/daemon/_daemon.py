@@ -64,6 +64,8 @@ log = get_logger(__name__)
 UpstreamFactoryBuilder = Callable[["Daemon"], UpstreamFactory]
 
 _PURGE_INTERVAL = 3600.0
+# Where a worker accepts clients on its own port (docs/daemon.md, "Workers").
+_DIRECT_HOST = "127.0.0.1"
 
 
 def gateway_url(config: Config, port: int | None) -> str | None:
@@ -155,6 +157,7 @@ class Daemon:
             self.emulator_key = worker.emulator_key or ""
         self.gateway_port: int | None = None
         self.admin_url: str | None = None
+        self.direct_gateway_url: str | None = None  # a worker's own address (workers only)
         self.ca_file: str | None = None
         self._shutdown = trio.Event()
         self._draining = False
@@ -378,6 +381,18 @@ class Daemon:
             )
             self.gateway_port = port
             log.info("gateway.listening", url=self.gateway_url, ca_file=ca_file)
+            if worker is not None:
+                # A worker's own address, beside the shared port: the one way to reach
+                # this worker by name (the kernel picks the worker on the shared port).
+                direct = await nursery.start(
+                    functools.partial(
+                        gateway.listen, config, host=_DIRECT_HOST, port=0, ssl_context=context
+                    )
+                )
+                self.direct_gateway_url = gateway_url(
+                    self._with_address(config, _DIRECT_HOST, direct), direct
+                )
+                log.info("gateway.direct_listening", url=self.direct_gateway_url)
             task_status.started()
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
@@ -388,6 +403,14 @@ class Daemon:
 
         return msgspec.structs.replace(
             config, gateway=msgspec.structs.replace(config.gateway, port=port)
+        )
+
+    @staticmethod
+    def _with_address(config: Config, host: str, port: int) -> Config:
+        import msgspec
+
+        return msgspec.structs.replace(
+            config, gateway=msgspec.structs.replace(config.gateway, host=host, port=port)
         )
 
     def _current_settings(self) -> GatewaySettings:

@@ -403,7 +403,13 @@ class Master:
             worker.admin_url = ready.admin_url
             self.workers[index] = worker
             self._running.set(len(self.workers))
-            log.info("master.worker_ready", worker=index, instance=instance, pid=process.pid)
+            log.info(
+                "master.worker_ready",
+                worker=index,
+                instance=instance,
+                pid=process.pid,
+                direct_url=ready.direct_url,
+            )
             task_status.started()
             async with trio.open_nursery() as watch:
                 watch.start_soon(self._terminate_on_stop, ctx, worker)

@@ -78,6 +78,7 @@ class WorkerReady(msgspec.Struct, frozen=True, kw_only=True):
     instance: str
     admin_url: str
     gateway_url: str
+    direct_url: str = ""  # this worker alone, on a loopback port of its own
 
 
 _role_decoder = msgspec.json.Decoder(WorkerRole)
@@ -101,6 +102,7 @@ def announce(daemon: Daemon, stream: TextIO | None = None) -> None:
         instance=role.instance,
         admin_url=daemon.admin_url or "",
         gateway_url=daemon.gateway_url or "",
+        direct_url=daemon.direct_gateway_url or "",
     )
     out = stream or sys.stdout
     out.write(_ready_encoder.encode(ready).decode() + "\n")

@@ -230,25 +230,49 @@ class Gateway:
         ``reuse_port`` lets other worker processes listen on the same port.
         """
         config = config or self._settings().config
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.writer.run)
+            await self.listen(
+                config,
+                host=config.gateway.host,
+                port=config.gateway.port,
+                ssl_context=ssl_context,
+                reuse_port=reuse_port,
+                task_status=task_status,
+            )
+
+    async def listen(
+        self,
+        config: Config,
+        *,
+        host: str,
+        port: int,
+        ssl_context: Any = None,
+        reuse_port: bool = False,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Accept clients on one address (the same sessions and limits); reports the bound port.
+
+        :meth:`run` listens on the configured address; a worker also listens on a
+        private loopback port of its own, so a client can reach that worker by name.
+        """
         limits = config.gateway.limits
         front_limits = Limits(
             head_timeout=limits.setup_timeout_seconds,
             max_connections=limits.max_clients,
             ws_max_message_bytes=limits.max_frame_bytes,
         )
-        async with trio.open_nursery() as nursery:
-            await nursery.start(self.writer.run)
-            await serve(
-                self.handle_websocket,
-                self.handle_rest,
-                host=config.gateway.host,
-                port=config.gateway.port,
-                ssl_context=ssl_context,
-                limits=front_limits,
-                server_name="livesvc",
-                reuse_port=reuse_port,
-                task_status=task_status,
-            )
+        await serve(
+            self.handle_websocket,
+            self.handle_rest,
+            host=host,
+            port=port,
+            ssl_context=ssl_context,
+            limits=front_limits,
+            server_name="livesvc",
+            reuse_port=reuse_port,
+            task_status=task_status,
+        )
 
     async def handle_rest(self, request: HttpRequest) -> HttpResponse:
         """The gateway serves only the Live WebSocket; REST goes to the admin API."""

@@ -1,9 +1,10 @@
 """End to end: ``livesvc serve`` with ``workers = 2`` as real processes on one port.
 
 The master's merged admin API says which worker runs a session (its
-``worker`` field); the kernel picks the worker of each connection, so a test
-that needs a resume on the *other* worker resumes until one lands there (each
-landing has probability 1/2; every resume along the way is checked too).
+``worker`` field). The kernel picks the worker of each connection on the shared
+port, so a test that needs a resume on a given worker connects to that worker's
+own address (``direct_url`` in ``master.worker_ready``): the move happens on
+purpose, every run.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ from .e2e_support import (
     Conversation,
     DaemonProcess,
     config_text,
+    in_thread,
+    run_sdk,
     sdk_on,
     start_serve,
     stop_serve,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-ATTEMPTS = 12  # resumes until one lands on the other worker: fails with p = 2**-12
 
 
 async def say_until_handle(chat: Conversation, text: str) -> str:
@@ -83,6 +84,28 @@ async def admin_post(master: DaemonProcess, path: str, body: dict[str, Any]) -> 
 async def worker_of(master: DaemonProcess, session_id: str) -> str | None:
     view = (await admin(master, f"/v1/sessions/{session_id}")).json()
     return view.get("worker")
+
+
+def direct_url(master: DaemonProcess, worker: str) -> str:
+    """The address of one worker alone (its latest incarnation's)."""
+    ready = [
+        e
+        for e in master.events
+        if e.get("event") == "master.worker_ready" and str(e["worker"]) == worker
+    ]
+    assert ready, f"worker {worker} was never ready"
+    assert ready[-1]["direct_url"], f"worker {worker} announced no direct address"
+    return str(ready[-1]["direct_url"])
+
+
+def sdk_on_worker(master: DaemonProcess, worker: str, script: Any, **kwargs: Any) -> Any:
+    """Run an SDK conversation against one worker alone, through its direct address."""
+    return in_thread(run_sdk, direct_url(master, worker), master.ca_file, script, **kwargs)
+
+
+def other(worker: str | None) -> str:
+    assert worker in ("0", "1")
+    return "1" if worker == "0" else "0"
 
 
 def taken_over(master: DaemonProcess) -> list[dict[str, Any]]:
@@ -165,22 +188,19 @@ async def test_a_client_resumes_on_the_other_worker_and_its_turns_continue(
     with trio.fail_after(60):
         session_id, reply, handle, counted = await sdk_on(master, first, config=RESUMABLE)
         assert reply == "echo #1: remember 42"
-        turn = int(counted.split("#")[1].split(":")[0])
+        turn = int(counted.split("#")[1].split(":")[0]) + 1
         owner = await worker_of(master, session_id)
-        moved = False
-        while not moved and turn <= ATTEMPTS:
-            turn += 1
 
-            async def again(chat: Conversation, n: int = turn):
-                return chat.session_id, await chat.say(f"turn {n}"), chat.handle
+        async def again(chat: Conversation):
+            return chat.session_id, await chat.say(f"turn {turn}"), chat.handle
 
-            again_id, reply, new_handle = await sdk_on(master, again, config=resuming(handle))
-            # Whichever worker it lands on: the same session, the turn counter continues.
-            assert (again_id, reply) == (session_id, f"echo #{turn}: turn {turn}")
-            handle = new_handle or handle
-            now = await worker_of(master, session_id)
-            moved = now != owner
-        assert moved, "no resume landed on the other worker"
+        # Resume on the worker that does not own the session, on purpose.
+        again_id, reply, _ = await sdk_on_worker(
+            master, other(owner), again, config=resuming(handle)
+        )
+        # The same session, the turn counter continues, and the other worker runs it now.
+        assert (again_id, reply) == (session_id, f"echo #{turn}: turn {turn}")
+        assert await worker_of(master, session_id) == other(owner)
         assert await stop_serve(master) == 0
     taken = [e for e in master.events if e.get("event") == "gateway.session_taken_over"]
     released = [e for e in master.events if e.get("event") == "gateway.session_released"]
@@ -213,45 +233,45 @@ async def test_a_mid_turn_move_delivers_the_rest_of_the_turn_once(
     with trio.fail_after(90):
         session_id, reply, handle, counted = await sdk_on(master, open_it, config=RESUMABLE)
         assert reply == "echo #1: hi"
-        turn = int(counted.split("#")[1].split(":")[0])
-        moved = False
-        while not moved and turn <= ATTEMPTS:
-            turn += 1
-            text = f"say number {turn} slowly"
+        turn = int(counted.split("#")[1].split(":")[0]) + 1
+        owner = await worker_of(master, session_id)
+        assert owner is not None
+        text = f"say number {turn} slowly"
 
-            async def leave_mid_turn(chat: Conversation, text: str = text):
-                await chat.session.send_client_content(
-                    turns=types.Content(role="user", parts=[types.Part(text=text)])
-                )
-                async for message in chat.session.receive():
-                    content = message.server_content
-                    if content and content.model_turn:
-                        return content.model_turn.parts[0].text  # then the socket closes
-
-            async def finish(chat: Conversation):
-                rest = await chat.receive_turn()
-                parts = [
-                    p.text
-                    for m in rest
-                    if m.server_content and m.server_content.model_turn
-                    for p in m.server_content.model_turn.parts or ()
-                    if p.text
-                ]
-                return chat.session_id, "".join(parts), await chat.say("next"), chat.handle
-
-            head = await sdk_on(master, leave_mid_turn, config=resuming(handle))
-            again_id, tail, after, new_handle = await sdk_on(
-                master, finish, config=resuming(handle)
+        async def leave_mid_turn(chat: Conversation):
+            await chat.session.send_client_content(
+                turns=types.Content(role="user", parts=[types.Part(text=text)])
             )
-            assert again_id == session_id
-            # Nothing lost, nothing doubled: the whole answer once, then the next turn.
-            assert head + tail == f"echo #{turn}: {text}"
-            turn += 1
-            assert after == f"echo #{turn}: next"
-            handle = new_handle or handle
-            # Moved mid-turn: the worker the client left held the rest of the turn.
-            moved = any(e["frames"] > 0 for e in taken_over(master))
-        assert moved, "no resume landed on the other worker mid-turn"
+            async for message in chat.session.receive():
+                content = message.server_content
+                if content and content.model_turn:
+                    return content.model_turn.parts[0].text  # then the socket closes
+
+        async def finish(chat: Conversation):
+            rest = await chat.receive_turn()
+            parts = [
+                p.text
+                for m in rest
+                if m.server_content and m.server_content.model_turn
+                for p in m.server_content.model_turn.parts or ()
+                if p.text
+            ]
+            return chat.session_id, "".join(parts), await chat.say("next"), chat.handle
+
+        # Leave mid-turn from the owner, then resume on the other worker: on purpose.
+        head = await sdk_on_worker(master, owner, leave_mid_turn, config=resuming(handle))
+        again_id, tail, after, _ = await sdk_on_worker(
+            master, other(owner), finish, config=resuming(handle)
+        )
+        assert again_id == session_id
+        assert await worker_of(master, session_id) == other(owner)
+        # Nothing lost, nothing doubled: the whole answer once, then the next turn.
+        assert head + tail == f"echo #{turn}: {text}"
+        assert after == f"echo #{turn + 1}: next"
+        # The worker the client left held the rest of the turn and handed it over.
+        moves = taken_over(master)
+        assert len(moves) == 1
+        assert moves[0]["frames"] > 0
         assert await stop_serve(master) == 0
 
 
