@@ -18,6 +18,7 @@ from livesvc.session import DeliveryFailed as DeliveryFailed
 from livesvc.session import Disconnected as Disconnected
 from livesvc.session import ErrorOccurred as ErrorOccurred
 from livesvc.session import GoAwayReceived as GoAwayReceived
+from livesvc.session import InteractionStatusChanged as InteractionStatusChanged
 from livesvc.session import KeepalivePolicy as KeepalivePolicy
 from livesvc.session import LedgerFull as LedgerFull
 from livesvc.session import LiveSessionError as LiveSessionError
@@ -51,6 +52,7 @@ __all__ = [
     "Disconnected",
     "ErrorOccurred",
     "GoAwayReceived",
+    "InteractionStatusChanged",
     "KeepalivePolicy",
     "LedgerFull",
     "LiveSessionError",

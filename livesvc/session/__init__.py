@@ -54,6 +54,7 @@ from livesvc.session._events import ContextLost as ContextLost
 from livesvc.session._events import Disconnected as Disconnected
 from livesvc.session._events import ErrorOccurred as ErrorOccurred
 from livesvc.session._events import GoAwayReceived as GoAwayReceived
+from livesvc.session._events import InteractionStatusChanged as InteractionStatusChanged
 from livesvc.session._events import MessageReceived as MessageReceived
 from livesvc.session._events import SessionEvent as SessionEvent
 from livesvc.session._events import SessionResumptionUpdated as SessionResumptionUpdated
@@ -88,6 +89,7 @@ __all__ = [
     "Disconnected",
     "ErrorOccurred",
     "GoAwayReceived",
+    "InteractionStatusChanged",
     "InjectedCrash",
     "KeepalivePolicy",
     "LedgerFull",

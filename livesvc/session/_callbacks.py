@@ -27,6 +27,7 @@ from livesvc.session._events import (
     Disconnected,
     ErrorOccurred,
     GoAwayReceived,
+    InteractionStatusChanged,
     MessageReceived,
     SessionEvent,
     SessionResumptionUpdated,
@@ -77,6 +78,7 @@ class Callbacks:
     on_voice_activity: Callback | None = None
     on_session_resumption: Callback | None = None
     on_go_away: Callback | None = None
+    on_interaction_status: Callback | None = None
 
     @classmethod
     def names(cls) -> frozenset[str]:
@@ -157,6 +159,8 @@ class EventDispatcher:
                 await self._call("on_session_resumption", cb.on_session_resumption, event)
             case GoAwayReceived():
                 await self._call("on_go_away", cb.on_go_away, event)
+            case InteractionStatusChanged():
+                await self._call("on_interaction_status", cb.on_interaction_status, event)
 
     async def _call(self, name: str, fn: Callback | None, arg: Any) -> None:
         if fn is None:

@@ -411,7 +411,9 @@ class ConnectionActor:
                 await self._write_envelope(state, envelope)
         except Exception as exc:  # what the writer task's failure would have ended the link with
             if isinstance(envelope, WriteRealtime):
-                self._core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
+                self._core.media.push(
+                    envelope.message, kind=envelope.kind, seconds=envelope.seconds
+                )
             state.finish(
                 self._ended(
                     state, None, f"write failed: {type(exc).__name__}", CloseClass.TRANSIENT
@@ -497,7 +499,9 @@ class ConnectionActor:
                     handover=command.handover,
                     resumed_with=state.resumed_with,
                 )
-                wait = min(close_timeout, HANDOVER_CLOSE_WAIT) if command.handover else close_timeout
+                wait = (
+                    min(close_timeout, HANDOVER_CLOSE_WAIT) if command.handover else close_timeout
+                )
                 with trio.move_on_after(wait, shield=True):
                     await state.ws.aclose(1000, command.reason)
                 state.done.set()  # _run_link's finally aborts the socket if still open

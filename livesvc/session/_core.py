@@ -47,6 +47,7 @@ from livesvc.session._events import (
     Disconnected,
     ErrorOccurred,
     GoAwayReceived,
+    InteractionStatusChanged,
     MessageReceived,
     SessionEvent,
     SessionResumptionUpdated,
@@ -61,7 +62,7 @@ from livesvc.session._events import (
 from livesvc.session._ledger import LedgerEntry, OutboundLedger
 from livesvc.session._media_buffer import MediaBuffer
 from livesvc.session._prepare import PreparedSession
-from livesvc.tools import ends_interaction
+from livesvc.session._turns import TurnTracker
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 from supervisors import Mailbox, Overflow
 
@@ -125,12 +126,8 @@ class SessionCore:
         self.close_reason = ""
         self.usage: Usage | None = None
         self.closing = False
-        # Turn state.
-        self._generating = False
-        self._interrupted = False
-        self._generation_complete = False
-        self._turn_complete = False
-        self._turns_completed = 0
+        # Turn state: the interaction (Gemini 3.8) or the reply, in a pure tracker.
+        self.turns = TurnTracker()
         self._pending_tools: set[str] = set()
         self._anonymous_tools = 0
         self._activity_open = False
@@ -201,24 +198,19 @@ class SessionCore:
     @property
     def turn(self) -> TurnState:
         """The turn state now."""
-        return TurnState(
-            generating=self._generating,
-            interrupted=self._interrupted,
-            generation_complete=self._generation_complete,
-            turn_complete=self._turn_complete,
-            turns_completed=self._turns_completed,
-            pending_tool_calls=len(self._pending_tools) + self._anonymous_tools,
-        )
+        return self.turns.state(pending_tool_calls=len(self._pending_tools) + self._anonymous_tools)
 
     @property
     def idle(self) -> bool:
-        """A turn boundary: nothing generating, no tool call pending, the ledger covered.
+        """A turn boundary: the interaction is over, no tool call pending, the ledger covered.
 
-        Waiting for the ledger to be covered matters for a ``goAway`` handover:
-        resuming before the handle covers the last turn would replay it.
+        "Over" includes background work: a Gemini 3.8 interaction that said
+        ``turnComplete`` with ``IN_PROGRESS`` is still going. Waiting for the
+        ledger to be covered matters for a ``goAway`` handover: resuming before
+        the handle covers the last turn would replay it.
         """
         return (
-            not self._generating
+            not self.turns.busy
             and not self._pending_tools
             and self._anonymous_tools == 0
             and not self._activity_open
@@ -382,7 +374,7 @@ class SessionCore:
         resumed = resumed_with is not None
         if resumed:
             self.resumes += 1
-        self._generating = False
+        self.turns.link_lost()
         if self.status is not SessionStatus.CLOSING:
             self.set_status(SessionStatus.CONNECTED)
         self._notify()
@@ -407,8 +399,8 @@ class SessionCore:
         was_up = self.link_generation == generation
         if was_up:
             self.link_generation = None
-        # A reply in flight is lost with its connection.
-        self._generating = False
+        # A reply in flight, or background work, is lost with its connection.
+        self.turns.link_lost()
         self._activity_open = False
         state, policy = self.reconnect, self.prepared.config.reconnect
         if (
@@ -447,8 +439,8 @@ class SessionCore:
         self, entry: LedgerEntry[ClientMessage], *, generation: int, conn_index: int
     ) -> None:
         """The connection wrote ``entry`` as frame ``conn_index`` of ``generation``."""
-        # Written mid-reply, the next turnComplete ends that reply, not this message's.
-        skip = 1 if self._generating and entry.message.tool_response is None else 0
+        # Written mid-reply, the next turn end ends that reply, not this message's.
+        skip = 1 if self.turns.generating and entry.message.tool_response is None else 0
         self.ledger.mark_written(
             entry, generation=generation, conn_index=conn_index, skip_turns=skip
         )
@@ -457,7 +449,7 @@ class SessionCore:
             msg.realtime_input is not None and msg.realtime_input.text
         ):
             # The reply to this prompt is the turn after the one in progress, if any.
-            self.reply_target = self._turns_completed + skip + 1
+            self.reply_target = self.turns.turns_completed + skip + 1
         self.entry_written(entry)
 
     def will_retry(self, end: LinkEnd) -> bool:
@@ -486,9 +478,9 @@ class SessionCore:
                 elif self._anonymous_tools:
                     self._anonymous_tools -= 1
         if msg.client_content is not None and msg.client_content.turn_complete:
-            self._expect_reply()
+            self.turns.expect_reply()
         if msg.realtime_input is not None and msg.realtime_input.text:
-            self._expect_reply()
+            self.turns.expect_reply()
         self._notify()
 
     def realtime_written(self, message: ClientMessage) -> None:
@@ -502,39 +494,36 @@ class SessionCore:
             self._activity_open = False
             self._notify()
 
-    def _expect_reply(self) -> None:
-        self._generating = True
-        self._turn_complete = False
-        self._interrupted = False
-        self._generation_complete = False
-
     # -- server messages ------------------------------------------------------
 
     async def on_server_message(self, msg: ServerMessage, generation: int) -> None:
         """Update the state from one server message and route it."""
         now = trio.current_time()
         sc = msg.server_content
+        update = None
         if sc is not None:
-            if sc.model_turn is not None or sc.output_transcription is not None:
-                self._generating = True
-                self._turn_complete = False
-            if sc.generation_complete:
-                self._generation_complete = True
-            if sc.interrupted:
-                self._interrupted = True
-                self._generating = False
-            if sc.turn_complete:
-                self._turn_complete = True
-                self._generating = False
-                self._turns_completed += 1
+            update = self.turns.on_content(sc)
+            if update.interaction_ended:
+                # The request is answered only when its interaction ends: an
+                # utterance ending IN_PROGRESS leaves it in the ledger (exactly once).
                 self.ledger.turn_completed(generation=generation)
-                # A completed turn is progress: a connection that drops after
+            if update.utterance_ended:
+                # A completed utterance is progress: a connection that drops after
                 # doing work is not a futile reconnect loop.
                 self.reconnect.attempt = 0
             self._notify()
         if msg.usage_metadata is not None:
             self.usage = Usage.from_wire(msg.usage_metadata)
         await self.emit(MessageReceived(at=now, message=msg))
+        if update is not None and update.status is not None and update.utterance_ended:
+            await self.emit(
+                InteractionStatusChanged(
+                    at=now,
+                    status=update.status,
+                    ended=update.interaction_ended,
+                    utterances=self.turns.utterances_completed,
+                )
+            )
         if sc is not None:
             for direction, tr in (
                 ("input", sc.input_transcription),
@@ -561,7 +550,7 @@ class SessionCore:
             self._notify()
             await self.emit(ToolCallCancelled(at=now, ids=ids))
             await self.tool_commands.send(CancelTools(ids=ids))
-        if sc is not None and ends_interaction(sc):
+        if update is not None and update.interaction_ended:
             await self.tool_commands.send(EndInteraction())
         if msg.session_resumption_update is not None:
             self._on_resumption_update(msg, generation, now)

@@ -28,6 +28,7 @@ __all__ = [
     "Closed",
     "Connected",
     "ContextLost",
+    "InteractionStatusChanged",
     "Disconnected",
     "ErrorOccurred",
     "GoAwayReceived",
@@ -78,9 +79,16 @@ class TurnState(msgspec.Struct, frozen=True, kw_only=True):
         generating: the model is producing a reply (or one is expected).
         interrupted: the last reply was cut off by user activity.
         generation_complete: the model finished generating the current reply.
-        turn_complete: the last reply is complete; the model waits for input.
-        turns_completed: replies completed over the session's life.
+        turn_complete: the last reply is complete and the interaction is over;
+            the model waits for input.
+        turns_completed: turns (interactions) completed over the session's life.
         pending_tool_calls: tool calls the model waits for.
+        interaction_status: the last ``interactionStatus`` the server sent
+            (``"IN_PROGRESS"``, ``"IDLE"``; ``None`` for models that send none).
+        in_progress: the server still works on the interaction (Gemini 3.8:
+            background reasoning or tool calls after a ``turnComplete``).
+        utterances_completed: ``turnComplete`` messages over the session's life
+            (several per interaction on Gemini 3.8; one per turn before).
     """
 
     generating: bool = False
@@ -89,6 +97,9 @@ class TurnState(msgspec.Struct, frozen=True, kw_only=True):
     turn_complete: bool = False
     turns_completed: int = 0
     pending_tool_calls: int = 0
+    interaction_status: str | None = None
+    in_progress: bool = False
+    utterances_completed: int = 0
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):
@@ -196,6 +207,19 @@ class ContextLost(_Event, frozen=True, kw_only=True):
     dropped: int = 0
 
 
+class InteractionStatusChanged(_Event, frozen=True, kw_only=True):
+    """The server reported an ``interactionStatus`` with a ``turnComplete`` (Gemini 3.8).
+
+    ``status`` is ``"IN_PROGRESS"`` after an utterance of a longer interaction
+    (the model keeps working: keep listening) and ``"IDLE"`` when the
+    interaction is over; ``ended`` says whether the turn ended with it.
+    """
+
+    status: str = ""
+    ended: bool = False
+    utterances: int = 0
+
+
 class MessageReceived(_Event, frozen=True, kw_only=True):
     """Every decoded server message, in order."""
 
@@ -282,6 +306,7 @@ SessionEvent = (
     Connected
     | Disconnected
     | ContextLost
+    | InteractionStatusChanged
     | MessageReceived
     | ToolCallReceived
     | ToolCallCancelled

@@ -81,10 +81,12 @@ from livesvc.wire import (
     ClientMessage,
     Content,
     ContextUpdate,
+    ContextUpdateTools,
     FunctionResponse,
     Part,
     RealtimeInput,
     ServerMessage,
+    Tool,
     ToolResponse,
     encode_client,
 )
@@ -472,7 +474,12 @@ class Session:
         return _Messages(self._dispatcher.subscribe())
 
     async def wait_turn_complete(self) -> TurnState:
-        """Wait until the reply to your last prompt is complete (or interrupted).
+        """Wait until the turn your last prompt started is over (or interrupted).
+
+        A turn is an interaction: on Gemini 3.8 it ends with
+        ``interactionStatus: IDLE``, not at the first ``turnComplete`` (a filler
+        ends ``IN_PROGRESS``); on other models at ``turnComplete``. To wait for
+        one utterance instead, use :meth:`wait_utterance_complete`.
 
         "Your last prompt" is the last text or ``turn_complete`` content written;
         if it was answered already, this returns at once. Without a new prompt
@@ -484,6 +491,23 @@ class Session:
             target = core.turn.turns_completed + 1
         self._waited_target = target
         await core.wait_for(lambda: core.turn.turns_completed >= target or core.status.terminal)
+        if core.status is SessionStatus.FAILED and core.error is not None:
+            raise core.error
+        return core.turn
+
+    async def wait_utterance_complete(self) -> TurnState:
+        """Wait for the end of the model's next utterance (its next ``turnComplete``).
+
+        On Gemini 3.8 one turn (an interaction) may hold several utterances: a
+        filler such as "let me check", then the answer; this returns after each,
+        while :meth:`wait_turn_complete` waits for the interaction to end. On
+        models that send no ``interactionStatus`` the two are the same.
+        """
+        core = self._core
+        target = core.turn.utterances_completed + 1
+        await core.wait_for(
+            lambda: core.turn.utterances_completed >= target or core.status.terminal
+        )
         if core.status is SessionStatus.FAILED and core.error is not None:
             raise core.error
         return core.turn
@@ -654,6 +678,46 @@ class Session:
         """
         return await self.send(
             ClientContent(turns=_turns(turns), turn_complete=turn_complete), wait=wait
+        )
+
+    async def send_context_update(
+        self,
+        *,
+        system_instruction: str | Content | None = None,
+        tools: Sequence[Tool | dict[str, Any]] | None = None,
+        wait: bool = True,
+    ) -> int | None:
+        """Replace the system instruction and/or the tools mid-session (Gemini 3.8).
+
+        Only what you pass is replaced; ``tools=[]`` clears every tool. The
+        update is ordered with the rest of the conversation and, like
+        ``clientContent``, kept in the ledger until the server has it, so a
+        reconnect neither loses nor repeats it.
+
+        Example::
+
+            await session.send_context_update(system_instruction="Answer in French.")
+        """
+        if system_instruction is None and tools is None:
+            raise LiveSessionError("send_context_update needs system_instruction or tools")
+        instruction = (
+            Content(parts=[Part(text=system_instruction)])
+            if isinstance(system_instruction, str)
+            else system_instruction
+        )
+        replaced = None
+        if tools is not None:
+            try:
+                replaced = ContextUpdateTools(
+                    tools=[
+                        t if isinstance(t, Tool) else msgspec.convert(t, Tool, strict=False)
+                        for t in tools
+                    ]
+                )
+            except msgspec.ValidationError as exc:
+                raise LiveSessionError(f"invalid tool: {exc}") from None
+        return await self.send(
+            ContextUpdate(system_instruction=instruction, tools=replaced), wait=wait
         )
 
     async def send_realtime_input(
