@@ -70,6 +70,10 @@ from livesvc.tools import tool
 __all__ = ["SoakParams", "main", "run_soak"]
 
 TEXT_MODEL = "gemini-live-2.5-flash-preview"
+# Every third session: Gemini 3.8 extended thinking, whose tool turns are an
+# interaction of two utterances (filler, then the answer after a NON_BLOCKING call).
+THINKING_MODEL = "gemini-3.8-live-extended-thinking"
+_TURN_KINDS = ("text", "thinking")  # sessions that take text turns and are checked per turn
 CHUNK_SECONDS = 0.04
 FAULT_WEIGHTS = {"drop": 3, "close_1011": 3, "go_away": 2, "delay": 1, "stall": 1}
 
@@ -137,7 +141,7 @@ class _State:
     """What one soak session did, as its client saw it."""
 
     index: int
-    kind: str  # "text" or "audio"
+    kind: str  # "text", "audio" or "thinking"
     local_id: str = ""
     server_ids: set[str] = field(default_factory=set)
     turns_sent: int = 0  # distinct user turns (text sessions)
@@ -172,7 +176,7 @@ class _SoakSession:
     async def run(self) -> None:
         state = self.state
         state_tools = []
-        if state.kind == "text":
+        if state.kind in _TURN_KINDS:
 
             @tool(timeout=5)
             async def bench_tool(k: int) -> dict[str, Any]:
@@ -185,6 +189,7 @@ class _SoakSession:
             "api_key": "bench",
             "base_url": self.base_url,
             "response_modalities": ["TEXT" if state.kind == "text" else "AUDIO"],
+            "output_audio_transcription": state.kind != "text",
             "media_buffer_seconds": self.params.media_buffer_seconds,
             "keepalive": KeepalivePolicy(interval=2.0, timeout=3.0),
             "reconnect": ReconnectPolicy(stable_after=5.0),
@@ -192,14 +197,14 @@ class _SoakSession:
         }
         if state.kind == "audio":
             options["input_audio_transcription"] = True
-            options["output_audio_transcription"] = True
+        model = THINKING_MODEL if state.kind == "thinking" else TEXT_MODEL
         try:
-            async with open_session(model=TEXT_MODEL, **options) as session:
+            async with open_session(model=model, **options) as session:
                 state.local_id = session.local_id
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._read, session)
                     nursery.start_soon(self._stream, session)
-                    if state.kind == "text":
+                    if state.kind in _TURN_KINDS:
                         await self._text_turns(session)
                     else:
                         await self._audio_turns(session)
@@ -232,12 +237,12 @@ class _SoakSession:
                 if content.input_transcription is not None:
                     self.state.audio_turns += 1
                 text = extract_text(message)
-                if text and content.model_turn is not None:
+                if text and (content.model_turn is not None or self.state.kind == "thinking"):
                     self._reply.append(text)
                 if content.turn_complete:
                     reply, self._reply = "".join(self._reply), []
-                    if self.state.kind == "text":
-                        self._replies.send_nowait(reply)
+                    if self.state.kind in _TURN_KINDS:
+                        self._replies.send_nowait(reply)  # each utterance; _turn finds its answer
 
     async def _stream(self, session: Session) -> None:
         voiced, silent = pcm_chunk(True), pcm_chunk(False)
@@ -379,7 +384,8 @@ async def _soak(params: SoakParams, workdir: Path) -> dict[str, Any]:
         assert upstream.ready is not None
         base_url = upstream.ready[1].replace("ws://", "http://")
         states = [
-            _State(index=i, kind="text" if i % 2 == 0 else "audio") for i in range(params.sessions)
+            _State(index=i, kind=("text", "audio", "thinking")[i % 3])
+            for i in range(params.sessions)
         ]
         runners = [_SoakSession(state, base_url, params) for state in states]
         async with (
@@ -454,7 +460,7 @@ def _verdict(
             failures.append(
                 f"{name}: {dropped} drops but only {state.chunks_sent_disconnected} chunks sent while disconnected"
             )
-        if state.kind == "text":
+        if state.kind in _TURN_KINDS:
             duplicates = sorted(t for t, numbers in state.answers.items() if len(numbers) > 1)
             server_turns = [turns_by_id[sid] for sid in state.server_ids if sid in turns_by_id]
             row.update(
@@ -523,7 +529,7 @@ def _print(result: dict[str, Any]) -> None:
         extra = (
             f"turns {row.get('turns_sent')} (emulator {row.get('emulator_turns')}),"
             f" tools {row.get('tool_calls')} calls / {row.get('tool_runs')} runs"
-            if row["kind"] == "text"
+            if row["kind"] in _TURN_KINDS
             else f"audio turns {row.get('audio_turns')}"
         )
         print(

@@ -16,6 +16,7 @@ import trio
 from _common import backend, parser
 
 import livesvc
+from livesvc.tools import ends_interaction
 
 PRICES = {"AAPL": 178.5, "GOOG": 141.2}
 
@@ -72,8 +73,13 @@ async def main() -> None:
                             pieces.append(livesvc.extract_text(event.message) or "")
                             content = event.message.server_content
                             if content is not None and content.turn_complete:
-                                break
-                    print(f"model> {''.join(pieces)}")
+                                # Gemini 3.8 may speak more than once for one request
+                                # (a filler while a NON_BLOCKING tool runs, then the
+                                # answer): the turn ends with the interaction.
+                                print(f"model> {''.join(pieces)}")
+                                pieces.clear()
+                                if ends_interaction(content):
+                                    break
             stats = session.stats
             print(f"[tools: {stats['tools_completed']} completed, {stats['tools_failed']} failed]")
 

@@ -68,7 +68,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--ca", default=None, help=f"CA certificate to trust (default: {DEFAULT_CA} when present)"
     )
-    parser.add_argument("--model", default="gemini-live-2.5-flash-preview", help="model to ask for")
+    parser.add_argument("--model", default="gemini-3.8-live", help="model to ask for")
     parser.set_defaults(run=_run)
 
 
@@ -107,7 +107,7 @@ class ChatClient:
         key: str,
         *,
         ssl_context: ssl.SSLContext | None = None,
-        model: str = "gemini-live-2.5-flash-preview",
+        model: str = "gemini-3.8-live",
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         resume_wait: float = 3.0,
     ) -> None:

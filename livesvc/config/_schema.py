@@ -191,7 +191,8 @@ class ToolSpec(_Section, kw_only=True, frozen=True):
     name: str | None = None  # default: the callable's __name__
     description: str | None = None  # default: the callable's docstring
     timeout_seconds: Seconds = 30.0
-    behavior: Literal["BLOCKING", "NON_BLOCKING"] = "BLOCKING"
+    # Unset: the model's default (NON_BLOCKING on Gemini 3.8, BLOCKING before).
+    behavior: Literal["BLOCKING", "NON_BLOCKING"] | None = None
     scheduling: Literal["SILENT", "WHEN_IDLE", "INTERRUPT"] | None = None
 
 

@@ -36,6 +36,10 @@ class ModelSpec(msgspec.Struct, frozen=True, kw_only=True):
             asynchronously; when False they behave as blocking ones.
         aliases: other ids that resolve to this model.
         display_name: shown by ``models.list``.
+        rules38: the Gemini 3.8 setup rules and interaction lifecycle
+            (``"gemini-3.8-live"`` or ``"gemini-3.8-live-extended-thinking"``), or
+            ``None`` for older models: every ``turnComplete`` then carries an
+            ``interactionStatus``, and functions without ``behavior`` are NON_BLOCKING.
     """
 
     name: str
@@ -47,6 +51,7 @@ class ModelSpec(msgspec.Struct, frozen=True, kw_only=True):
     display_name: str = ""
     input_token_limit: int = 131072
     output_token_limit: int = 8192
+    rules38: str | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in (GEMINI, VERTEX):
@@ -58,6 +63,28 @@ class ModelSpec(msgspec.Struct, frozen=True, kw_only=True):
 
 
 DEFAULT_CATALOGUE: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="gemini-3.8-live",
+        response_modalities=("AUDIO",),
+        display_name="Gemini 3.8 Live",
+        output_token_limit=65536,
+        rules38="gemini-3.8-live",
+    ),
+    ModelSpec(
+        name="gemini-3.8-live",
+        backend=VERTEX,
+        response_modalities=("AUDIO",),
+        display_name="Gemini 3.8 Live",
+        output_token_limit=65536,
+        rules38="gemini-3.8-live",
+    ),
+    ModelSpec(
+        name="gemini-3.8-live-extended-thinking",
+        response_modalities=("AUDIO",),
+        display_name="Gemini 3.8 Live Extended Thinking",
+        output_token_limit=65536,
+        rules38="gemini-3.8-live-extended-thinking",
+    ),
     ModelSpec(
         name="gemini-3.1-flash-live-preview",
         response_modalities=("AUDIO",),

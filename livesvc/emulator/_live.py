@@ -50,6 +50,7 @@ from livesvc.emulator._model import (
     tool_result_text,
 )
 from livesvc.emulator._registry import EmulatedSession, SessionState
+from livesvc.emulator._rules38 import check_setup
 from livesvc.emulator._tokens import TokenRejected, apply_constraints
 from livesvc.emulator._vad import EnergyVad, SpeechEnded, SpeechStarted, VadSettings, pcm_rate
 from livesvc.logs import get_logger
@@ -65,6 +66,7 @@ from livesvc.wire import (
     FunctionResponse,
     FunctionResponseScheduling,
     GoAway,
+    InteractionStatus,
     ModalityTokenCount,
     Part,
     RealtimeInput,
@@ -315,6 +317,10 @@ class LiveConnection:
             setup = apply_constraints(token, setup)
         model = self._resolve_model(setup)
         self._modality = self._check_modality(setup, model)
+        if model.rules38 is not None:
+            refused = check_setup(setup, model.rules38, self._endpoint.backend)
+            if refused is not None:
+                raise _Refused(*refused)
         session = await self._resume(handle, model) if handle else None
         if session is None:
             session = self._core.registry.create(model, self._endpoint.backend)
@@ -634,7 +640,13 @@ class LiveConnection:
             await self._send(
                 ServerMessage(tool_call_cancellation=ToolCallCancellation(ids=cancelled))
             )
-        await self._send(ServerMessage(server_content=ServerContent(turn_complete=True)))
+        await self._send(
+            ServerMessage(
+                server_content=ServerContent(
+                    turn_complete=True, interaction_status=self._interaction_status()
+                )
+            )
+        )
         log.info("emulator.interrupted", cancelled_calls=len(cancelled))
         await self._turn_boundary()
 
@@ -669,7 +681,9 @@ class LiveConnection:
                     )
                     await self._send(
                         ServerMessage(
-                            server_content=ServerContent(turn_complete=True),
+                            server_content=ServerContent(
+                                turn_complete=True, interaction_status=self._interaction_status()
+                            ),
                             usage_metadata=self._usage(prompt, output_tokens),
                         )
                     )
@@ -690,9 +704,11 @@ class LiveConnection:
         call = _PendingCall(
             f"call-{next(_call_ids)}-{secrets.token_hex(3)}", invocation.name, turn.number
         )
+        # On 3.8 a function without `behavior` is NON_BLOCKING (the server's default).
+        default = Behavior.NON_BLOCKING if self._model.rules38 else ""
         blocking = not (
             self._model.non_blocking_tools
-            and (invocation.declaration.behavior or "").upper() == Behavior.NON_BLOCKING
+            and (invocation.declaration.behavior or default).upper() == Behavior.NON_BLOCKING
         )
         (self._blocking_calls if blocking else self._async_calls)[call.id] = call
         await self._send(
@@ -779,8 +795,26 @@ class LiveConnection:
     def _resumption_enabled(self) -> bool:
         return self._setup.session_resumption is not None
 
+    def _in_progress(self) -> bool:
+        """A 3.8 interaction goes on: a NON_BLOCKING call is unanswered, or its result unspoken."""
+        if self._model is None or self._model.rules38 is None:
+            return False
+        return bool(self._async_calls) or any(isinstance(w, _ToolResult) for w in self._queue)
+
+    def _interaction_status(self) -> str | None:
+        """What a 3.8 ``turnComplete`` carries (``None`` on older models, which send none)."""
+        if self._model is None or self._model.rules38 is None:
+            return None
+        return InteractionStatus.IN_PROGRESS if self._in_progress() else InteractionStatus.IDLE
+
     async def _resumption_update(self) -> None:
         if not self._resumption_enabled() or self._session is None:
+            return
+        if self._in_progress():
+            # As Google does while the model works: no handle to resume with.
+            await self._send(
+                ServerMessage(session_resumption_update=SessionResumptionUpdate(resumable=False))
+            )
             return
         transparent = bool(
             self._setup.session_resumption and self._setup.session_resumption.transparent

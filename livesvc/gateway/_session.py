@@ -49,6 +49,7 @@ from livesvc.gateway._upstream import (
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord, SessionWriter, Store, Ticket
+from livesvc.tools import ends_interaction
 from livesvc.wire import (
     ClientMessage,
     ServerMessage,
@@ -264,7 +265,8 @@ class GatewaySession:
 
     @property
     def busy(self) -> bool:
-        """A turn is running: the client asked, the model is answering, or a client tool is pending."""
+        """A turn is running: the client asked, the model is answering (or, on Gemini 3.8,
+        still working in the background), or a client tool is pending."""
         return self._awaiting_turn_since is not None or self._generating or bool(self._client_calls)
 
     def restarts(self) -> dict[str, int]:
@@ -541,9 +543,7 @@ class GatewaySession:
                     self.last_upstream_close_code = code
                 self._metrics.upstream_reconnects.labels(reason=reason).inc()
                 log.info("session.upstream_reconnecting", reason=reason, code=code)
-            case Reconnected(
-                reason=reason, resumed=resumed, gap_seconds=gap, replayed=replayed
-            ):
+            case Reconnected(reason=reason, resumed=resumed, gap_seconds=gap, replayed=replayed):
                 self._metrics.handover_gap.observe(gap)
                 if resumed:
                     self._metrics.upstream_resumes.labels(reason=reason).inc()
@@ -561,9 +561,7 @@ class GatewaySession:
                     replayed=replayed,
                 )
             case ToolFinished(name=name, outcome=outcome, duration_seconds=duration):
-                self._metrics.tool_calls.labels(
-                    tool=name, runner="daemon", outcome=outcome
-                ).inc()
+                self._metrics.tool_calls.labels(tool=name, runner="daemon", outcome=outcome).inc()
                 if duration is not None:
                     self._metrics.tool_duration.labels(tool=name).observe(duration)
             case MediaDropped(kind=kind, count=count):
@@ -658,9 +656,13 @@ class GatewaySession:
                 self._awaiting_turn_since = None
             self._generating = True
         if content.turn_complete:
-            self._generating = False
             self._awaiting_turn_since = None
-            self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
+            # Gemini 3.8: a turnComplete with IN_PROGRESS ends an utterance, not the
+            # turn; the model keeps working, so a drain or a release waits for IDLE.
+            ended = ends_interaction(content)
+            self._generating = not ended
+            if ended:
+                self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
 
     def _handle_update(self, update: SessionResumptionUpdate) -> SessionResumptionUpdate | None:
         """Persist a resumable upstream handle; the client's own update follows once it is durable.

@@ -28,7 +28,8 @@ async def test_models_are_paged_and_marked_for_bidi_generate_content():
                 missing = await http.get("/v1/models/gemini-nope")
     names = [name for page in pages for name in page]
     assert all(len(page) <= 2 for page in pages)
-    assert len(names) == len(set(names)) == 5  # Gemini API models and their aliases
+    assert len(names) == len(set(names)) == 7  # Gemini API models and their aliases
+    assert {"models/gemini-3.8-live", "models/gemini-3.8-live-extended-thinking"} <= set(names)
     assert "models/gemini-live-2.5-flash" not in names  # Vertex-only
     assert one["supportedGenerationMethods"] == ["bidiGenerateContent"]
     assert missing.status_code == 404

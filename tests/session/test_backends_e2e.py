@@ -107,10 +107,10 @@ async def test_vertex_transparent_resumption_covers_by_consumed_index() -> None:
 
 
 async def test_resolve_audio_asks_the_emulators_models_list(emulator: Emulator) -> None:
-    """resolve('audio') lists the emulator's models and picks the preferred Live audio model."""
+    """resolve('audio') lists the emulator's models and picks Gemini 3.8 Live, the preferred one."""
     with trio.fail_after(10):
         model = await resolve("audio", auth=ApiKey("k"), base_url=emulator.http_base_url)
-    assert model == G31
+    assert model == "gemini-3.8-live"  # the current family first
 
 
 async def test_gemini_31_text_goes_as_realtime_input(emulator: Emulator) -> None:
