@@ -187,6 +187,8 @@ class LiveConnection:
         self._async_calls: dict[str, _PendingCall] = {}
         self._vad: EnergyVad | None = None
         self._manual_activity_ms: float | None = None
+        # 3.8: INTERRUPT-scheduled tool results that wait for the user to stop speaking.
+        self._held_results: list[_ToolResult] = []
         self._last_audio_at = 0.0
         self._speech_watch: trio.CancelScope | None = None
         self._turns_completed = 0
@@ -591,6 +593,10 @@ class LiveConnection:
             if scheduling == FunctionResponseScheduling.SILENT:
                 continue
             if scheduling == FunctionResponseScheduling.INTERRUPT:
+                if self._model is not None and self._model.rules38 and self._user_speaking():
+                    # 3.8 waits for the user to finish, then speaks the result first.
+                    self._held_results.append(work)
+                    continue
                 await self._interrupt()
                 self._start_reply(work)
             elif self._reply is None:
@@ -617,7 +623,19 @@ class LiveConnection:
         if self._reply is not None and self._interrupts():
             await self._interrupt()
 
+    def _user_speaking(self) -> bool:
+        return self._manual_activity_ms is not None or (
+            self._vad is not None and self._vad.in_speech
+        )
+
     async def _user_turn(self, turn: _UserTurn) -> None:
+        if self._held_results:
+            held, self._held_results = self._held_results, []
+            if self._reply is not None:
+                await self._interrupt()
+            self._start_reply(held[0])
+            self._queue.extend([*held[1:], turn])
+            return
         if self._reply is not None:
             if not self._interrupts():
                 self._queue.append(turn)
@@ -799,7 +817,11 @@ class LiveConnection:
         """A 3.8 interaction goes on: a NON_BLOCKING call is unanswered, or its result unspoken."""
         if self._model is None or self._model.rules38 is None:
             return False
-        return bool(self._async_calls) or any(isinstance(w, _ToolResult) for w in self._queue)
+        return (
+            bool(self._async_calls)
+            or bool(self._held_results)
+            or any(isinstance(w, _ToolResult) for w in self._queue)
+        )
 
     def _interaction_status(self) -> str | None:
         """What a 3.8 ``turnComplete`` carries (``None`` on older models, which send none)."""

@@ -191,3 +191,105 @@ async def test_each_invalid_setup_is_refused_with_1007_naming_the_field(
             await run_sdk(scenario)
     assert refused.value.code == 1007
     assert field in str(refused.value)
+
+
+def transcripts(messages: list[types.LiveServerMessage]) -> list[tuple[str, str]]:
+    """(direction, text) in arrival order, merging consecutive pieces of one direction."""
+    out: list[tuple[str, str]] = []
+    for m in messages:
+        content = m.server_content
+        if content is None:
+            continue
+        for direction, tr in (
+            ("in", content.input_transcription),
+            ("out", content.output_transcription),
+        ):
+            if tr is not None and tr.text:
+                if out and out[-1][0] == direction:
+                    out[-1] = (direction, out[-1][1] + tr.text)
+                else:
+                    out.append((direction, tr.text))
+    return out
+
+
+async def filler_and_call(session: Any, text: str) -> Any:
+    await ask(session, text)
+    call = None
+    async for message in session.receive():
+        if message.tool_call is not None:
+            call = message.tool_call.function_calls[0]
+        if message.server_content and message.server_content.turn_complete:
+            break
+    return call
+
+
+async def test_an_interrupt_result_waits_for_the_user_to_finish_speaking(tls_files):
+    """On 3.8 an INTERRUPT-scheduled result is not spoken over the user: it comes once the
+    user's speech ends, before the answer to what the user said."""
+    async with emulator(tls_files) as emu:
+
+        async def scenario():
+            client = sdk_client(emu)
+            setup = config(
+                thinking_config=thinking(),
+                tools=[weather_tool()],
+                input_audio_transcription=types.AudioTranscriptionConfig(),
+                realtime_input_config=types.RealtimeInputConfig(
+                    automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
+                ),
+            )
+            async with client.aio.live.connect(model=ET, config=setup) as session:
+                call = await filler_and_call(session, "get_weather(city=Oslo)")
+                await session.send_realtime_input(activity_start=types.ActivityStart())
+                await session.send_tool_response(
+                    function_responses=[
+                        types.FunctionResponse(
+                            id=call.id,
+                            name=call.name,
+                            response={"t": 3},
+                            scheduling=types.FunctionResponseScheduling.INTERRUPT,
+                        )
+                    ]
+                )
+                await session.send_realtime_input(
+                    audio=types.Blob(data=b"\x00\x00" * 16000, mime_type="audio/pcm;rate=16000")
+                )
+                await session.send_realtime_input(activity_end=types.ActivityEnd())
+                first = [m async for m in session.receive()]
+                return first
+
+        messages = await run_sdk(scenario)
+    heard = transcripts(messages)
+    assert heard[0] == ("in", "<audio 1000 ms>")  # the user finished first...
+    assert heard[1] == ("out", 'echo #1: get_weather -> {"t":3}')  # ...then the result
+
+
+async def test_barge_in_during_background_work_keeps_the_interaction_open(tls_files):
+    """New input while the model works: the new request is answered, the interaction stays
+    IN_PROGRESS until the pending call is answered, then ends IDLE."""
+    async with emulator(tls_files) as emu:
+
+        async def scenario():
+            client = sdk_client(emu)
+            setup = config(thinking_config=thinking(), tools=[weather_tool()])
+            async with client.aio.live.connect(model=ET, config=setup) as session:
+                call = await filler_and_call(session, "get_weather(city=Oslo)")
+                await ask(session, "also, hello")
+                middle = []
+                async for message in session.receive():
+                    middle.append(message)
+                    if message.server_content and message.server_content.turn_complete:
+                        break
+                await session.send_tool_response(
+                    function_responses=[
+                        types.FunctionResponse(id=call.id, name=call.name, response={"t": 4})
+                    ]
+                )
+                end = [m async for m in session.receive()]
+                return middle, end
+
+        middle, end = await run_sdk(scenario)
+    assert said(middle) == "echo #2: also, hello"
+    assert statuses(middle) == ["IN_PROGRESS"]
+    assert said(end) == 'echo #1: get_weather -> {"t":4}'
+    assert statuses(end) == ["IDLE"]
