@@ -294,3 +294,59 @@ async def test_go_away_does_not_cut_background_work_after_a_spoken_request(
         nursery.cancel_scope.cancel()
     assert answered_at == WORK
     assert live.dials[1] - start == pytest.approx(WORK)
+
+
+async def test_a_drop_during_background_work_on_the_emulator_loses_and_doubles_nothing():
+    """The real emulator as the server: the connection drops while the model waits for a
+    NON_BLOCKING tool; the request is sent again once and answered once, and the
+    emulator's turn counter shows one turn."""
+    from livesvc.emulator import open_emulator
+    from livesvc.session import ToolCallReceived
+    from livesvc.tools import tool
+
+    from .conftest import FAST_RECONNECT, emulator_config
+
+    release = trio.Event()
+    asked_again = trio.Event()
+    runs: list[float] = []
+
+    @tool(timeout=60)
+    async def lookup(k: int) -> dict[str, Any]:
+        """Slow lookup (it answers once the test lets it)."""
+        runs.append(trio.current_time())
+        if len(runs) == 2:
+            asked_again.set()
+        await release.wait()
+        return {"k": k}
+
+    async with open_emulator(emulator_config()) as emu:
+        answers: list[str] = []
+        async with open_session(
+            model=ET,
+            api_key="test-key",
+            base_url=emu.url,
+            response_modalities=["AUDIO"],
+            output_audio_transcription=True,
+            tools=[lookup],
+            reconnect=FAST_RECONNECT,
+            keepalive=KeepalivePolicy(interval=30.0, timeout=30.0),
+            on_transcription=lambda t: answers.append(t.text),
+        ) as session:
+            async with session.events() as events:
+                await session.send_text("lookup(k=7)")
+                async for event in events:
+                    if isinstance(event, ToolCallReceived):
+                        break
+            await session.wait_utterance_complete()  # the filler, IN_PROGRESS
+            assert session.turn.in_progress
+            with trio.fail_after(20):
+                await emu.faults.drop()
+                await asked_again.wait()  # resumed, the request replayed, the tool called again
+                release.set()
+                turn = await session.wait_turn_complete()
+        (info,) = emu.sessions()
+    assert turn.turns_completed == 1
+    assert info.turns == 1  # the replayed request did not count twice
+    text = "".join(answers)
+    assert text.count('echo #1: lookup -> {"k":7}') == 1
+    assert "echo #2" not in text
