@@ -30,7 +30,16 @@ _encoder = msgspec.json.Encoder(enc_hook=repr)
 
 # Keys whose values are secrets wherever they appear in an event.
 SECRET_KEYS = frozenset(
-    {"api_key", "key", "token", "access_token", "authorization", "x-goog-api-key", "password", "secret"}
+    {
+        "api_key",
+        "key",
+        "token",
+        "access_token",
+        "authorization",
+        "x-goog-api-key",
+        "password",
+        "secret",
+    }
 )
 _QUERY_SECRET = re.compile(r"([?&](?:key|access_token|token)=)[^&\s]+", re.IGNORECASE)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,27 @@ __all__ = ["SecretUnavailable", "generate_key", "hash_key", "key_matches", "read
 
 class SecretUnavailable(LookupError):
     """A referenced secret cannot be read; the message names the reference, never a value."""
+
+
+# How environment variables are conventionally named. A reference that does not
+# look like one is likely the secret itself, pasted by mistake: never echo it.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
+def _unset(env: str) -> str:
+    """Why the variable ``env`` gives nothing, without echoing a value that may be a secret.
+
+    >>> _unset("GEMINI_API_KEY")
+    'environment variable GEMINI_API_KEY is not set'
+    >>> _unset("AIzaSyD-pasted_secret")
+    'the value is not an environment variable name (UPPER_CASE, at most 64 characters): name the variable that holds the secret, never the secret itself'
+    """
+    if _ENV_NAME.fullmatch(env):
+        return f"environment variable {env} is not set"
+    return (
+        "the value is not an environment variable name (UPPER_CASE, at most 64 characters):"
+        " name the variable that holds the secret, never the secret itself"
+    )
 
 
 def hash_key(key: str) -> str:
@@ -61,7 +83,7 @@ def read_secret(
     if env is not None:
         value = environ.get(env, "").strip()
         if not value:
-            raise SecretUnavailable(f"environment variable {env} is not set")
+            raise SecretUnavailable(_unset(env))
         return value
     if file is not None:
         try:

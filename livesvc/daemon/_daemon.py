@@ -38,6 +38,7 @@ import trio
 from structlog.contextvars import bound_contextvars
 
 from livesvc._gc import tune_collector
+from livesvc._private import private_dir
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._logging import apply_logging
@@ -494,6 +495,8 @@ class Daemon:
         config = self.config
         if self._configure_logs:
             apply_logging(config.logging)
+        # Handles, records, tokens and TLS keys live here: private to this user.
+        await trio.to_thread.run_sync(private_dir, config.service.state_dir)
         self._admin_hash = await trio.to_thread.run_sync(self._resolve_admin_hash, config)
         self._settings = await trio.to_thread.run_sync(self._build_settings, config, 1)
         self._holder.on_change(self._on_config_change)

@@ -38,7 +38,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,6 +45,7 @@ import msgspec
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from livesvc._private import private_dir
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, load_checked
@@ -204,7 +204,7 @@ class Master:
     def _prepare(self) -> None:
         """Blocking: what must exist once before any worker starts."""
         config = self.config
-        Path(config.service.state_dir).mkdir(parents=True, exist_ok=True)
+        private_dir(config.service.state_dir)
         assert config.store.path is not None
         connect_store(
             config.store.path,

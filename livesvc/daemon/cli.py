@@ -110,9 +110,7 @@ def _serve_worker(args: argparse.Namespace, config: Config) -> int:
     from livesvc.daemon._worker import announce, read_role
 
     role = read_role(sys.stdin)
-    daemon = Daemon(
-        config, config_path=args.config, configure_logs=True, worker=role, tune_gc=True
-    )
+    daemon = Daemon(config, config_path=args.config, configure_logs=True, worker=role, tune_gc=True)
     # Ctrl-C in a terminal reaches the whole process group; the master drains the
     # workers (with SIGTERM), so a worker ignores SIGINT (trio then leaves it alone).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

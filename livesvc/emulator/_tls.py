@@ -14,6 +14,7 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 
+from livesvc._private import private_dir
 from livesvc.emulator._config import TlsFiles
 
 __all__ = ["client_ssl_context", "server_ssl_context", "write_self_signed"]
@@ -46,7 +47,7 @@ def write_self_signed(directory: str | os.PathLike[str]) -> TlsFiles:
     )
     if _reusable(files):
         return files
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     ca = trustme.CA(organization_name="livesvc emulator")
     leaf = ca.issue_cert(*_IDENTITIES, organization_name="livesvc emulator")
     ca.cert_pem.write_to_path(files.ca_file or "")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -48,7 +48,8 @@ class TokenRequestError(ValueError):
 class AuthTokenRequest(msgspec.Struct, kw_only=True, rename="camel"):
     """The body of ``POST /v1/auth_tokens`` (Google's shape plus ``profile``)."""
 
-    uses: int | None = None
+    # Google's field is an int32; larger values cannot be stored, so they are a 400.
+    uses: Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647)] | None = None
     expire_time: str | None = None
     new_session_expire_time: str | None = None
     bidi_generate_content_setup: dict[str, Any] | None = None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from livesvc._private import private_file
 from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord
 
 __all__ = [
@@ -92,7 +92,10 @@ _UPSERT = (
 
 def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
     """Open (creating if needed) the database in WAL mode and bring its schema up to date."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path != ":memory:":
+        # Created 0600 in a 0700 folder before SQLite opens it: SQLite gives its
+        # -wal and -shm files the database file's permissions.
+        private_file(path)
     conn = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")

@@ -65,3 +65,28 @@ def test_tool_module_that_raises_on_import_is_reported(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ConfigError, match="raised RuntimeError: boom"):
         load_checked(write(tmp_path, "explodes_on_import:f"), strict_secrets=False, environ={})
+
+
+def test_a_secret_pasted_as_the_variable_name_is_never_echoed(tmp_path: Path):
+    """An operator puts the key itself in api_key_env: check-config names the key path only."""
+    import subprocess
+    import sys
+
+    pasted = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[admin]\nenabled = false\n[upstream]\nbackend = "gemini"\n'
+        f'api_key_env = "{pasted}"\n[profiles.default]\nmodel = "m"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "livesvc", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    out = done.stdout + done.stderr
+    assert "upstream.api_key_env" in out
+    assert "not an environment variable name" in out
+    assert pasted not in out
+    assert pasted[:12] not in out
