@@ -121,11 +121,14 @@ async def serve(
     limits: Limits | None = None,
     server_name: str = "livesvc",
     reuse_port: bool = False,
+    on_tls_failed: Callable[[], None] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve WebSocket upgrades and REST requests on one TCP port until cancelled.
 
     Reports the bound port through ``task_status`` once it is listening.
+    ``on_tls_failed`` is called for each TLS handshake that fails (a client that
+    does not trust the certificate, or speaks plain HTTP to a TLS port).
     ``reuse_port`` binds with ``SO_REUSEPORT``, so several processes can listen
     on the same port and the kernel spreads connections between them.
 
@@ -141,6 +144,7 @@ async def serve(
         ssl_context=ssl_context,
         limits=limits,
         server_name=server_name,
+        on_tls_failed=on_tls_failed,
     )
     listeners = await open_listeners(host, port, reuse_port=reuse_port)
     bound = listeners[0].socket.getsockname()[1]
@@ -210,8 +214,10 @@ class FrontDoor:
         ssl_context: ssl.SSLContext | None = None,
         limits: Limits | None = None,
         server_name: str = "livesvc",
+        on_tls_failed: Callable[[], None] | None = None,
     ) -> None:
         limits = limits or Limits()
+        self._on_tls_failed = on_tls_failed
         self._on_websocket = websocket_handler
         self._on_rest = rest_handler
         self._ssl_context = ssl_context
@@ -251,9 +257,17 @@ class FrontDoor:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.head_bytes)
         raw = bytearray()
         with trio.move_on_after(self._limits.head_timeout) as head_scope:
-            if isinstance(stream, trio.SSLStream):
-                await stream.do_handshake()
-            request = await self._next_request(conn, stream, raw)
+            try:
+                if isinstance(stream, trio.SSLStream):
+                    await stream.do_handshake()
+                request = await self._next_request(conn, stream, raw)
+            except trio.BrokenResourceError as exc:
+                # With TLS 1.3 a client's "I do not trust you" alert arrives after our
+                # side of the handshake, on the first read: a TLS failure all the same.
+                if isinstance(exc.__cause__, ssl.SSLError):
+                    self._tls_failed(exc, remote)
+                    raise _Closed from None
+                raise
         if head_scope.cancelled_caught or request is None:
             return
         if _is_upgrade(request):
@@ -270,6 +284,15 @@ class FrontDoor:
             request = None
             with trio.move_on_after(self._limits.keepalive_timeout):
                 request = await self._next_request(conn, stream, None)
+
+    def _tls_failed(self, exc: trio.BrokenResourceError, remote: tuple[str, int] | None) -> None:
+        cause = exc.__cause__
+        # The SSL library's short reason (e.g. TLSV1_ALERT_UNKNOWN_CA: the client
+        # does not trust our certificate); never the bytes the peer sent.
+        reason = getattr(cause, "reason", None) or type(cause or exc).__name__
+        log.info("server.tls_failed", reason=str(reason), peer=remote[0] if remote else None)
+        if self._on_tls_failed is not None:
+            self._on_tls_failed()
 
     async def _next_request(
         self, conn: h11.Connection, stream: trio.abc.Stream, raw: bytearray | None

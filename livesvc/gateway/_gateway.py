@@ -271,6 +271,7 @@ class Gateway:
             limits=front_limits,
             server_name="livesvc",
             reuse_port=reuse_port,
+            on_tls_failed=self._metrics.client_connections.labels(result="tls_failed").inc,
             task_status=task_status,
         )
 

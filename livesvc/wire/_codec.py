@@ -97,9 +97,49 @@ def decode_client(data: bytes | str) -> ClientMessage:
         ClientMessage(realtime_input=RealtimeInput(audio=Blob(data=b'\\xfb\\xff\\xfe\\x00\\x01', mime_type='audio/pcm')))
     """
     try:
-        return _client_decoder.decode(data)
+        message = _client_decoder.decode(data)
     except Exception as exc:  # anything msgspec or a post-init raises is a bad frame
         raise _wire_error(exc) from exc
+    if message.realtime_input is None or _count_set(message) > 1:
+        # Free-form JSON (tool arguments and results, schemas) can nest without
+        # bound; past MAX_NESTING every later step (re-encoding it upstream, a
+        # log line) would hit Python's recursion limit, so the frame is refused
+        # here. Realtime media (the hot path) carries no free-form JSON.
+        _check_nesting(message)
+    return message
+
+
+MAX_NESTING = 128  # containers (objects and arrays) from the frame's root
+
+
+def _count_set(message: ClientMessage) -> int:
+    return sum(getattr(message, f) is not None for f in ClientMessage.__struct_fields__)
+
+
+def _check_nesting(root: object) -> None:
+    """Raise :class:`WireDecodeError` if ``root`` nests deeper than :data:`MAX_NESTING` (no recursion)."""
+    stack: list[tuple[object, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise WireDecodeError(f"the frame is nested more than {MAX_NESTING} levels deep")
+        if isinstance(value, dict):
+            stack.extend(
+                (v, depth + 1)
+                for v in value.values()
+                if isinstance(v, (dict, list)) or hasattr(v, "__struct_fields__")
+            )
+        elif isinstance(value, list):
+            stack.extend(
+                (v, depth + 1)
+                for v in value
+                if isinstance(v, (dict, list)) or hasattr(v, "__struct_fields__")
+            )
+        elif hasattr(value, "__struct_fields__"):
+            for name in value.__struct_fields__:
+                field = getattr(value, name)
+                if isinstance(field, (dict, list)) or hasattr(field, "__struct_fields__"):
+                    stack.append((field, depth + 1))
 
 
 def encode_server(msg: ServerMessage) -> bytes:
