@@ -4,7 +4,6 @@ credential problem leaks to them (real daemon, real sockets, the emulator as Goo
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
