@@ -103,6 +103,11 @@ class DaemonMetrics:
             ["reason"],
             registry=r,
         )
+        self.upstream_auth_failures = Counter(
+            "livesvc_upstream_auth_failures",
+            "Upstream sessions refused because Google did not accept the daemon's own credential.",
+            registry=r,
+        )
         self.upstream_resumes = Counter(
             "livesvc_upstream_resumes",
             "Upstream sessions resumed with a handle, by reason.",

@@ -147,6 +147,9 @@ class UpstreamConfig(_Section, kw_only=True, frozen=True):
     credentials_file: str | None = None  # Vertex service-account JSON (else ADC)
     project: str | None = None
     location: str | None = None
+    # How long a new session waits for its first upstream connection before its
+    # client is told the upstream is unreachable (1011).
+    connect_timeout_seconds: Seconds = 10.0
     emulator: EmulatorUpstreamConfig = EmulatorUpstreamConfig()
 
 

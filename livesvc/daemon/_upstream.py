@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from livesvc.auth import ApiKey, Auth, Backend, VertexAI
+from livesvc.close_codes import CLOSE_INTERNAL
 from livesvc.config import SecretUnavailable, read_secret
 from livesvc.gateway._upstream import (
     Failed,
@@ -36,6 +37,7 @@ from livesvc.gateway._upstream import (
 )
 from livesvc.logs import get_logger
 from livesvc.session import (
+    CloseClass,
     Closed,
     ConfigError,
     Connected,
@@ -259,10 +261,20 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
             )
         except ConfigError as err:
             raise UpstreamUnavailable(str(err), code=1007) from None
+        bound = daemon.config.upstream.connect_timeout_seconds
         async with trio.open_nursery() as nursery:
-            upstream: SessionUpstream = await nursery.start(
-                _run_session, config, daemon_tools, request.session_id, request.deliver
-            )
+            with trio.move_on_after(bound) as connecting:
+                upstream: SessionUpstream = await nursery.start(
+                    _run_session,
+                    config,
+                    daemon_tools,
+                    request.session_id,
+                    request.deliver,
+                    daemon.metrics.upstream_auth_failures.inc,
+                )
+            if connecting.cancelled_caught:
+                log.error("upstream.unreachable", seconds=bound)
+                raise UpstreamUnavailable(UNREACHABLE.format(seconds=bound), code=CLOSE_INTERNAL)
             try:
                 yield upstream
             finally:
@@ -271,11 +283,27 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
     return open_upstream
 
 
+UNREACHABLE = "The upstream is unreachable: no connection within {seconds:g} s."
+AUTH_FAILED = "Internal error: upstream authentication failed."
+
+
+def _for_client(err: SessionFailed, on_auth_failed: Callable[[], None]) -> tuple[int, str]:
+    """The close a client gets for an upstream failure: never the daemon's credential problem."""
+    if err.close_class is CloseClass.AUTH:
+        # Google refused the daemon's own key or token: the operator's problem, not the
+        # client's; "API key not valid" would mislead a client whose key is fine.
+        log.error("upstream.auth_failed", code=err.code)
+        on_auth_failed()
+        return CLOSE_INTERNAL, AUTH_FAILED
+    return (err.code if err.code is not None else CLOSE_INTERNAL), err.reason or str(err)
+
+
 async def _run_session(
     config: Any,
     daemon_tools: frozenset[str],
     session_id: str,
     deliver: Callable[[UpstreamEvent], Awaitable[None]] | None,
+    on_auth_failed: Callable[[], None],
     *,
     task_status: trio.TaskStatus[SessionUpstream],
 ) -> None:
@@ -304,8 +332,7 @@ async def _run_session(
             raise UpstreamUnavailable(str(err), code=1007) from None
         failure = Failed(code=1007, reason=str(err))
     except SessionFailed as err:
-        code = err.code if err.code is not None else 1011
-        reason = err.reason or str(err)
+        code, reason = _for_client(err, on_auth_failed)
         if started is None:
             raise UpstreamUnavailable(reason, code=code) from None
         failure = Failed(code=code, reason=reason)

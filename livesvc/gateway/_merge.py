@@ -122,6 +122,17 @@ def _client_tools(client_tools: list[Tool] | None, reserved: set[str]) -> list[T
     return kept
 
 
+def covers(locked: frozenset[str], path: str) -> bool:
+    """Whether a token's mask locks ``path``: a masked message locks everything under it.
+
+    >>> covers(frozenset({"generation_config"}), "generation_config.response_modalities")
+    True
+    >>> covers(frozenset({"generation_config.temperature"}), "generation_config.top_p")
+    False
+    """
+    return path in locked or any(path.startswith(prefix + ".") for prefix in locked)
+
+
 def merge_setup(
     profile_setup: Setup,
     client: Setup,
@@ -147,7 +158,7 @@ def merge_setup(
         for path in _all_paths():
             if path not in overridable or path in _NEVER_FROM_CLIENT:
                 continue
-            if is_token and locked is not None and path not in locked:
+            if is_token and locked is not None and not covers(locked, path):
                 continue
             value = _get(layer, path)
             if path == "tools":

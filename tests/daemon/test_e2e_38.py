@@ -100,16 +100,21 @@ async def test_extended_thinking_through_the_gateway_with_a_go_away_in_the_backg
             ]
         )
         answer = await chat.receive_turn()
+        # Still the first upstream connection: nothing was handed over mid-interaction.
+        during = trio.from_thread.run_sync(lambda: emulator.sessions()[0].connections)
         await session.send_client_content(
             turns=types.Content(role="user", parts=[types.Part(text="next")])
         )
         following = await chat.receive_turn()
-        return filler, calls, answer, following
+        return filler, calls, answer, during, following
 
     with trio.fail_after(60):
-        filler, calls, answer, following = await in_thread(
+        filler, calls, answer, during, following = await in_thread(
             run_sdk, daemon38.gateway_url, daemon38.ca_file, script, config=config
         )
+        # The handover follows IDLE; the emulator has no event for it, so wait (bounded).
+        while emulator.sessions()[0].connections < 2:  # noqa: ASYNC110
+            await trio.sleep(0.01)
         (info,) = emulator.sessions()
     assert [c.name for c in calls] == ["get_weather"]
     assert said(filler) == "echo #1: get_weather(city=Oslo)"
@@ -117,6 +122,7 @@ async def test_extended_thinking_through_the_gateway_with_a_go_away_in_the_backg
     assert said(answer) == 'echo #1: get_weather -> {"t":21}'
     assert statuses(answer) == ["IDLE"]
     # Handed over upstream after IDLE: the conversation goes on, nothing lost or doubled.
+    assert during == 1
     assert said(following) == "echo #2: next"
     assert info.connections == 2
     assert info.turns == 2

@@ -98,6 +98,7 @@ async def gateway_session(
         config=SimpleNamespace(upstream=UpstreamConfig()),
         emulator=emulator,
         emulator_key="emulator-key",
+        metrics=metrics or DaemonMetrics(),
     )
     record = SessionRecord(
         session_id=SESSION_ID,
