@@ -70,6 +70,13 @@ def _check_store(config: Config) -> list[ConfigIssue]:
                 message='expected a URL like "redis://127.0.0.1:6379/0" with backend = "redis"',
             )
         ]
+    if config.service.workers > 1:
+        return [
+            ConfigIssue(
+                path="store.backend",
+                message='"redis" runs one process per node for now: set [service] workers = 1',
+            )
+        ]
     scheme, _, rest = store.redis_url.partition("://")
     if scheme not in ("redis", "rediss") or not rest:
         return [ConfigIssue(path="store.redis_url", message="expected a redis:// or rediss:// URL")]

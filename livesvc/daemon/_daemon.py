@@ -54,6 +54,7 @@ from livesvc.gateway._upstream import UpstreamFactory
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store._redis import RedisStore, RedisStoreServer
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
 __all__ = ["Daemon", "UpstreamFactoryBuilder"]
@@ -139,7 +140,15 @@ class Daemon:
         self._configure_logs = configure_logs
         self.metrics = DaemonMetrics()
         store_send, self._store_receive = open_store_channel()
-        self.store = Store(store_send, timeout=config.store.timeout_seconds)
+        self.store: Store
+        if config.store.backend == "redis":
+            self.store = RedisStore(
+                timeout=config.store.timeout_seconds,
+                prefix=config.store.redis_prefix,
+                keep_closed_seconds=config.store.keep_closed_sessions_seconds,
+            )
+        else:
+            self.store = Store(store_send, timeout=config.store.timeout_seconds)
         self._sessions = DynamicSupervisor(
             "sessions",
             max_children=config.gateway.limits.max_clients,
@@ -298,13 +307,20 @@ class Daemon:
 
     async def _store_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
         config = self.config.store
-        assert config.path is not None
-        server = StoreServer(
-            self._store_receive,
-            path=config.path,
-            timeout=config.timeout_seconds,
-            synchronous=config.synchronous,
-        )
+        server: StoreServer | RedisStoreServer
+        if isinstance(self.store, RedisStore):
+            assert config.redis_url is not None
+            server = RedisStoreServer(
+                self.store, url=config.redis_url, timeout=config.timeout_seconds
+            )
+        else:
+            assert config.path is not None
+            server = StoreServer(
+                self._store_receive,
+                path=config.path,
+                timeout=config.timeout_seconds,
+                synchronous=config.synchronous,
+            )
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
             if self.worker is None:  # the master does both once for all its workers

@@ -47,7 +47,7 @@ import trio
 
 from livesvc.logs import get_logger
 from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord, digest
-from livesvc.store._store import StoreError, StoreTimeout
+from livesvc.store._store import Store, StoreError, StoreTimeout
 
 __all__ = ["RedisStore", "RedisStoreServer"]
 
@@ -232,8 +232,10 @@ def _session_ttl(record: SessionRecord, keep_closed_seconds: float) -> str:
     return str(max(1, math.ceil(expires - record.updated_at)))
 
 
-class RedisStore:
+class RedisStore(Store):
     """The store contract on Redis (see the module docstring for the keys).
+
+    A :class:`Store` in every method, so the daemon and the gateway take either.
 
     Handles and tokens are passed in plain and stored only as SHA-256 digests.
     Times are Unix wall-clock seconds, passed in by the caller; TTLs are derived
@@ -248,6 +250,7 @@ class RedisStore:
         prefix: str = "livesvc:",
         keep_closed_seconds: float = 7 * 24 * 3600.0,
     ) -> None:
+        # No mailbox: the client is async and shared; its actor only holds the connection.
         self._timeout = timeout
         self._prefix = prefix
         self._keep = keep_closed_seconds
@@ -278,7 +281,7 @@ class RedisStore:
         self._client = None
         self._connected = trio.Event()
 
-    async def _call(self, name: str, operation: Callable[[Any], Awaitable[T]]) -> T:
+    async def _redis_call(self, name: str, operation: Callable[[Any], Awaitable[T]]) -> T:
         try:
             with trio.fail_after(self._timeout):
                 await self._connected.wait()
@@ -301,7 +304,7 @@ class RedisStore:
 
     async def put_session(self, record: SessionRecord) -> None:
         """Insert or replace the record (ignored if another owner holds the session)."""
-        await self._call("put_session", lambda c: self._upsert(c, record))
+        await self._redis_call("put_session", lambda c: self._upsert(c, record))
 
     async def _upsert(self, client: Any, record: SessionRecord) -> None:
         sid = record.session_id
@@ -340,7 +343,7 @@ class RedisStore:
             for sid, handle in handles.items():
                 await self._add_handle(client, sid, digest(handle))
 
-        await self._call("write_sessions", write)
+        await self._redis_call("write_sessions", write)
         return handles
 
     async def update_session(self, session_id: str, **changes: Any) -> SessionRecord | None:
@@ -364,10 +367,10 @@ class RedisStore:
             )
             return merged if done else None
 
-        return await self._call("update_session", update)
+        return await self._redis_call("update_session", update)
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        return await self._call("get_session", lambda c: self._get_session(c, session_id))
+        return await self._redis_call("get_session", lambda c: self._get_session(c, session_id))
 
     async def _get_session(self, client: Any, session_id: str) -> SessionRecord | None:
         fields = await client.hgetall(self._key("s:", session_id))
@@ -399,13 +402,15 @@ class RedisStore:
                             break
             return found
 
-        return await self._call("list_sessions", scan)
+        return await self._redis_call("list_sessions", scan)
 
     async def issue_handle(self, session_id: str, *, now: float) -> str:
         """Give the session one more daemon resumption handle (earlier ones keep working)."""
         del now  # the handle lives as long as its session's record
         handle = "lsh_" + secrets.token_urlsafe(32)
-        await self._call("issue_handle", lambda c: self._add_handle(c, session_id, digest(handle)))
+        await self._redis_call(
+            "issue_handle", lambda c: self._add_handle(c, session_id, digest(handle))
+        )
         return handle
 
     async def _add_handle(self, client: Any, session_id: str, handle_digest: str) -> None:
@@ -434,13 +439,13 @@ class RedisStore:
                 return None
             return record
 
-        return await self._call("find_by_handle", find)
+        return await self._redis_call("find_by_handle", find)
 
     async def claim_session(
         self, session_id: str, *, owner: str | None, expected: str | None
     ) -> bool:
         """Take a session over from ``expected``; exactly one of several racing claims wins."""
-        done = await self._call(
+        done = await self._redis_call(
             "claim_session",
             lambda c: self._script(
                 c,
@@ -457,7 +462,7 @@ class RedisStore:
 
     async def detach_owned_by(self, owner: str, *, now: float) -> int:
         """Mark the ``active`` sessions of a gone owner ``detached``; returns how many."""
-        count = await self._call(
+        count = await self._redis_call(
             "detach_owned_by",
             lambda c: self._script(
                 c,
@@ -469,7 +474,7 @@ class RedisStore:
         return int(count)
 
     async def mark_orphans_detached(self, *, now: float) -> int:
-        count = await self._call(
+        count = await self._redis_call(
             "mark_orphans_detached",
             lambda c: self._script(
                 c, "detach_all", [self._key("sessions")], [self._prefix, _encode(now)]
@@ -483,7 +488,7 @@ class RedisStore:
         """Store a minted token; a second token with the same ``token_id`` is refused."""
         token_digest = digest(token)
         ttl = str(max(1, math.ceil(record.expire_time - record.created_at)))
-        added = await self._call(
+        added = await self._redis_call(
             "add_token",
             lambda c: self._script(
                 c,
@@ -509,11 +514,11 @@ class RedisStore:
             fields = await client.hgetall(self._key("t:", digest(token)))
             return _decode(fields, TokenRecord, _TOKEN_FIELDS) if fields else None
 
-        return await self._call("get_token", get)
+        return await self._redis_call("get_token", get)
 
     async def use_token(self, token: str, *, now: float) -> TokenRecord | None:
         """Spend one use of ``token`` for a new session; ``None`` when it is unknown, spent or expired."""
-        flat = await self._call(
+        flat = await self._redis_call(
             "use_token",
             lambda c: self._script(c, "use_token", [self._key("t:", digest(token))], [repr(now)]),
         )
@@ -535,7 +540,7 @@ class RedisStore:
                         found.append(record)
             return found
 
-        return await self._call("list_tokens", scan)
+        return await self._redis_call("list_tokens", scan)
 
     async def purge(self, *, now: float, keep_closed_seconds: float) -> tuple[int, int]:
         """Sweep the indexes of what Redis has expired; returns (tokens, sessions) swept.
@@ -564,7 +569,7 @@ class RedisStore:
                     sessions += 1
             return tokens, sessions
 
-        return await self._call("purge", sweep)
+        return await self._redis_call("purge", sweep)
 
 
 def _redis_errors() -> type[Exception]:

@@ -45,3 +45,13 @@ def test_a_password_in_the_url_is_refused_and_never_echoed():
         "store.redis_url: a password in the URL is not accepted: secrets stay out of config files"
     ]
     assert "hunter2secret" not in str(found)
+
+
+def test_redis_with_several_workers_is_refused_for_now():
+    text = (
+        BASE.replace("[admin]", "[service]\nworkers = 2\n[admin]")
+        + '[store]\nbackend = "redis"\nredis_url = "redis://127.0.0.1:6379/0"\n'
+    )
+    assert issues_of(text) == [
+        'store.backend: "redis" runs one process per node for now: set [service] workers = 1'
+    ]
