@@ -136,10 +136,11 @@ end
 return 1
 """
 
-# KEYS: owner set. ARGV: key prefix, updated_at (JSON). Active sessions of the owner become detached.
-_DETACH_OWNED = """
+# Active sessions become detached, from a listing of ids (an owner's set, or every
+# session). KEYS: the listing. ARGV: key prefix, updated_at (JSON).
+_DETACH = """
 local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, id in ipairs(redis.call({listing}, KEYS[1]{whole})) do
   local key = ARGV[1] .. 's:' .. id
   if redis.call('HGET', key, 'status') == '"active"' then
     redis.call('HSET', key, 'status', '"detached"', 'updated_at', ARGV[2])
@@ -148,19 +149,8 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return n
 """
-
-# KEYS: sessions index. ARGV: key prefix, updated_at (JSON).
-_DETACH_ALL = """
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. 's:' .. id
-  if redis.call('HGET', key, 'status') == '"active"' then
-    redis.call('HSET', key, 'status', '"detached"', 'updated_at', ARGV[2])
-    n = n + 1
-  end
-end
-return n
-"""
+_DETACH_OWNED = _DETACH.format(listing="'SMEMBERS'", whole="")
+_DETACH_ALL = _DETACH.format(listing="'ZRANGE'", whole=", 0, -1")
 
 # KEYS: token. ARGV: now. Spends one use atomically; returns the token's fields, or nil.
 _USE_TOKEN = """
