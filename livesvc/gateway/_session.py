@@ -420,7 +420,7 @@ class GatewaySession:
                     await self._attach(link, resumed=resumed)
                 case Detach(link=link, code=code):
                     if link is self.link:
-                        await self._detach(code, scope)
+                        await self._detach(code, scope, resumable=link.wants_resumption)
                 case Close(reason=reason, code=code):
                     self.last_close_code, self.last_close_reason = code, reason
                     self._end_reason = "admin"
@@ -461,13 +461,20 @@ class GatewaySession:
             # did): it need not wait for the next turn's update to hold a handle.
             self._offer_handle(updated_at=self._wall())
 
-    async def _detach(self, code: int | None, scope: trio.CancelScope) -> None:
+    async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
         self.link = None
         self.status = "detached"
         self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
         if self._draining:
             self._end_reason = "drained"
+            scope.cancel()
+            return
+        if not resumable and code == CLOSE_NORMAL:
+            # A client that never asked for resumption has no handle to come back
+            # with, and it said goodbye: holding its upstream and its slots for the
+            # grace period would only block its key's next sessions.
+            self._end_reason = "client_closed"
             scope.cancel()
             return
         self._grace_deadline = trio.current_time() + self._settings.grace_period
@@ -792,4 +799,5 @@ _REASONS = {
     "admin": "Session closed by the operator.",
     "upstream_closed": "Upstream session ended.",
     "closed": "Session closed.",
+    "client_closed": "Session ended: its client closed it and cannot resume it.",
 }
