@@ -33,6 +33,7 @@ import trio
 import trio_websocket
 from structlog.contextvars import bound_contextvars
 
+from livesvc.close_codes import CLOSE_MEMORY_BUDGET
 from livesvc.gateway._upstream import (
     Failed,
     Frame,
@@ -574,15 +575,17 @@ class GatewaySession:
             case MediaDropped(kind=kind, count=count):
                 self._metrics.media_dropped.labels(kind=kind).inc(count)
             case SendRefused(reason=reason):
-                # The Live protocol has no error frame: closing the client is how it
-                # learns its message was not delivered. The session stays for the grace
-                # period, so the client can resume with its handle and send again.
-                self._metrics.errors.labels(kind="upstream_send_refused").inc()
-                log.warning("session.upstream_send_refused", reason=reason)
+                # The session's memory budget is spent (its ledger is full: messages
+                # the upstream has not confirmed, e.g. turns sent without
+                # turnComplete). The Live protocol has no error frame: closing the
+                # client is how it learns its message was not delivered. The session
+                # stays for the grace period, so it can resume once turns complete.
+                self._metrics.errors.labels(kind="session_memory_budget").inc()
+                log.warning("session.memory_budget_spent", reason=reason)
                 if self.link is not None:
                     self.link.request_close(
-                        CLOSE_TRY_AGAIN,
-                        "A message was not accepted upstream; resume and resend.",
+                        CLOSE_MEMORY_BUDGET,
+                        "Session memory budget spent: too much sent without turnComplete.",
                     )
             case Failed(code=code, reason=reason):
                 self._metrics.errors.labels(kind="upstream_failed").inc()
