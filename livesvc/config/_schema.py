@@ -89,6 +89,10 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     """``[gateway.limits]``: per-client limits; breaking one closes only that client."""
 
     max_frame_bytes: PositiveInt = 8 * 1024 * 1024
+    # What one session may hold of conversation messages the upstream has not
+    # yet confirmed (an unfinished turn, messages waiting for a resume); past it
+    # the client is closed with 4004 (see docs/daemon.md, "Close codes").
+    session_memory_bytes: PositiveInt = 16 * 1024 * 1024
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16

@@ -257,6 +257,7 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
                 session_resumption=request.resumption,
                 transparent_resumption=request.transparent,
                 resume_handle=request.resume_handle,
+                ledger_max_bytes=daemon.config.gateway.limits.session_memory_bytes,
                 **options,
             )
         except ConfigError as err:

@@ -33,6 +33,7 @@ import trio
 import trio_websocket
 from structlog.contextvars import bound_contextvars
 
+from livesvc.close_codes import CLOSE_MEMORY_BUDGET
 from livesvc.gateway._upstream import (
     Failed,
     Frame,
@@ -420,7 +421,7 @@ class GatewaySession:
                     await self._attach(link, resumed=resumed)
                 case Detach(link=link, code=code):
                     if link is self.link:
-                        await self._detach(code, scope)
+                        await self._detach(code, scope, resumable=link.wants_resumption)
                 case Close(reason=reason, code=code):
                     self.last_close_code, self.last_close_reason = code, reason
                     self._end_reason = "admin"
@@ -461,13 +462,20 @@ class GatewaySession:
             # did): it need not wait for the next turn's update to hold a handle.
             self._offer_handle(updated_at=self._wall())
 
-    async def _detach(self, code: int | None, scope: trio.CancelScope) -> None:
+    async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
         self.link = None
         self.status = "detached"
         self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
         if self._draining:
             self._end_reason = "drained"
+            scope.cancel()
+            return
+        if not resumable and code == CLOSE_NORMAL:
+            # A client that never asked for resumption has no handle to come back
+            # with, and it said goodbye: holding its upstream and its slots for the
+            # grace period would only block its key's next sessions.
+            self._end_reason = "client_closed"
             scope.cancel()
             return
         self._grace_deadline = trio.current_time() + self._settings.grace_period
@@ -567,15 +575,17 @@ class GatewaySession:
             case MediaDropped(kind=kind, count=count):
                 self._metrics.media_dropped.labels(kind=kind).inc(count)
             case SendRefused(reason=reason):
-                # The Live protocol has no error frame: closing the client is how it
-                # learns its message was not delivered. The session stays for the grace
-                # period, so the client can resume with its handle and send again.
-                self._metrics.errors.labels(kind="upstream_send_refused").inc()
-                log.warning("session.upstream_send_refused", reason=reason)
+                # The session's memory budget is spent (its ledger is full: messages
+                # the upstream has not confirmed, e.g. turns sent without
+                # turnComplete). The Live protocol has no error frame: closing the
+                # client is how it learns its message was not delivered. The session
+                # stays for the grace period, so it can resume once turns complete.
+                self._metrics.errors.labels(kind="session_memory_budget").inc()
+                log.warning("session.memory_budget_spent", reason=reason)
                 if self.link is not None:
                     self.link.request_close(
-                        CLOSE_TRY_AGAIN,
-                        "A message was not accepted upstream; resume and resend.",
+                        CLOSE_MEMORY_BUDGET,
+                        "Session memory budget spent: too much sent without turnComplete.",
                     )
             case Failed(code=code, reason=reason):
                 self._metrics.errors.labels(kind="upstream_failed").inc()
@@ -792,4 +802,5 @@ _REASONS = {
     "admin": "Session closed by the operator.",
     "upstream_closed": "Upstream session ended.",
     "closed": "Session closed.",
+    "client_closed": "Session ended: its client closed it and cannot resume it.",
 }

@@ -16,7 +16,7 @@ import structlog
 import trio
 from structlog.testing import capture_logs
 
-from livesvc.config import UpstreamConfig
+from livesvc.config import GatewayConfig, UpstreamConfig
 from livesvc.daemon._upstream import library_upstream
 from livesvc.emulator import Emulator, EmulatorConfig, open_emulator
 from livesvc.gateway._session import (
@@ -95,7 +95,7 @@ async def gateway_session(
 ) -> AsyncIterator[Client]:
     """A gateway session whose upstream is a library session on ``emulator``, with a client."""
     daemon = SimpleNamespace(
-        config=SimpleNamespace(upstream=UpstreamConfig()),
+        config=SimpleNamespace(upstream=UpstreamConfig(), gateway=GatewayConfig()),
         emulator=emulator,
         emulator_key="emulator-key",
         metrics=metrics or DaemonMetrics(),

@@ -130,7 +130,8 @@ async def test_two_workers_serve_one_port_and_the_master_merges_their_admin_view
         results: list[tuple[str, str]] = []
 
         async def one() -> None:
-            results.append(await sdk_on(master, hello))
+            # Resumable, so each session waits for its client after it closes.
+            results.append(await sdk_on(master, hello, config=RESUMABLE))
 
         async with trio.open_nursery() as clients:
             for _ in range(12):

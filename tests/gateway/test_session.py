@@ -233,7 +233,7 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
     assert decode_server(msgspec.json.encode(got[0])).server_content is not None
 
 
-async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goes_on(
+async def test_a_spent_memory_budget_closes_the_client_with_4004_and_the_session_goes_on(
     autojump_clock, upstreams: FakeUpstreams
 ):
     """The client learns its message was not delivered; resuming gets it a working session."""
@@ -246,8 +246,8 @@ async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goe
         await frames(link, 1)
         await upstreams.last().push.send(SendRefused(reason="the outbound ledger is full"))
         await link.closing.wait()
-        assert link.close_code == 1013
-        await session.inbox_send.send(Detach(link=link, code=1013))
+        assert link.close_code == 4004
+        await session.inbox_send.send(Detach(link=link, code=4004))
         again = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=again, resumed=True))
         await frames(again, 1)
@@ -258,7 +258,7 @@ async def test_a_refused_message_closes_the_client_with_1013_and_the_session_goe
         assert not session.ended.is_set()
         nursery.cancel_scope.cancel()
     value = metrics.registry.get_sample_value(
-        "livesvc_errors_total", {"kind": "upstream_send_refused"}
+        "livesvc_errors_total", {"kind": "session_memory_budget"}
     )
     assert value == 1
 
