@@ -37,6 +37,7 @@ __all__ = [
 log = get_logger(__name__)
 
 _RECEIVE_BYTES = 64 * 1024
+_SHED_WAIT = 1.0  # seconds a new connection waits for the slot of the one shed for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,15 +225,20 @@ class FrontDoor:
         self._limits = limits
         self._server_name = server_name.encode()
         self._slots = trio.CapacityLimiter(limits.max_connections)
+        # Connections that have not become a WebSocket yet, oldest first: when every
+        # slot is taken, the oldest of them is shed to make room, so idle or slow
+        # peers cannot lock real clients out (the application then says 1013 itself).
+        self._pending: dict[int, trio.CancelScope] = {}
 
     async def handle(self, tcp_stream: trio.abc.Stream) -> None:
         """Serve one connection to its end; never raises for the peer's faults."""
-        try:
-            self._slots.acquire_on_behalf_of_nowait(tcp_stream)
-        except trio.WouldBlock:
+        if not await self._admit(tcp_stream):
             log.warning("server.connection_refused", reason="max_connections")
             await trio.aclose_forcefully(tcp_stream)
             return
+        key = id(tcp_stream)
+        scope = trio.CancelScope()
+        self._pending[key] = scope
         remote = _peer(tcp_stream)
         stream: trio.abc.Stream = tcp_stream
         if self._ssl_context is not None:
@@ -240,7 +246,8 @@ class FrontDoor:
                 tcp_stream, self._ssl_context, server_side=True, https_compatible=True
             )
         try:
-            await self._serve_connection(stream, remote)
+            with scope:
+                await self._serve_connection(stream, remote, key)
         except _Closed:
             pass
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -248,11 +255,29 @@ class FrontDoor:
         except Exception as exc:  # one bad connection never takes the server down
             log.warning("server.connection_failed", error=type(exc).__name__, detail=str(exc))
         finally:
+            self._pending.pop(key, None)
             self._slots.release_on_behalf_of(tcp_stream)
             await trio.aclose_forcefully(stream)
 
+    async def _admit(self, tcp_stream: trio.abc.Stream) -> bool:
+        """Take a connection slot, shedding the oldest not-yet-WebSocket connection if full."""
+        try:
+            self._slots.acquire_on_behalf_of_nowait(tcp_stream)
+            return True
+        except trio.WouldBlock:
+            pass
+        if not self._pending:
+            return False
+        oldest = next(iter(self._pending))
+        self._pending.pop(oldest).cancel()
+        log.info("server.connection_shed", reason="max_connections")
+        with trio.move_on_after(_SHED_WAIT):
+            await self._slots.acquire_on_behalf_of(tcp_stream)
+            return True
+        return False
+
     async def _serve_connection(
-        self, stream: trio.abc.Stream, remote: tuple[str, int] | None
+        self, stream: trio.abc.Stream, remote: tuple[str, int] | None, key: int
     ) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.head_bytes)
         raw = bytearray()
@@ -271,6 +296,7 @@ class FrontDoor:
         if head_scope.cancelled_caught or request is None:
             return
         if _is_upgrade(request):
+            self._pending.pop(key, None)  # a WebSocket now: the application bounds those
             await self._upgrade(stream, request, bytes(raw), remote, head_scope.deadline)
             return
         while request is not None:

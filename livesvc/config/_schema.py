@@ -93,6 +93,9 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     # yet confirmed (an unfinished turn, messages waiting for a resume); past it
     # the client is closed with 4004 (see docs/daemon.md, "Close codes").
     session_memory_bytes: PositiveInt = 16 * 1024 * 1024
+    # Connections that have not become a Live WebSocket yet (TCP, TLS or HTTP
+    # pending), beyond max_clients; the oldest is shed when they are all taken.
+    max_pending_connections: PositiveInt = 256
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16

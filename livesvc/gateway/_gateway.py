@@ -259,7 +259,9 @@ class Gateway:
         limits = config.gateway.limits
         front_limits = Limits(
             head_timeout=limits.setup_timeout_seconds,
-            max_connections=limits.max_clients,
+            # Live clients are bounded by the gateway itself (1013 past max_clients);
+            # the front door also keeps room for connections still on their way in.
+            max_connections=limits.max_clients + limits.max_pending_connections,
             ws_max_message_bytes=limits.max_frame_bytes,
         )
         await serve(

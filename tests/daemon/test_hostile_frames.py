@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import socket
 import ssl
+from pathlib import Path
 
 import pytest
 import trio
 import trio_websocket
 
+from livesvc.config import load_config
 from livesvc.daemon._daemon import Daemon
 
-from .e2e_support import KEY
+from .e2e_support import KEY, config_text
 
 LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
@@ -110,3 +112,51 @@ async def test_failed_tls_handshakes_are_counted(daemon: Daemon):
             await trio.sleep(0.01)
     assert failed() == 2
     assert code == 1007
+
+
+async def test_idle_connections_are_shed_and_real_clients_get_1013_at_capacity(
+    tmp_path: Path, nursery: trio.Nursery
+):
+    """Idle TCP peers fill every slot; real clients still get in (the oldest idle one is
+    shed), and past max_clients they get the documented 1013, not a TCP reset."""
+    text = config_text(state_dir=str(tmp_path / "state")).replace(
+        "[gateway.tls]",
+        "[gateway.limits]\nmax_clients = 2\nmax_pending_connections = 2\n[gateway.tls]",
+        1,
+    )
+    path = tmp_path / "live.toml"
+    path.write_text(text)
+    small = Daemon(load_config(path), config_path=str(path), handle_signals=False)
+    await nursery.start(small.run)
+    assert small.gateway_url is not None
+    host, port = small.gateway_url.removeprefix("wss://").rsplit(":", 1)
+    context = await trio.to_thread.run_sync(
+        lambda: ssl.create_default_context(cafile=small.ca_file)
+    )
+    url = f"{small.gateway_url}{LIVE}?key={KEY}"
+    with trio.fail_after(30):
+        idle = [await trio.open_tcp_stream(host, int(port)) for _ in range(4)]
+        live = []
+        for _ in range(2):
+            ws = await trio_websocket.connect_websocket_url(nursery, url, ssl_context=context)
+            await ws.send_message('{"setup": {"model": "models/x"}}')
+            assert b"setupComplete" in await ws.get_message()
+            live.append(ws)
+        third = await trio_websocket.connect_websocket_url(nursery, url, ssl_context=context)
+        await third.send_message('{"setup": {"model": "models/x"}}')
+        await read_forever_or_close(third)
+        for ws in live:
+            await ws.aclose()
+        for stream in idle:
+            await stream.aclose()
+    assert third.closed is not None
+    assert third.closed.code == 1013
+    small.request_shutdown()
+
+
+async def read_forever_or_close(ws: trio_websocket.WebSocketConnection) -> None:
+    try:
+        while True:
+            await ws.get_message()
+    except trio_websocket.ConnectionClosed:
+        return
