@@ -45,11 +45,15 @@ async def test_closed_sessions_without_resumption_free_their_key_at_once(
             run_sdk, daemon.gateway_url, daemon.ca_file, say_hello, config=RESUMABLE
         )
         async with httpx.AsyncClient(base_url=daemon.admin_url or "") as http:
-            listing = await http.get(
-                "/v1/sessions", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}
-            )
+            while True:  # the detach is processed after the client's close returns
+                listing = await http.get(
+                    "/v1/sessions", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}
+                )
+                live = {s["session_id"]: s["status"] for s in listing.json()["sessions"]}
+                if live.get(resumable_id) == "detached":
+                    break
+                await trio.sleep(0.01)
     assert replies == ["echo #1: hello"] * 5
-    live = {s["session_id"]: s["status"] for s in listing.json()["sessions"]}
     # Only the session that asked for resumption waits for its client.
     assert [sid for sid, status in live.items() if status == "detached"] == [resumable_id]
     ended = daemon.metrics.registry.get_sample_value(
