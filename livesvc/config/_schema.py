@@ -21,6 +21,7 @@ __all__ = [
     "Config",
     "EmulatorUpstreamConfig",
     "GatewayConfig",
+    "KeyTokensConfig",
     "LimitsConfig",
     "LoggingConfig",
     "Profile",
@@ -76,6 +77,21 @@ class TlsConfig(_Section, kw_only=True, frozen=True):
     self_signed_dir: str | None = None  # default: <state_dir>/tls
 
 
+class KeyTokensConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.keys.tokens]``: the key may mint ephemeral tokens (``POST /v1alpha/auth_tokens``).
+
+    Without this table the key may not mint. A request asking for more is
+    clamped: uses to ``max_uses``, ``expireTime`` and ``newSessionExpireTime`` to
+    these many seconds from now. Minting is rate limited per key (a token bucket).
+    """
+
+    max_uses: PositiveInt = 10  # per token; a request for 0 (unlimited) gets this
+    max_expire_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 1800.0
+    max_new_session_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 60.0
+    per_minute: Annotated[float, msgspec.Meta(gt=0)] = 60.0  # mints refilled per minute
+    burst: PositiveInt = 10  # mints at once
+
+
 class ClientKey(_Section, kw_only=True, frozen=True):
     """``[[gateway.keys]]``: one client key, stored as a hash (``livesvc hash-key``)."""
 
@@ -83,6 +99,7 @@ class ClientKey(_Section, kw_only=True, frozen=True):
     hash: KeyHash
     profile: Name | None = None  # default: gateway.default_profile
     max_sessions: PositiveInt | None = None  # default: gateway.limits.sessions_per_key
+    tokens: KeyTokensConfig | None = None  # None: the key may not mint tokens
 
 
 class LimitsConfig(_Section, kw_only=True, frozen=True):

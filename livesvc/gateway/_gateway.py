@@ -39,6 +39,7 @@ from livesvc.gateway._credentials import extract_credential
 from livesvc.gateway._limits import RateLimiter, SessionQuota
 from livesvc.gateway._merge import merge_setup
 from livesvc.gateway._profiles import ProfileRuntime
+from livesvc.gateway._rest import GatewayRest
 from livesvc.gateway._session import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY,
@@ -194,6 +195,7 @@ class Gateway:
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
         self._quota = SessionQuota()
+        self._rest = GatewayRest(store=store, wall_clock=wall_clock)
         self._restore_lock = trio.Lock()
         self.draining = False
         metrics.count_sessions_with(self.session_counts)
@@ -278,8 +280,9 @@ class Gateway:
         )
 
     async def handle_rest(self, request: HttpRequest) -> HttpResponse:
-        """The gateway serves only the Live WebSocket; REST goes to the admin API."""
-        return HttpResponse.error(404, f"The requested URL {request.path} was not found.")
+        """Google's ``models.list`` and ``auth_tokens.create`` for client keys (see ``_rest``)."""
+        settings = self._settings()
+        return await self._rest.handle(request, settings.config, settings.auth)
 
     # -- one client connection ------------------------------------------------------------
 

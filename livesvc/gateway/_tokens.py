@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from livesvc.config import Config, Profile
+from livesvc.config import Config, KeyTokensConfig, Profile
 from livesvc.store import Store, TokenRecord
 from livesvc.wire import GenerationConfig, Setup, WireDecodeError, decode_client, encode_client
 
@@ -175,9 +175,18 @@ class TokenMinter:
         self._store = store
 
     async def mint(
-        self, request: AuthTokenRequest, *, now: float, minted_by: str = "admin"
+        self,
+        request: AuthTokenRequest,
+        *,
+        now: float,
+        minted_by: str = "admin",
+        policy: KeyTokensConfig | None = None,
     ) -> AuthTokenResponse:
         """Check ``request``, store the token, and return it (the only time its name is seen).
+
+        ``policy`` (a client key's ``[gateway.keys.tokens]``) clamps what the
+        request asks for: ``uses`` (0, unlimited, becomes ``max_uses``) and both
+        expiry times; the response says what was granted.
 
         Raises:
             TokenRequestError: a field is out of range, unknown, or locks what the profile fixes.
@@ -202,6 +211,10 @@ class TokenMinter:
                 raise TokenRequestError(f"{field}: must be within 20 hours")
         if new_session > expire:
             raise TokenRequestError("newSessionExpireTime: must not be after expireTime")
+        if policy is not None:
+            uses = policy.max_uses if uses == 0 else min(uses, policy.max_uses)
+            expire = min(expire, now + policy.max_expire_seconds)
+            new_session = min(new_session, now + policy.max_new_session_seconds, expire)
 
         setup = self._setup(request.bidi_generate_content_setup)
         locked = (
