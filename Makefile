@@ -43,7 +43,14 @@ system-deps:
 		fi; \
 	fi
 
+# The stock JavaScript SDK for tests/daemon/test_auth_tokens_e2e.py (skipped without node).
+JS_TESTS := tests/js
+
 test: $(STAMP) system-deps
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing @google/genai into $(JS_TESTS) (npm ci)"; \
+		npm ci --prefix $(JS_TESTS) --no-audit --no-fund --silent; \
+	fi
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
