@@ -44,7 +44,10 @@ from livesvc.wire import (
     ToolConfig,
 )
 
-__all__ = ["SessionConfig", "coerce", "resolve_auth"]
+__all__ = ["CONTEXT_LOSS_POLICIES", "SessionConfig", "coerce", "resolve_auth"]
+
+# What a session does when its server-side conversation is lost (docs/sessions.md).
+CONTEXT_LOSS_POLICIES = ("fail", "reseed", "continue")
 
 T = TypeVar("T")
 
@@ -112,6 +115,9 @@ class SessionConfig:
     session_resumption: bool | SessionResumptionConfig | dict[str, Any] = True
     transparent_resumption: bool = False
     resume_handle: str | None = None
+    context_loss: str = "reseed"
+    transcript_max_turns: int = 200
+    transcript_max_bytes: int = 256 * 2**10
     context_window_compression: ContextWindowCompressionConfig | dict[str, Any] | None = None
     input_audio_transcription: bool | AudioTranscriptionConfig | dict[str, Any] = False
     output_audio_transcription: bool | AudioTranscriptionConfig | dict[str, Any] = False

@@ -20,13 +20,11 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import trio
 
-from livesvc.auth import Backend
 from livesvc.logs import get_logger
-from livesvc.session._close_codes import CloseClass
+from livesvc.session._decide import Decision, ReconnectState, decide
 from livesvc.session._envelopes import (
     CancelTools,
     ConnCommand,
@@ -66,7 +64,7 @@ from livesvc.session._turns import TurnTracker
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 from supervisors import Mailbox, Overflow
 
-__all__ = ["EventSink", "ReconnectState", "SessionCore"]
+__all__ = ["EventSink", "SessionCore"]
 
 EventSink = Callable[[SessionEvent], Awaitable[None]]
 
@@ -79,19 +77,6 @@ _CONTROL = 16
 _LINK_EVENTS = 64
 _PINGER = 8
 _TOOLS = 64
-
-
-@dataclass
-class ReconnectState:
-    """What the reconnector must remember across its own restarts."""
-
-    attempt: int = 0
-    auth_refreshed: bool = False
-    fresh_fallback_used: bool = False
-    up_generation: int | None = None
-    up_at: float = 0.0
-    reconnects: int = 0
-    handovers: int = 0
 
 
 class SessionCore:
@@ -117,7 +102,10 @@ class SessionCore:
         self.link_phase = "down"  # "down" | "dialing" | "up": lets restarted actors agree
         self.link: Link | None = None  # the connection that is up, for a restarted pinger
         self.go_away: GoAwayNoticed | None = None  # the pending goAway, for a restarted reconnector
-        self.reconnect = ReconnectState()
+        self.reconnect = ReconnectState()  # the reconnector's memory: only it writes here
+        self.up_generation: int | None = None  # the last connection that came up, and when
+        self.up_at = 0.0
+        self.productive_generation: int | None = None  # a connection that completed an utterance
         self.reply_target: int | None = None  # turns_completed once the last prompt is answered
         self.connections = 0  # connections that reached setupComplete
         self.resumes = 0
@@ -367,8 +355,8 @@ class SessionCore:
         """Connection ``generation`` got ``setupComplete``."""
         self.link_generation = generation
         self.connections += 1
-        self.reconnect.up_generation = generation
-        self.reconnect.up_at = trio.current_time()
+        self.up_generation = generation
+        self.up_at = trio.current_time()
         if session_id:
             self.session_id = session_id
         resumed = resumed_with is not None
@@ -402,15 +390,7 @@ class SessionCore:
         # A reply in flight, or background work, is lost with its connection.
         self.turns.link_lost()
         self._activity_open = False
-        state, policy = self.reconnect, self.prepared.config.reconnect
-        if (
-            state.up_generation == generation
-            and trio.current_time() - state.up_at >= policy.stable_after
-        ):
-            # A connection that lived long enough starts a fresh failure count.
-            state.attempt = 0
-            state.auth_refreshed = False
-        will_retry = self.will_retry(end)
+        will_retry = self.decide(generation, end).retries
         if was_up and not self.closing and not self.status.terminal:
             self.set_status(SessionStatus.RECONNECTING)
         self._notify()
@@ -452,21 +432,29 @@ class SessionCore:
             self.reply_target = self.turns.turns_completed + skip + 1
         self.entry_written(entry)
 
-    def will_retry(self, end: LinkEnd) -> bool:
-        """Whether the reconnector will dial again after ``end`` (it decides the same way)."""
-        if self.closing or self.status.terminal:
-            return False
-        if end.handover:
+    def link_was_stable(self, generation: int) -> bool:
+        """Whether connection ``generation`` lived ``stable_after`` seconds or did work.
+
+        Such a connection starts a fresh failure count: its end is not part of a
+        futile reconnect loop.
+        """
+        if self.productive_generation == generation:
             return True
-        state = self.reconnect
-        if end.close_class is CloseClass.FATAL_CONFIG:
-            return (
-                end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used
-            )
-        if end.close_class is CloseClass.AUTH:
-            # Only a credential that can change (a Vertex token) is worth a second try.
-            return not state.auth_refreshed and self.prepared.auth.backend is Backend.VERTEX
-        return state.attempt < self.prepared.config.reconnect.max_attempts
+        return (
+            self.up_generation == generation
+            and trio.current_time() - self.up_at >= self.prepared.config.reconnect.stable_after
+        )
+
+    def decide(self, generation: int, end: LinkEnd) -> Decision:
+        """What follows the end of connection ``generation`` (the reconnector acts on it)."""
+        return decide(
+            end,
+            self.reconnect,
+            max_attempts=self.prepared.config.reconnect.max_attempts,
+            stable=self.link_was_stable(generation),
+            refreshable_auth=self.prepared.auth.refreshable,
+            stopping=self.closing or self.status.terminal,
+        )
 
     def entry_written(self, entry: LedgerEntry[ClientMessage]) -> None:
         """Update what the session waits for after ``entry`` was written."""
@@ -510,7 +498,7 @@ class SessionCore:
             if update.utterance_ended:
                 # A completed utterance is progress: a connection that drops after
                 # doing work is not a futile reconnect loop.
-                self.reconnect.attempt = 0
+                self.productive_generation = generation
             self._notify()
         if msg.usage_metadata is not None:
             self.usage = Usage.from_wire(msg.usage_metadata)

@@ -27,7 +27,8 @@ import trio
 from livesvc.auth import AuthError
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass
-from livesvc.session._core import ReconnectState, SessionCore
+from livesvc.session._core import SessionCore
+from livesvc.session._decide import Next, ReconnectState
 from livesvc.session._envelopes import (
     CloseLink,
     Dial,
@@ -127,43 +128,47 @@ class ReconnectorActor:
 
     async def _on_down(self, event: LinkDown) -> None:
         core, state = self._core, self._state
-        if self._stopping():
-            return
         end = event.end
-        policy = core.prepared.config.reconnect
-        state.reconnects += 1
-        if end.handover:
-            log.info("reconnector.resuming", reason="handover", generation=event.generation)
-            self._dial()
+        decision = core.decide(event.generation, end)
+        if decision.next is Next.STOP:
             return
-        close = f"{end.code} {end.reason}".strip() if end.code is not None else end.reason
-        if end.close_class is CloseClass.FATAL_CONFIG:
-            if end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used:
+        state.reconnects += 1
+        if core.link_was_stable(event.generation):
+            state.attempt = 0
+            state.auth_refreshed = False
+        match decision.next:
+            case Next.DIAL:
+                log.info("reconnector.resuming", reason="handover", generation=event.generation)
+                self._dial()
+            case Next.FRESH:
                 state.fresh_fallback_used = True
                 log.warning("reconnector.resume_refused", code=end.code, reason=end.reason)
-                self._dial(fresh_reason=f"the server refused to resume: {close}")
-                return
-            self._fail(f"the server refused the session (not retried): {close}", end)
+                self._dial(fresh_reason=decision.reason)
+            case Next.FAIL:
+                self._fail(decision.reason, end)
+            case Next.REFRESH_AUTH:
+                await self._refresh_and_dial(decision.reason, end)
+            case Next.BACK_OFF:
+                await self._back_off(end)
+
+    async def _refresh_and_dial(self, close: str, end: LinkEnd) -> None:
+        self._state.auth_refreshed = True
+        try:
+            refreshed = await self._core.prepared.auth.refresh()
+        except AuthError as exc:
+            self._fail(f"authentication failed: {close}; credential refresh failed: {exc}", end)
             return
-        if end.close_class is CloseClass.AUTH:
-            if not state.auth_refreshed:
-                state.auth_refreshed = True
-                try:
-                    refreshed = await core.prepared.auth.refresh()
-                except AuthError as exc:
-                    self._fail(
-                        f"authentication failed: {close}; credential refresh failed: {exc}", end
-                    )
-                    return
-                if refreshed and not self._stopping():
-                    log.info("reconnector.credentials_refreshed")
-                    self._dial()
-                    return
+        if self._stopping():
+            return
+        if not refreshed:
             self._fail(f"authentication failed (not retried): {close}", end)
             return
-        if state.attempt >= policy.max_attempts:
-            self._fail(f"gave up after {state.attempt} failed attempts; last close: {close}", end)
-            return
+        log.info("reconnector.credentials_refreshed")
+        self._dial()
+
+    async def _back_off(self, end: LinkEnd) -> None:
+        core, state = self._core, self._state
+        policy = core.prepared.config.reconnect
         delay = policy.delay(
             state.attempt, rate_limited=end.close_class is CloseClass.RATE_LIMITED, rng=core.rng
         )

@@ -149,6 +149,7 @@ class RefreshingAuth(ApiKey):
     """An API key whose refresh 'works' (as a Vertex token refresh would)."""
 
     refreshed = 0
+    refreshable = True
 
     async def refresh(self) -> bool:
         type(self).refreshed += 1
