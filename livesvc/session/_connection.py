@@ -43,6 +43,7 @@ from livesvc.session._envelopes import (
     Link,
     LinkDown,
     LinkEnd,
+    LinkPhase,
     LinkUp,
     Outbound,
     WriteEntry,
@@ -139,14 +140,14 @@ class ConnectionActor:
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         core = self._core
-        if core.link_generation is not None or core.link_phase != "down":
+        if core.link_generation is not None or core.link_phase is not LinkPhase.DOWN:
             # The previous incarnation died with a connection: it is gone now.
             stale = core.link_generation or core.generation
             await core.link_down(
                 stale,
                 LinkEnd(reason="connection actor restarted", close_class=CloseClass.TRANSIENT),
             )
-            core.link_phase = "down"
+            core.link_phase = LinkPhase.DOWN
         # What an earlier incarnation took from the outbox and never handled is gone.
         core.outbox_inflight = core.outbox.stats().buffered
         with core.control.receiver() as commands, core.outbox.receiver() as frames:
@@ -196,7 +197,7 @@ class ConnectionActor:
         generation, setup = core.begin_dial(
             handle=dial.handle, fresh=dial.fresh, reason=dial.reason
         )
-        core.link_phase = "dialing"
+        core.link_phase = LinkPhase.DIALING
         state = _LinkState(generation, dial.handle)
         log.info("connection.dialing", generation=generation, resuming=dial.handle is not None)
         try:
@@ -204,7 +205,7 @@ class ConnectionActor:
         finally:
             core.link = None
             core.write_now = None
-        core.link_phase = "down"
+        core.link_phase = LinkPhase.DOWN
         await core.link_down(generation, end)
         down = LinkDown(generation=generation, end=end, at=trio.current_time())
         core.pinger_events.send_nowait(down)
@@ -306,7 +307,7 @@ class ConnectionActor:
         core.link = link
         state.up = True
         await core.link_up(state.generation, session_id=session_id, resumed_with=state.resumed_with)
-        core.link_phase = "up"
+        core.link_phase = LinkPhase.UP
         up = LinkUp(generation=state.generation, link=link, at=trio.current_time())
         core.pinger_events.send_nowait(up)
         await core.link_events.send(up)

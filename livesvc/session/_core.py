@@ -33,6 +33,7 @@ from livesvc.session._envelopes import (
     Link,
     LinkEnd,
     LinkEvent,
+    LinkPhase,
     Outbound,
     RunTools,
     ToolCommand,
@@ -99,7 +100,7 @@ class SessionCore:
         self.session_id: str | None = None
         self.generation = 0  # dials so far
         self.link_generation: int | None = None  # the connection that is up now
-        self.link_phase = "down"  # "down" | "dialing" | "up": lets restarted actors agree
+        self.link_phase = LinkPhase.DOWN  # written by the connection actor only
         self.link: Link | None = None  # the connection that is up, for a restarted pinger
         self.go_away: GoAwayNoticed | None = None  # the pending goAway, for a restarted reconnector
         self.reconnect = ReconnectState()  # the reconnector's memory: only it writes here

@@ -37,6 +37,7 @@ class ReconnectState:
     up_generation: int | None = None
     up_at: float = 0.0
     reconnects: int = 0
+    dials: int = 0  # Dial commands sent to the connection
     handovers: int = 0
 
 

@@ -36,6 +36,7 @@ from livesvc.session._envelopes import (
     LinkDown,
     LinkEnd,
     LinkEvent,
+    LinkPhase,
     LinkUp,
 )
 from livesvc.session._errors import SessionFailed
@@ -62,13 +63,19 @@ class ReconnectorActor:
             task_status.started()
             with ctx.cancel_on_stop():
                 async with trio.open_nursery() as nursery:
-                    if core.link_phase == "down" and not self._stopping():
+                    if not self._dial_pending() and not self._stopping():
                         self._dial()
                     pending = core.go_away
                     if pending is not None and pending.generation == core.link_generation:
                         await self._handle(pending, nursery)  # re-arm a handover after a restart
                     async for event in events:
                         await self._handle(event, nursery)
+
+    def _dial_pending(self) -> bool:
+        # A connection is up or being dialled, or a Dial we sent waits in its
+        # mailbox (we restarted right after sending it): dialling again would be twice.
+        core = self._core
+        return core.link_phase is not LinkPhase.DOWN or self._state.dials > core.generation
 
     def _stopping(self) -> bool:
         return self._core.closing or self._core.status.terminal
@@ -118,7 +125,7 @@ class ReconnectorActor:
             fresh_reason = (
                 "resumption is off" if not core.prepared.resumption else "no resumable handle yet"
             )
-        core.link_phase = "dialing"
+        self._state.dials += 1
         core.control.send_nowait(Dial(handle=handle, fresh=fresh, reason=fresh_reason))
 
     def _fail(self, message: str, end: LinkEnd) -> None:
