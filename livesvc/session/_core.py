@@ -131,12 +131,6 @@ class SessionCore:
             "pinger", _PINGER, overflow=Overflow.DROP_OLDEST
         )
         self.tool_commands: Mailbox[ToolCommand] = Mailbox("tools", _TOOLS)
-        # Envelopes put in the outbox and not yet taken care of by the connection:
-        # a sender may write directly (see write) only when this is 0, so that
-        # nothing overtakes what is queued or on its way to the writer.
-        self.outbox_inflight = 0
-        # Set by the connection while a link is up and its writer runs.
-        self.write_now: Callable[[Outbound], Awaitable[bool]] | None = None
         deliveries_send, deliveries_receive = trio.open_memory_channel[SessionEvent](
             config.event_buffer
         )
@@ -209,25 +203,11 @@ class SessionCore:
     # -- writing ------------------------------------------------------------------
 
     async def write(self, envelope: Outbound) -> None:
-        """Write ``envelope`` from the caller's task if nothing waits before it, else queue it.
+        """Queue ``envelope`` for the connection's writer (the one path to the socket).
 
-        The direct write saves the hand-off to the connection's writer task (a
-        relay's audio takes this path); it is taken only with the link up, the
-        writer idle and nothing queued, so the order of messages is kept.
+        Waits only when the outbox is full: back-pressure from a slow link.
         """
-        direct = self.write_now
-        if direct is not None and self.outbox_inflight == 0 and await direct(envelope):
-            return
-        self.outbox_inflight += 1  # before the send: the writer may take it during its yield
-        try:
-            await self.outbox.send(envelope)
-        except BaseException:
-            self.outbox_inflight -= 1
-            raise
-
-    def outbox_taken(self) -> None:
-        """The connection took care of one queued envelope (written, buffered or skipped)."""
-        self.outbox_inflight = max(0, self.outbox_inflight - 1)
+        await self.outbox.send(envelope)
 
     # -- events to the owner ----------------------------------------------------
 
