@@ -450,8 +450,12 @@ class LiveConnection:
             if (turn.role or "user") == "user":
                 self._session.turns += 1
                 self._unanswered_text = content_text(turn)
-        if content.turn_complete:
+        if content.turn_complete and self._history_open:
+            # The initial history (historyConfig) ends here; it asks for no reply.
             self._history_open = False
+            self._unanswered_text = None
+            return True
+        if content.turn_complete:
             text = self._unanswered_text or ""
             self._unanswered_text = None
             await self._user_turn(

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from livesvc.session._callbacks import CallbackError as CallbackError
 from livesvc.session._callbacks import Callbacks as Callbacks
-from livesvc.session._callbacks import ContextLostError as ContextLostError
 from livesvc.session._close_codes import CloseClass as CloseClass
 from livesvc.session._close_codes import classify_close as classify_close
 from livesvc.session._close_codes import classify_http_status as classify_http_status
@@ -43,6 +42,7 @@ from livesvc.session._connection import ProtocolError as ProtocolError
 from livesvc.session._core import EventSink as EventSink
 from livesvc.session._dial import TlsHandshakeError as TlsHandshakeError
 from livesvc.session._errors import ConfigError as ConfigError
+from livesvc.session._errors import ContextLostError as ContextLostError
 from livesvc.session._errors import DeliveryFailed as DeliveryFailed
 from livesvc.session._errors import LedgerFull as LedgerFull
 from livesvc.session._errors import LiveSessionError as LiveSessionError

@@ -29,7 +29,7 @@ import trio
 import trio_websocket
 import wsproto.utilities
 
-from livesvc.auth import AuthError, LiveEndpoint, build_endpoint
+from livesvc.auth import AuthError, Backend, LiveEndpoint, build_endpoint
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass, classify_close, classify_http_status
 from livesvc.session._core import SessionCore
@@ -50,7 +50,13 @@ from livesvc.session._envelopes import (
 )
 from livesvc.session._errors import LiveSessionError
 from livesvc.session._outbound import realtime_envelope
-from livesvc.wire import ClientMessage, WireDecodeError, decode_server, encode_client
+from livesvc.wire import (
+    ClientContent,
+    ClientMessage,
+    WireDecodeError,
+    decode_server,
+    encode_client,
+)
 from supervisors import ChildContext
 
 __all__ = ["ConnectionActor", "DialFunction", "ProtocolError", "default_dial"]
@@ -363,6 +369,16 @@ class ConnectionActor:
 
     async def _replay(self, state: _LinkState) -> None:
         core = self._core
+        seed = core.take_seed()
+        if seed:
+            # Gemini API: historyConfig is set, turnComplete ends the history (no
+            # reply). Vertex AI: turns without turnComplete are context for the next.
+            complete = core.prepared.backend is not Backend.VERTEX
+            await self._write(
+                state,
+                ClientMessage(client_content=ClientContent(turns=seed, turn_complete=complete)),
+            )
+            log.info("connection.reseeded", generation=state.generation, turns=len(seed))
         replay = core.ledger.unwritten(state.generation)
         for entry in replay:
             index = await self._write(state, entry.message)

@@ -38,7 +38,7 @@ from livesvc.session._envelopes import (
     RunTools,
     ToolCommand,
 )
-from livesvc.session._errors import SessionFailed
+from livesvc.session._errors import ContextLostError, SessionFailed
 from livesvc.session._events import (
     Closed,
     Connected,
@@ -61,8 +61,9 @@ from livesvc.session._events import (
 from livesvc.session._ledger import LedgerEntry, OutboundLedger
 from livesvc.session._media_buffer import MediaBuffer
 from livesvc.session._prepare import PreparedSession
+from livesvc.session._transcript import Transcript
 from livesvc.session._turns import TurnTracker
-from livesvc.wire import ClientMessage, ServerMessage, Setup
+from livesvc.wire import ClientMessage, Content, ServerMessage, Setup
 from supervisors import Mailbox, Overflow
 
 __all__ = ["EventSink", "SessionCore"]
@@ -111,6 +112,14 @@ class SessionCore:
         self.connections = 0  # connections that reached setupComplete
         self.resumes = 0
         self.context_losses = 0
+        # The conversation as text, to seed a new server session after a loss.
+        self.transcript = (
+            Transcript(max_turns=config.transcript_max_turns, max_bytes=config.transcript_max_bytes)
+            if config.context_loss == "reseed"
+            else None
+        )
+        self.seed: list[Content] = []  # the history the next connection starts with
+        self.conversation_started = False  # the server session holds something said
         self.error: SessionFailed | None = None
         self.close_reason = ""
         self.usage: Usage | None = None
@@ -312,23 +321,72 @@ class SessionCore:
         """
         self.generation += 1
         if fresh:
-            dropped = self.ledger.abandon_written()
-            self.context_losses += 1
-            self.handle = None
-            reason = reason or (
-                "resumption is off" if not self.prepared.resumption else "no resumable handle"
-            )
-            log.warning("session.context_lost", reason=reason, dropped=len(dropped))
-            self.emit_nowait(
-                ContextLost(at=trio.current_time(), reason=reason, dropped=len(dropped))
-            )
-            self._pending_tools.clear()
-            self._anonymous_tools = 0
+            self._start_over(reason)
         if not self.closing and not self.status.terminal:
             self.set_status(
                 SessionStatus.CONNECTING if self.connections == 0 else SessionStatus.RECONNECTING
             )
-        return self.generation, self.prepared.setup_with_handle(handle)
+        return self.generation, self.prepared.setup_with_handle(handle, seeded=bool(self.seed))
+
+    def _start_over(self, reason: str) -> None:
+        # A new server session: seed it with the transcript ("reseed"), or start empty.
+        self.seed = []
+        if self.transcript is not None:
+            self.transcript.forget_pending()  # unanswered prompts are replayed, not history
+            self.seed = self.transcript.history()
+        dropped = self.ledger.abandon_answered() if self.seed else self.ledger.abandon_written()
+        self.context_losses += 1
+        self.handle = None
+        self.conversation_started = bool(self.seed)
+        reason = reason or (
+            "resumption is off" if not self.prepared.resumption else "no resumable handle"
+        )
+        outcome = "reseeded" if self.seed else "continued"
+        log.warning(
+            "session.context_lost",
+            reason=reason,
+            dropped=len(dropped),
+            outcome=outcome,
+            restored=len(self.seed),
+        )
+        self.emit_nowait(
+            ContextLost(
+                at=trio.current_time(),
+                reason=reason,
+                dropped=len(dropped),
+                outcome=outcome,
+                restored=len(self.seed),
+            )
+        )
+        self._pending_tools.clear()
+        self._anonymous_tools = 0
+
+    def lose_conversation(self, reason: str) -> None:
+        """The context is lost and the policy is ``"fail"``: the session ends with it."""
+        self.context_losses += 1
+        log.warning(
+            "session.context_lost",
+            reason=reason,
+            dropped=len(self.ledger),
+            outcome="failed",
+            restored=0,
+        )
+        self.emit_nowait(
+            ContextLost(
+                at=trio.current_time(), reason=reason, dropped=len(self.ledger), outcome="failed"
+            )
+        )
+        self.fail(
+            ContextLostError(
+                f"the conversation was lost ({reason}) and context_loss is 'fail'",
+                reason=reason,
+            )
+        )
+
+    def take_seed(self) -> list[Content]:
+        """The history to send first on the connection now up (once)."""
+        seed, self.seed = self.seed, []
+        return seed
 
     async def link_up(
         self, generation: int, *, session_id: str | None, resumed_with: str | None
@@ -440,6 +498,9 @@ class SessionCore:
     def entry_written(self, entry: LedgerEntry[ClientMessage]) -> None:
         """Update what the session waits for after ``entry`` was written."""
         msg = entry.message
+        self.conversation_started = True
+        if self.transcript is not None:
+            self.transcript.client_message(msg)
         if msg.tool_response is not None:
             for response in msg.tool_response.function_responses or ():
                 if response.id:
@@ -457,6 +518,7 @@ class SessionCore:
         ri = message.realtime_input
         if ri is None:
             return
+        self.conversation_started = True
         if ri.activity_start is not None:
             self._activity_open = True
         if ri.activity_end is not None:
@@ -470,6 +532,8 @@ class SessionCore:
         now = trio.current_time()
         sc = msg.server_content
         update = None
+        if self.transcript is not None:
+            self.transcript.server_message(msg)
         if sc is not None:
             update = self.turns.on_content(sc)
             if update.interaction_ended:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from livesvc.session._close_codes import CloseClass
 
 __all__ = [
+    "ContextLostError",
     "ConfigError",
     "DeliveryFailed",
     "LedgerFull",
@@ -54,6 +55,15 @@ class SessionFailed(LiveSessionError):
         self.close_class = close_class
         self.code = code
         self.reason = reason
+
+
+class ContextLostError(SessionFailed):
+    """The server-side conversation was lost (a resume refused, or no handle yet).
+
+    Raised as the session's failure with ``context_loss="fail"``; passed to
+    ``on_error`` when the session goes on with an empty context
+    (``context_loss="continue"``).
+    """
 
 
 class SessionClosed(LiveSessionError):

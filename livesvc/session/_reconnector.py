@@ -125,6 +125,9 @@ class ReconnectorActor:
             fresh_reason = (
                 "resumption is off" if not core.prepared.resumption else "no resumable handle yet"
             )
+        if fresh and core.conversation_started and core.prepared.config.context_loss == "fail":
+            core.lose_conversation(fresh_reason)
+            return
         self._state.dials += 1
         core.control.send_nowait(Dial(handle=handle, fresh=fresh, reason=fresh_reason))
 
