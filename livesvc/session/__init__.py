@@ -72,7 +72,6 @@ from livesvc.session._policy import KeepalivePolicy as KeepalivePolicy
 from livesvc.session._policy import ReconnectPolicy as ReconnectPolicy
 from livesvc.session._prepare import PreparedSession as PreparedSession
 from livesvc.session._prepare import prepare as prepare
-from livesvc.session._session import InjectedCrash as InjectedCrash
 from livesvc.session._session import Session as Session
 from livesvc.session._session import open_session as open_session
 
@@ -90,7 +89,6 @@ __all__ = [
     "ErrorOccurred",
     "GoAwayReceived",
     "InteractionStatusChanged",
-    "InjectedCrash",
     "KeepalivePolicy",
     "LedgerFull",
     "LiveSessionError",

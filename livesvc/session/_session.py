@@ -33,10 +33,11 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import structlog
@@ -93,6 +94,7 @@ from livesvc.wire import (
 from supervisors import (
     Backoff,
     ChildContext,
+    ChildNotFound,
     ChildSpec,
     MailboxFull,
     Restart,
@@ -112,8 +114,19 @@ _INTENSITY, _PERIOD = 5, 30.0
 _ACTORS = ("connection", "pinger", "reconnector", "tool_executor")
 
 
-class InjectedCrash(RuntimeError):
-    """Raised inside an actor by :meth:`Session.inject_crash` (fault injection)."""
+class Actor(Protocol):
+    """What the session's supervisor runs: one actor incarnation."""
+
+    async def run(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None] = ...) -> None: ...
+
+
+async def _run_actor(
+    factory: Callable[[], Actor],
+    ctx: ChildContext,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    await factory().run(ctx, task_status=task_status)
 
 
 class Session:
@@ -154,11 +167,9 @@ class Session:
             informative_errors=prepared.informative_tool_errors,
         )
         self._reconnect = self._core.reconnect
-        self._crash_scopes: dict[str, trio.CancelScope] = {}
-        self._crash_pending: dict[str, bool] = {}  # asked before the actor (re)started
         self._supervisor = Supervisor(
             "session",
-            [self._spec(name) for name in _ACTORS],
+            self._child_specs(),
             strategy=Strategy.REST_FOR_ONE,
             intensity=_INTENSITY,
             period=_PERIOD,
@@ -335,54 +346,40 @@ class Session:
             if not status.done:
                 status.started()  # connect() then sees the failure
 
-    def _spec(self, name: str) -> ChildSpec:
+    def _child_specs(self) -> list[ChildSpec]:
+        """The session's actors, in start order: one fresh actor per incarnation."""
         core = self._core
+        close_timeout = self._prepared.config.reconnect.close_timeout
+        factories: list[tuple[str, Callable[[], Actor], float | None]] = [
+            ("connection", functools.partial(ConnectionActor, core), close_timeout),
+            ("pinger", functools.partial(PingerActor, core), None),
+            ("reconnector", functools.partial(ReconnectorActor, core, self._reconnect), None),
+            ("tool_executor", functools.partial(ToolExecutorActor, core, self._runner), None),
+        ]
+        return [
+            ChildSpec(
+                id=name,
+                start=functools.partial(_run_actor, factory),
+                restart=Restart.PERMANENT,
+                shutdown=shutdown,
+            )
+            for name, factory, shutdown in factories
+        ]
 
-        def make() -> Any:
-            if name == "connection":
-                return ConnectionActor(core)
-            if name == "pinger":
-                return PingerActor(core)
-            if name == "reconnector":
-                return ReconnectorActor(core, self._reconnect)
-            return ToolExecutorActor(core, self._runner)
-
-        async def start(
-            ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-        ) -> None:
-            # inject_crash() cancels this scope and the actor's exit becomes a crash.
-            # A scope rather than a watcher task: two fewer tasks per actor, and an
-            # idle session's memory is mostly its tasks.
-            scope = trio.CancelScope()
-            self._crash_scopes[name] = scope
-            try:
-                with scope:
-                    if self._crash_pending.pop(name, False):
-                        scope.cancel()
-                    await make().run(ctx, task_status=task_status)
-            finally:
-                if self._crash_scopes.get(name) is scope:
-                    del self._crash_scopes[name]
-            if scope.cancelled_caught:
-                raise InjectedCrash(f"fault injection: {name} killed")
-
-        shutdown = self._prepared.config.reconnect.close_timeout if name == "connection" else None
-        return ChildSpec(id=name, start=start, restart=Restart.PERMANENT, shutdown=shutdown)
-
-    def inject_crash(self, actor: str) -> None:
-        """Fault injection: make ``actor`` raise now (its supervisor restarts it).
+    def inject_crash(self, actor: str) -> bool:
+        """Fault injection: kill ``actor`` now; its supervisor restarts it as after a crash.
 
         ``actor`` is one of ``connection``, ``pinger``, ``reconnector``,
         ``tool_executor``. Meant for tests and chaos drills: the session must
-        survive it at the cost of at most a resume.
+        survive it at the cost of at most a resume. Returns ``False`` when the
+        actor is not running (it is being restarted or the session is over).
         """
         if actor not in _ACTORS:
             raise ValueError(f"unknown actor {actor!r}; one of {', '.join(_ACTORS)}")
-        scope = self._crash_scopes.get(actor)
-        if scope is None:
-            self._crash_pending[actor] = True
-        else:
-            scope.cancel()
+        try:
+            return self._supervisor.kill_child(actor)
+        except ChildNotFound:
+            return False
 
     def _on_fail(self, error: SessionFailed) -> None:
         if self._core.connections > 0:
