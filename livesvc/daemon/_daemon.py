@@ -53,7 +53,7 @@ from livesvc.gateway._tls import server_ssl_context
 from livesvc.gateway._upstream import UpstreamFactory
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._redis import RedisStore, RedisStoreServer
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
@@ -205,7 +205,7 @@ class Daemon:
         live = {s.id: live_view(s, now=now) for s in self._live()}
         views = [v for v in live.values() if status is None or v.status == status]
         if status in (None, "detached", "closed"):
-            wanted: list[SessionStatus] | None = None
+            wanted: list[RecordStatus] | None = None
             if status == "detached":
                 wanted = ["detached"]
             elif status == "closed":
@@ -539,14 +539,17 @@ class Daemon:
                     frozen_objects=tuning.frozen_objects,
                     thresholds=list(tuning.thresholds),
                 )
-            log.info(
-                "worker.ready" if self.worker is not None else "daemon.ready",
-                name=config.service.name,
-                gateway=self.gateway_url,
-                admin=self.admin_url,
-                upstream=config.upstream.backend,
-                ca_file=self.ca_file,
-            )
+            ready = {
+                "name": config.service.name,
+                "gateway": self.gateway_url,
+                "admin": self.admin_url,
+                "upstream": config.upstream.backend,
+                "ca_file": self.ca_file,
+            }
+            if self.worker is not None:
+                log.info("worker.ready", **ready)
+            else:
+                log.info("daemon.ready", **ready)
             task_status.started()
             await self._shutdown.wait()
             await self._drain_and_stop()

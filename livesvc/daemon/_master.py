@@ -60,7 +60,7 @@ from livesvc.gateway._gateway import Handover
 from livesvc.gateway._tls import server_ssl_context
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._sql import connect as connect_store
 from supervisors import ChildContext, ChildSpec, Restart, Supervisor
 
@@ -545,7 +545,7 @@ class Master:
         views = [v for v in live if status is None or v.status == status]
         known = {v.session_id for v in live}
         if status in (None, "detached", "closed"):
-            wanted: list[SessionStatus] | None = None
+            wanted: list[RecordStatus] | None = None
             if status == "detached":
                 wanted = ["detached"]
             elif status == "closed":

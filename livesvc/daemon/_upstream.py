@@ -211,7 +211,7 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
         if upstream.backend == "emulator":
             emulator = daemon.emulator
             if emulator is None:
-                raise UpstreamUnavailable("The upstream emulator is not running.", code=1011)
+                raise UpstreamUnavailable("The upstream emulator is not running.", code=CLOSE_INTERNAL)
             options["auth"] = ApiKey(daemon.emulator_key, api_version=upstream.api_version)
             options["base_url"] = emulator.http_base_url
             return options
@@ -226,7 +226,7 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
         except SecretUnavailable as err:
             # The message names the reference (variable or file), never a value.
             log.error("upstream.credential_unavailable", error=str(err))
-            raise UpstreamUnavailable("Internal error encountered.", code=1011) from None
+            raise UpstreamUnavailable("Internal error encountered.", code=CLOSE_INTERNAL) from None
         if upstream.backend == "gemini":
             assert key is not None  # the config requires a reference
             options["auth"] = ApiKey(key, api_version=upstream.api_version)

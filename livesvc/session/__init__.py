@@ -70,8 +70,6 @@ from livesvc.session._events import extract_text as extract_text
 from livesvc.session._from_setup import config_from_setup as config_from_setup
 from livesvc.session._policy import KeepalivePolicy as KeepalivePolicy
 from livesvc.session._policy import ReconnectPolicy as ReconnectPolicy
-from livesvc.session._prepare import PreparedSession as PreparedSession
-from livesvc.session._prepare import prepare as prepare
 from livesvc.session._session import Session as Session
 from livesvc.session._session import open_session as open_session
 
@@ -93,7 +91,6 @@ __all__ = [
     "LedgerFull",
     "LiveSessionError",
     "MessageReceived",
-    "PreparedSession",
     "ProtocolError",
     "ReconnectPolicy",
     "Session",
@@ -117,5 +114,4 @@ __all__ = [
     "config_from_setup",
     "extract_text",
     "open_session",
-    "prepare",
 ]

@@ -22,7 +22,7 @@ import trio
 
 from livesvc.logs import get_logger
 from livesvc.store import _sql
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord, digest
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, digest
 
 __all__ = ["Store", "StoreError", "StoreServer", "StoreTimeout", "open_store_channel"]
 
@@ -176,7 +176,7 @@ class Store:
         return await self._call("get_session", lambda c: _sql.get_session(c, session_id))
 
     async def list_sessions(
-        self, statuses: Iterable[SessionStatus] | None = None, *, limit: int = 1000
+        self, statuses: Iterable[RecordStatus] | None = None, *, limit: int = 1000
     ) -> list[SessionRecord]:
         wanted = None if statuses is None else tuple(statuses)
         return await self._call("list_sessions", lambda c: _sql.list_sessions(c, wanted, limit))
