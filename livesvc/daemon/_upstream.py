@@ -39,7 +39,6 @@ from livesvc.logs import get_logger
 from livesvc.session import (
     CloseClass,
     Closed,
-    ConfigError,
     Connected,
     ContextLost,
     Disconnected,
@@ -48,6 +47,7 @@ from livesvc.session import (
     LiveSessionError,
     MessageReceived,
     Session,
+    SessionConfigError,
     SessionEvent,
     SessionFailed,
     SessionStatus,
@@ -211,7 +211,9 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
         if upstream.backend == "emulator":
             emulator = daemon.emulator
             if emulator is None:
-                raise UpstreamUnavailable("The upstream emulator is not running.", code=CLOSE_INTERNAL)
+                raise UpstreamUnavailable(
+                    "The upstream emulator is not running.", code=CLOSE_INTERNAL
+                )
             options["auth"] = ApiKey(daemon.emulator_key, api_version=upstream.api_version)
             options["base_url"] = emulator.http_base_url
             return options
@@ -260,7 +262,7 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
                 ledger_max_bytes=daemon.config.gateway.limits.session_memory_bytes,
                 **options,
             )
-        except ConfigError as err:
+        except SessionConfigError as err:
             raise UpstreamUnavailable(str(err), code=1007) from None
         bound = daemon.config.upstream.connect_timeout_seconds
         async with trio.open_nursery() as nursery:
@@ -328,7 +330,7 @@ async def _run_session(
             started = upstream
             task_status.started(started)
             await started._stop.wait()
-    except ConfigError as err:
+    except SessionConfigError as err:
         if started is None:
             raise UpstreamUnavailable(str(err), code=1007) from None
         failure = Failed(code=1007, reason=str(err))

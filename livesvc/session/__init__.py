@@ -41,12 +41,12 @@ from livesvc.session._config import SessionConfig as SessionConfig
 from livesvc.session._connection import ProtocolError as ProtocolError
 from livesvc.session._core import EventSink as EventSink
 from livesvc.session._dial import TlsHandshakeError as TlsHandshakeError
-from livesvc.session._errors import ConfigError as ConfigError
 from livesvc.session._errors import ContextLostError as ContextLostError
 from livesvc.session._errors import DeliveryFailed as DeliveryFailed
 from livesvc.session._errors import LedgerFull as LedgerFull
 from livesvc.session._errors import LiveSessionError as LiveSessionError
 from livesvc.session._errors import SessionClosed as SessionClosed
+from livesvc.session._errors import SessionConfigError as SessionConfigError
 from livesvc.session._errors import SessionFailed as SessionFailed
 from livesvc.session._events import Closed as Closed
 from livesvc.session._events import Connected as Connected
@@ -78,7 +78,7 @@ __all__ = [
     "Callbacks",
     "CloseClass",
     "Closed",
-    "ConfigError",
+    "SessionConfigError",
     "Connected",
     "ContextLost",
     "ContextLostError",
@@ -115,3 +115,18 @@ __all__ = [
     "extract_text",
     "open_session",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Deprecated spelling, kept for code written before the rename: livesvc.config
+    # has its own ConfigError (a bad daemon config file); this one is a session's.
+    if name == "ConfigError":
+        import warnings
+
+        warnings.warn(
+            "livesvc.session.ConfigError is now SessionConfigError",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SessionConfigError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

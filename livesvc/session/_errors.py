@@ -10,7 +10,7 @@ from livesvc.session._close_codes import CloseClass
 
 __all__ = [
     "ContextLostError",
-    "ConfigError",
+    "SessionConfigError",
     "DeliveryFailed",
     "LedgerFull",
     "LiveSessionError",
@@ -23,7 +23,7 @@ class LiveSessionError(Exception):
     """Base class of every error raised by a Live session."""
 
 
-class ConfigError(LiveSessionError, ValueError):
+class SessionConfigError(LiveSessionError, ValueError):
     """The session configuration is invalid; raised before any socket opens.
 
     ``field`` names the option at fault (``"generation_config.response_modalities"``).

@@ -2,7 +2,7 @@
 
 Everything Google would reject with an opaque close (1007, 1008, 1011), and
 that can be known before dialling, is checked here with a precise
-:class:`~livesvc.session.ConfigError` naming the option: TEXT on an audio-only
+:class:`~livesvc.session.SessionConfigError` naming the option: TEXT on an audio-only
 model, two response modalities, NON_BLOCKING where the model or backend lacks
 it, ``transparent`` resumption on the Gemini API, a thinking knob the model does
 not have, out-of-range sampling, misspelled enum values, duplicate tools.
@@ -37,7 +37,7 @@ from livesvc.auth import Auth, Backend, EphemeralToken, ws_base
 from livesvc.logs import get_logger
 from livesvc.models import ModelCapabilities, TextInput, ThinkingKnob, capabilities
 from livesvc.session._config import CONTEXT_LOSS_POLICIES, SessionConfig, coerce, resolve_auth
-from livesvc.session._errors import ConfigError
+from livesvc.session._errors import SessionConfigError
 from livesvc.tools import ToolSpec
 from livesvc.wire import (
     ActivityHandling,
@@ -168,8 +168,8 @@ class PreparedSession:
         )
 
 
-def _fail(field: str, message: str) -> ConfigError:
-    return ConfigError(f"{field}: {message}", field=field)
+def _fail(field: str, message: str) -> SessionConfigError:
+    return SessionConfigError(f"{field}: {message}", field=field)
 
 
 def _enum(field: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -193,7 +193,7 @@ def prepare(config: SessionConfig) -> PreparedSession:
     """Validate ``config`` and build its setup; no I/O happens here.
 
     Raises:
-        ConfigError: an option the server would reject, named precisely.
+        SessionConfigError: an option the server would reject, named precisely.
     """
     model = (config.model or "").strip()
     if not model:
@@ -652,7 +652,7 @@ def _apply_model_rules(setup: Setup, caps: ModelCapabilities, backend: Backend) 
     return setup
 
 
-def _blocking_refused(decl: FunctionDeclaration, caps: ModelCapabilities) -> ConfigError:
+def _blocking_refused(decl: FunctionDeclaration, caps: ModelCapabilities) -> SessionConfigError:
     return _fail(
         "tools",
         f"{decl.name}: {caps.name} takes only NON_BLOCKING functions; "

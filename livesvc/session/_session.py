@@ -52,10 +52,10 @@ from livesvc.session._connection import ConnectionActor
 from livesvc.session._core import EventSink, SessionCore
 from livesvc.session._envelopes import CloseLink, WriteEntry
 from livesvc.session._errors import (
-    ConfigError,
     LedgerFull,
     LiveSessionError,
     SessionClosed,
+    SessionConfigError,
     SessionFailed,
 )
 from livesvc.session._events import (
@@ -968,7 +968,7 @@ async def open_session(
     session gracefully.
 
     Raises:
-        ConfigError: an invalid option, before any network traffic.
+        SessionConfigError: an invalid option, before any network traffic.
         SessionFailed: the session could not connect, or failed for good.
 
     Example::
@@ -984,12 +984,12 @@ async def open_session(
     )
     if config is None:
         if model is None:
-            raise ConfigError("model: a model name is required", field="model")
+            raise SessionConfigError("model: a model name is required", field="model")
         config = SessionConfig(model=model, **options)
     elif model is not None or options:
-        raise ConfigError("pass either config= or options, not both", field="config")
+        raise SessionConfigError("pass either config= or options, not both", field="config")
     if event_sink is not None and callbacks != Callbacks():
-        raise ConfigError(
+        raise SessionConfigError(
             "event_sink replaces callbacks: pass one or the other", field="event_sink"
         )
     session = Session(

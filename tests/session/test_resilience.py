@@ -21,6 +21,7 @@ from livesvc.session import (
     ContextLostError,
     Disconnected,
     GoAwayReceived,
+    Session,
     SessionFailed,
     SessionStatus,
     extract_text,
@@ -254,14 +255,20 @@ async def test_reseed_restores_the_conversation_on_a_new_server_session(
 
 async def test_context_loss_fail_ends_the_session_with_a_clear_error(emulator: Emulator) -> None:
     """``fail``: once something was said, a lost context ends the session (no silent reset)."""
-    with trio.fail_after(15):
-        with pytest.raises(ContextLostError, match="conversation was lost"):
-            async with open_session(
-                **options(emulator, session_resumption=False, context_loss="fail")
-            ) as session:
-                await one_turn(session, "a")
-                await emulator.faults.drop()
-                await session.wait_closed()
+    opened: list[Session] = []
+
+    async def talk_then_lose_the_server() -> None:
+        async with open_session(
+            **options(emulator, session_resumption=False, context_loss="fail")
+        ) as session:
+            opened.append(session)
+            await one_turn(session, "a")
+            await emulator.faults.drop()
+            await session.wait_closed()
+
+    with trio.fail_after(15), pytest.raises(ContextLostError, match="conversation was lost"):
+        await talk_then_lose_the_server()
+    (session,) = opened
     assert session.stats["connections"] == 1  # no second server session was opened
     assert session.stats["context_losses"] == 1
 
