@@ -166,13 +166,10 @@ async def test_stalled_server_is_detected_by_the_pinger() -> None:
             ) as session:
                 await one_turn(session, "before")
                 await emu.faults.stall()
-                start = trio.current_time()
-                with trio.fail_after(5):
-                    await rec.wait_connections(2)
-                detected_after = trio.current_time() - start
+                await rec.wait_connections(2)
                 await one_turn(session, "after")
         (info,) = emu.sessions()
-    assert detected_after < 2.0  # bounded by interval + timeout (+ a resume)
+    # How soon: test_virtual_time's black-holed socket test asserts the exact times.
     assert [d.reason for d in rec.of(Disconnected)] == ["keepalive timeout", "closed by the owner"]
     assert info.turns == 2
     assert rec.reply().endswith("echo #2: after")
