@@ -277,7 +277,8 @@ async def test_connection_seeds_a_fresh_session_with_the_transcript(autojump_clo
         await got.wait()
         setup = live.connections[0].setup
         nursery.cancel_scope.cancel()
-    assert setup is not None and setup.setup.history_config is not None
+    assert setup is not None
+    assert setup.setup.history_config is not None
     history, replayed = received
     assert history.client_content is not None
     assert [(c.role, (c.parts or [])[0].text) for c in history.client_content.turns or []] == [

@@ -24,7 +24,8 @@ async def test_a_killed_child_is_restarted_at_once_without_a_stop_request(autoju
         children = {c.id: c for c in sup.which_children()}
         assert children["b"].incarnation == 2
         assert children["b"].restarts == 1
-        assert children["b"].last_exit is not None and "killed" in children["b"].last_exit
+        assert children["b"].last_exit is not None
+        assert "killed" in children["b"].last_exit
         assert children["a"].incarnation == 1  # one_for_one: the sibling is untouched
     # Killed, not asked: no stop request reached incarnation 1 of b.
     assert (2.0, "b", 1) not in toys.events("asked")
