@@ -240,6 +240,10 @@ class Profile(_Section, kw_only=True, frozen=True):
     compression: CompressionConfig | None = None
     setup: dict[str, Any] = {}
     client_overridable: list[str] = []
+    # When the upstream loses the conversation (a resume refused, no handle yet):
+    # "fail" closes the client with 4001, "reseed" restores it from the transcript,
+    # "continue" goes on with an empty context. docs/daemon.md, "Context loss".
+    context_loss: Literal["fail", "reseed", "continue"] = "fail"
 
 
 class Config(_Section, kw_only=True, frozen=True):

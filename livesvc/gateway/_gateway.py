@@ -405,6 +405,7 @@ class Gateway:
                 tools=runtime.tools,
                 resumption=runtime.profile.resumption.enabled,
                 transparent=runtime.profile.resumption.transparent,
+                context_loss=runtime.profile.context_loss,
             )
             session = await self._start(settings, record, request, runtime.tool_names, kind="new")
         except BaseException:
@@ -451,6 +452,7 @@ class Gateway:
                     tools=runtime.tools if runtime is not None else (),
                     resume_handle=record.upstream_handle,
                     resumption=True,
+                    context_loss=(runtime.profile.context_loss if runtime is not None else "fail"),
                 )
                 tool_names = runtime.tool_names if runtime is not None else frozenset()
                 session = await self._start(settings, record, request, tool_names, kind="restored")
