@@ -845,8 +845,11 @@ class LiveConnection:
         transparent = bool(
             self._setup.session_resumption and self._setup.session_resumption.transparent
         )
+        handle = self._core.registry.issue_handle(self._session)
+        # Durable before the client can hold it: a restart never loses a handle it has.
+        await self._core.commit_handle(handle)
         update = SessionResumptionUpdate(
-            new_handle=self._core.registry.issue_handle(self._session),
+            new_handle=handle,
             resumable=True,
             last_consumed_client_message_index=self._client_index
             if transparent and self._endpoint.backend == VERTEX
