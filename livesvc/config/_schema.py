@@ -96,6 +96,9 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     # Connections that have not become a Live WebSocket yet (TCP, TLS or HTTP
     # pending), beyond max_clients; the oldest is shed when they are all taken.
     max_pending_connections: PositiveInt = 256
+    # Bytes a client may send before its setup is accepted (credential checked,
+    # session opened): an unauthenticated peer holds at most this; 1009 past it.
+    pre_setup_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16
