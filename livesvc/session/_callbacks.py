@@ -110,8 +110,8 @@ class EventDispatcher:
     async def run(self) -> None:
         """Dispatch until the event queue is closed, then end every iterator."""
         try:
-            async with self._core.deliveries:
-                async for event in self._core.deliveries:
+            async with self._core.delivery.queue:
+                async for event in self._core.delivery.queue:
                     await self._dispatch(event)
                     await self._publish(event)
         finally:

@@ -18,13 +18,13 @@ never wait for anything but a bounded mailbox.
 from __future__ import annotations
 
 import random
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import trio
 
 from livesvc.logs import get_logger
 from livesvc.session._decide import Decision, ReconnectState, decide
+from livesvc.session._delivery import EventDelivery, EventSink
 from livesvc.session._envelopes import (
     CancelTools,
     ConnCommand,
@@ -48,7 +48,6 @@ from livesvc.session._events import (
     GoAwayReceived,
     InteractionStatusChanged,
     MessageReceived,
-    SessionEvent,
     SessionResumptionUpdated,
     SessionStatus,
     ToolCallCancelled,
@@ -68,7 +67,6 @@ from supervisors import Mailbox, Overflow
 
 __all__ = ["EventSink", "SessionCore"]
 
-EventSink = Callable[[SessionEvent], Awaitable[None]]
 
 log = get_logger(__name__)
 
@@ -140,33 +138,11 @@ class SessionCore:
             "pinger", _PINGER, overflow=Overflow.DROP_OLDEST
         )
         self.tool_commands: Mailbox[ToolCommand] = Mailbox("tools", _TOOLS)
-        deliveries_send, deliveries_receive = trio.open_memory_channel[SessionEvent](
-            config.event_buffer
-        )
-        self._deliveries = deliveries_send
-        self.deliveries = deliveries_receive
-        self._backlog_warned = False
+        # Events to the owner: queued for callbacks and iterators, or handed to a sink.
+        self.delivery = EventDelivery(config.event_buffer)
+        self.emit = self.delivery.emit
+        self.emit_nowait = self.delivery.emit_nowait
         self.on_fail: Callable[[SessionFailed], None] | None = None
-        # Direct delivery (event sink): events wait here only while another task
-        # is inside the sink, so they reach it once each and in order.
-        self._sink: EventSink | None = None
-        self._spawn: Callable[[Callable[[], Awaitable[None]]], bool] | None = None
-        self._sink_backlog: deque[SessionEvent] = deque()
-        self._sink_busy = False
-        self._sink_done = trio.Event()  # set (and replaced) whenever a delivery run ends
-        self.sink_failures = 0
-
-    def use_sink(
-        self, sink: EventSink, spawn: Callable[[Callable[[], Awaitable[None]]], bool]
-    ) -> None:
-        """Deliver events to ``sink`` directly.
-
-        ``spawn`` starts a delivery task for synchronous emitters; it returns
-        ``False`` when it cannot (the session is ending: its close delivers).
-        """
-        self._sink = sink
-        self._spawn = spawn
-        self._deliveries.close()  # nobody queues, nobody dispatches
 
     # -- status ---------------------------------------------------------------
 
@@ -217,95 +193,6 @@ class SessionCore:
         Waits only when the outbox is full: back-pressure from a slow link.
         """
         await self.outbox.send(envelope)
-
-    # -- events to the owner ----------------------------------------------------
-
-    async def emit(self, event: SessionEvent) -> None:
-        """Queue ``event`` for callbacks and iterators, without stalling the caller.
-
-        With an event sink, hand it to the sink now (after any events still
-        waiting for it); the caller waits for the sink.
-        """
-        if self._sink is not None:
-            self._sink_backlog.append(event)
-            if not self._sink_busy:
-                self._sink_busy = True
-                await self._flush_sink()
-            return
-        try:
-            self._deliveries.send_nowait(event)
-            return
-        except trio.WouldBlock:
-            pass
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return  # the session is over; nobody is listening
-        if not self._backlog_warned:
-            self._backlog_warned = True
-            log.warning("session.event_backlog", capacity=self.prepared.config.event_buffer)
-        try:
-            await self._deliveries.send(
-                event
-            )  # lossless: backpressure only when the owner never reads
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return
-
-    def emit_nowait(self, event: SessionEvent) -> None:
-        """Queue ``event`` from synchronous code; dropped (and logged) only if the queue is full.
-
-        With an event sink, the event waits for the task inside the sink, or a
-        task is started to deliver it.
-        """
-        if self._sink is not None:
-            self._sink_backlog.append(event)
-            if not self._sink_busy and self._spawn is not None:
-                # Claimed now, so no second delivery run starts before this one runs.
-                self._sink_busy = self._spawn(self._flush_sink)
-            return
-        try:
-            self._deliveries.send_nowait(event)
-        except trio.WouldBlock:
-            log.warning("session.event_dropped", kind=type(event).__name__)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            pass
-
-    async def _flush_sink(self) -> None:
-        assert self._sink is not None
-        backlog = self._sink_backlog
-        try:
-            while backlog:
-                event = backlog.popleft()
-                try:
-                    await self._sink(event)
-                except Exception as exc:  # the owner's bug must not take the socket down
-                    self.sink_failures += 1
-                    log.warning(
-                        "session.sink_failed", kind=type(event).__name__, error=type(exc).__name__
-                    )
-                except BaseException:
-                    # Cancelled inside the sink: the next emitter (or the close) delivers it again.
-                    backlog.appendleft(event)
-                    raise
-        finally:
-            self._sink_busy = False
-            self._sink_done.set()
-            self._sink_done = trio.Event()
-
-    async def wait_sink_idle(self) -> None:
-        """Deliver what still waits for the sink, and wait until it is delivered.
-
-        No-op without a sink. Events left behind by a cancelled delivery are
-        delivered here (the session's close calls it, shielded).
-        """
-        while self._sink is not None and (self._sink_busy or self._sink_backlog):
-            if self._sink_busy:
-                await self._sink_done.wait()
-            else:
-                self._sink_busy = True
-                await self._flush_sink()
-
-    def close_deliveries(self) -> None:
-        """No more events: iterators end once they drain the queue."""
-        self._deliveries.close()
 
     def report_error(self, error: Exception) -> None:
         """An error the session survives, for ``on_error``."""

@@ -33,11 +33,10 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 import structlog
@@ -48,7 +47,7 @@ from livesvc.logs import get_logger
 from livesvc.models import TextInput
 from livesvc.session._callbacks import Callbacks, EventDispatcher
 from livesvc.session._config import SessionConfig
-from livesvc.session._connection import ConnectionActor
+from livesvc.session._convert import as_client_message, as_function_response, as_turns
 from livesvc.session._core import EventSink, SessionCore
 from livesvc.session._envelopes import CloseLink, WriteEntry
 from livesvc.session._errors import (
@@ -69,10 +68,8 @@ from livesvc.session._events import (
 )
 from livesvc.session._ledger import LedgerEntry
 from livesvc.session._outbound import is_ledgered, realtime_envelope
-from livesvc.session._pinger import PingerActor
 from livesvc.session._prepare import PreparedSession, prepare
-from livesvc.session._reconnector import ReconnectorActor
-from livesvc.session._tool_actor import ToolExecutorActor
+from livesvc.session._tree import ACTORS, session_supervisor
 from livesvc.tools import ToolOutcome, ToolRunner
 from livesvc.wire import (
     ActivityEnd,
@@ -92,41 +89,14 @@ from livesvc.wire import (
     encode_client,
 )
 from supervisors import (
-    Backoff,
-    ChildContext,
     ChildNotFound,
-    ChildSpec,
     MailboxFull,
-    Restart,
-    Strategy,
-    Supervisor,
     SupervisorError,
 )
 
 __all__ = ["Session", "open_session"]
 
 log = get_logger(__name__)
-
-# The actors' own restarts (a crash, not a disconnect): quick, bounded. More
-# than 5 within 30 s means something is badly wrong; the session then fails.
-_ACTOR_BACKOFF = Backoff(first=0.0, base=0.2, factor=2.0, max=5.0, jitter=0.1)
-_INTENSITY, _PERIOD = 5, 30.0
-_ACTORS = ("connection", "pinger", "reconnector", "tool_executor")
-
-
-class Actor(Protocol):
-    """What the session's supervisor runs: one actor incarnation."""
-
-    async def run(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None] = ...) -> None: ...
-
-
-async def _run_actor(
-    factory: Callable[[], Actor],
-    ctx: ChildContext,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    await factory().run(ctx, task_status=task_status)
 
 
 class Session:
@@ -167,15 +137,7 @@ class Session:
             informative_errors=prepared.informative_tool_errors,
         )
         self._reconnect = self._core.reconnect
-        self._supervisor = Supervisor(
-            "session",
-            self._child_specs(),
-            strategy=Strategy.REST_FOR_ONE,
-            intensity=_INTENSITY,
-            period=_PERIOD,
-            backoff=_ACTOR_BACKOFF,
-            rng=self._core.rng,
-        )
+        self._supervisor = session_supervisor(self._core, self._runner)
         self._nursery: trio.Nursery | None = None
         self._tools_scope = trio.CancelScope()
         self._body_scope = trio.CancelScope()
@@ -253,7 +215,7 @@ class Session:
             "tools_completed": runner.completed,
             "tools_failed": runner.failed,
             "tools_cancelled": runner.cancelled,
-            "callback_failures": self._dispatcher.failures + core.sink_failures,
+            "callback_failures": self._dispatcher.failures + core.delivery.sink_failures,
             "actor_restarts": {c.id: c.restarts for c in self._supervisor.which_children()},
         }
 
@@ -283,7 +245,7 @@ class Session:
         if self._event_sink is None:
             nursery.start_soon(self._run_dispatcher)
         else:
-            self._core.use_sink(self._event_sink, self._spawn)
+            self._core.delivery.use_sink(self._event_sink, self._spawn)
             self._dispatcher_done.set()
         await nursery.start(self._serve_tools)
 
@@ -346,26 +308,6 @@ class Session:
             if not status.done:
                 status.started()  # connect() then sees the failure
 
-    def _child_specs(self) -> list[ChildSpec]:
-        """The session's actors, in start order: one fresh actor per incarnation."""
-        core = self._core
-        close_timeout = self._prepared.config.reconnect.close_timeout
-        factories: list[tuple[str, Callable[[], Actor], float | None]] = [
-            ("connection", functools.partial(ConnectionActor, core), close_timeout),
-            ("pinger", functools.partial(PingerActor, core), None),
-            ("reconnector", functools.partial(ReconnectorActor, core, self._reconnect), None),
-            ("tool_executor", functools.partial(ToolExecutorActor, core, self._runner), None),
-        ]
-        return [
-            ChildSpec(
-                id=name,
-                start=functools.partial(_run_actor, factory),
-                restart=Restart.PERMANENT,
-                shutdown=shutdown,
-            )
-            for name, factory, shutdown in factories
-        ]
-
     def inject_crash(self, actor: str) -> bool:
         """Fault injection: kill ``actor`` now; its supervisor restarts it as after a crash.
 
@@ -374,8 +316,8 @@ class Session:
         survive it at the cost of at most a resume. Returns ``False`` when the
         actor is not running (it is being restarted or the session is over).
         """
-        if actor not in _ACTORS:
-            raise ValueError(f"unknown actor {actor!r}; one of {', '.join(_ACTORS)}")
+        if actor not in ACTORS:
+            raise ValueError(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}")
         try:
             return self._supervisor.kill_child(actor)
         except ChildNotFound:
@@ -436,9 +378,9 @@ class Session:
             self._undelivered = len(lost)
             if self._summary_log:
                 log.info("session.closed", **self.summary())
-            core.close_deliveries()
+            core.delivery.close()
             with trio.move_on_after(policy.close_timeout):
-                await core.wait_sink_idle()
+                await core.delivery.wait_idle()
                 await self._dispatcher_done.wait()
         finally:
             self._close_done.set()
@@ -592,7 +534,7 @@ class Session:
             DeliveryFailed: the session ended before the message could be written.
             SessionFailed / SessionClosed: the session is no longer usable.
         """
-        msg = _wrap(message)
+        msg = as_client_message(message)
         set_fields = [
             n
             for n in (
@@ -674,7 +616,7 @@ class Session:
         list of those. ``turn_complete=True`` asks the model to answer.
         """
         return await self.send(
-            ClientContent(turns=_turns(turns), turn_complete=turn_complete), wait=wait
+            ClientContent(turns=as_turns(turns), turn_complete=turn_complete), wait=wait
         )
 
     async def send_context_update(
@@ -798,7 +740,7 @@ class Session:
         items = [responses] if isinstance(responses, FunctionResponse) else list(responses)
         if not items:
             raise LiveSessionError("send_tool_response needs at least one response")
-        converted = [_function_response(item) for item in items]
+        converted = [as_function_response(item) for item in items]
         if self._prepared.backend is Backend.GEMINI:
             for response in converted:
                 if not response.id:
@@ -861,56 +803,6 @@ class _Messages:
 
     async def aclose(self) -> None:
         await self._events.aclose()
-
-
-def _wrap(message: Any) -> ClientMessage:
-    if isinstance(message, ClientMessage):
-        return message
-    if isinstance(message, ClientContent):
-        return ClientMessage(client_content=message)
-    if isinstance(message, RealtimeInput):
-        return ClientMessage(realtime_input=message)
-    if isinstance(message, ToolResponse):
-        return ClientMessage(tool_response=message)
-    if isinstance(message, ContextUpdate):
-        return ClientMessage(context_update=message)
-    raise LiveSessionError(f"not a client message: {type(message).__name__}")
-
-
-def _turns(turns: Any) -> list[Content] | None:
-    if turns is None:
-        return None
-    if isinstance(turns, (str, Content, dict)):
-        turns = [turns]
-    out: list[Content] = []
-    for turn in turns:
-        if isinstance(turn, str):
-            out.append(Content(role="user", parts=[Part(text=turn)]))
-        elif isinstance(turn, Content):
-            out.append(turn)
-        elif isinstance(turn, dict):
-            try:
-                out.append(msgspec.convert(turn, Content, strict=False))
-            except msgspec.ValidationError as exc:
-                raise LiveSessionError(f"invalid turn: {exc}") from None
-        else:
-            raise LiveSessionError(
-                f"a turn must be a str, Content or dict, not {type(turn).__name__}"
-            )
-    return out
-
-
-def _function_response(item: Any) -> FunctionResponse:
-    if isinstance(item, FunctionResponse):
-        return item
-    if isinstance(item, dict):
-        try:
-            return msgspec.convert(item, FunctionResponse, strict=False)
-        except msgspec.ValidationError as exc:
-            raise LiveSessionError(f"invalid tool response: {exc}") from None
-    raise LiveSessionError(
-        f"a tool response must be a FunctionResponse or dict, not {type(item).__name__}"
-    )
 
 
 def _only_leaf(group: BaseExceptionGroup[Any]) -> BaseException | None:
