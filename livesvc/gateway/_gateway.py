@@ -325,7 +325,6 @@ class Gateway:
             await self._close(ws, refusal.code, refusal.reason)
             return
         except trio_websocket.ConnectionClosed:
-            log.info("dbg.closed", exceeded=upgrade.stream.read_limit_exceeded, n=upgrade.stream.bytes_read, closed=str(ws.closed))
             if upgrade.stream.read_limit_exceeded:
                 self._metrics.client_connections.labels(result="pre_setup_limit").inc()
                 log.info("gateway.pre_setup_limit", bytes_read=upgrade.stream.bytes_read)
