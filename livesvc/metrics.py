@@ -146,6 +146,30 @@ class DaemonMetrics:
             registry=r,
         )
         self.errors = Counter("livesvc_errors", "Errors, by kind.", ["kind"], registry=r)
+        self.usage_tokens = Counter(
+            "livesvc_usage_tokens",
+            "Tokens the upstream reported, by key, profile, model, direction and modality.",
+            ["key", "profile", "model", "direction", "modality"],
+            registry=r,
+        )
+        self.usage_audio_seconds = Counter(
+            "livesvc_usage_audio_seconds",
+            "Seconds of PCM audio relayed, by key, profile and direction (in, out).",
+            ["key", "profile", "direction"],
+            registry=r,
+        )
+        self.usage_session_seconds = Counter(
+            "livesvc_usage_session_seconds",
+            "Seconds sessions were open, by key and profile.",
+            ["key", "profile"],
+            registry=r,
+        )
+        self.budget_exceeded = Counter(
+            "livesvc_budget_exceeded",
+            "Budgets found spent, by key, budget and what followed (refused, warned, closed).",
+            ["key", "budget", "action"],
+            registry=r,
+        )
         self.context_lost = Counter(
             "livesvc_context_lost",
             "Conversations the upstream lost, by outcome (failed, reseeded, continued).",

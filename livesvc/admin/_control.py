@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -59,6 +59,10 @@ class DaemonControl(Protocol):
     async def list_sessions(self, *, status: str | None = None) -> list[SessionView]: ...
 
     async def get_session(self, session_id: str) -> SessionView | None: ...
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]: ...
 
     async def close_session(self, session_id: str, *, reason: str) -> bool: ...
 

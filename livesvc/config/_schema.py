@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from livesvc.usage._budget import Budget
+
 __all__ = [
     "AdminConfig",
     "BackoffConfig",
@@ -83,6 +85,8 @@ class ClientKey(_Section, kw_only=True, frozen=True):
     hash: KeyHash
     profile: Name | None = None  # default: gateway.default_profile
     max_sessions: PositiveInt | None = None  # default: gateway.limits.sessions_per_key
+    # What the key may spend per UTC day (docs/usage.md); none: no limit.
+    budget: Budget | None = None
 
 
 class LimitsConfig(_Section, kw_only=True, frozen=True):
@@ -107,6 +111,17 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     client_send_timeout_seconds: Seconds = 10.0  # a client not reading this long is cut off
 
 
+class UsageConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.usage]``: metering and budgets (docs/usage.md)."""
+
+    enabled: bool = True
+    # Usage is written to the store this often (a kill -9 loses at most this much).
+    flush_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    # A running session past its key's budget is warned, then closed (4002) at the
+    # first turn boundary after this many seconds; never in the middle of a turn.
+    budget_grace_seconds: NonNegativeSeconds = 60.0
+
+
 class GatewayConfig(_Section, kw_only=True, frozen=True):
     """``[gateway]``: the Live WebSocket front door for client apps."""
 
@@ -117,6 +132,7 @@ class GatewayConfig(_Section, kw_only=True, frozen=True):
     default_profile: Name = "default"
     grace_period_seconds: NonNegativeSeconds = 60.0  # upstream kept after a client leaves
     limits: LimitsConfig = LimitsConfig()
+    usage: UsageConfig = UsageConfig()
 
 
 class AdminConfig(_Section, kw_only=True, frozen=True):
