@@ -37,6 +37,7 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     upstream_reconnects: int = 0
     context_losses: int = 0  # times the upstream lost the conversation
     last_context_loss: str | None = None  # failed, reseeded or continued
+    budget_exceeded: str | None = None  # the key's budget this session found spent (docs/usage.md)
     client_resumes: int = 0
     restarts: dict[str, int] = {}
     last_close_code: int | None = None

@@ -147,7 +147,7 @@ class UsageRecorder:
             log.warning("usage.flush_failed", rows=len(rows), error=type(err).__name__)
             return
         self.flushes += 1
-        log.debug("usage.flushed", rows=len(rows))
+        log.info("usage.flushed", rows=len(rows))
 
     def _count(self, key: str, profile: str, model: str, metric: str, amount: float) -> None:
         metrics = self._metrics
