@@ -69,15 +69,31 @@ class UsageDelta(msgspec.Struct, frozen=True):
 
 def pcm_seconds(blob: Blob, direction: str) -> float:
     """Seconds of 16-bit mono PCM in ``blob`` (0 for anything but ``audio/pcm``)."""
-    mime = blob.mime_type or ""
-    if not mime.startswith("audio/pcm") or not blob.data:
+    data = blob.data
+    if not data:
         return 0.0
+    mime = blob.mime_type or ""
+    rate = _RATES.get((mime, direction))
+    if rate is None:
+        rate = _rate_of(mime, direction)
+        if len(_RATES) < 64:  # a handful of distinct mime types in practice; bounded anyway
+            _RATES[(mime, direction)] = rate
+    return len(data) / (rate * 2) if rate else 0.0
+
+
+# Bytes per second by mime type: parsed once per type, not per audio chunk.
+_RATES: dict[tuple[str, str], int] = {}
+
+
+def _rate_of(mime: str, direction: str) -> int:
+    if not mime.startswith("audio/pcm"):
+        return 0
     rate = _DEFAULT_RATE[direction]
     for param in mime.split(";")[1:]:
         name, _, value = param.strip().partition("=")
         if name == "rate" and value.isdigit() and int(value) > 0:
             rate = int(value)
-    return len(blob.data) / (rate * 2)
+    return rate
 
 
 class UsageMeter:
