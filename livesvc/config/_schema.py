@@ -103,6 +103,9 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     # Bytes a client may send before its setup is accepted (credential checked,
     # session opened): an unauthenticated peer holds at most this; 1009 past it.
     pre_setup_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    # Ephemeral tokens a client key may mint itself (POST /v1alpha/auth_tokens).
+    token_mints_per_minute: PositiveInt = 10
+    max_token_uses: PositiveInt = 100
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16

@@ -48,6 +48,7 @@ from livesvc.gateway._limits import RateLimiter, SessionQuota
 from livesvc.gateway._merge import merge_setup
 from livesvc.gateway._metering import SessionMetering, usage_key
 from livesvc.gateway._profiles import ProfileRuntime
+from livesvc.gateway._rest import GatewayRest
 from livesvc.gateway._session import (
     Attach,
     ClientLink,
@@ -207,6 +208,7 @@ class Gateway:
             flush_seconds=settings().config.gateway.usage.flush_seconds,
             wall_clock=wall_clock,
         )
+        self.rest = GatewayRest(settings, store, wall_clock=wall_clock)
         self._restore_lock = trio.Lock()
         self.draining = False
         metrics.count_sessions_with(self.session_counts)
@@ -293,8 +295,8 @@ class Gateway:
         )
 
     async def handle_rest(self, request: HttpRequest) -> HttpResponse:
-        """The gateway serves only the Live WebSocket; REST goes to the admin API."""
-        return HttpResponse.error(404, f"The requested URL {request.path} was not found.")
+        """The SDKs' REST calls for a client key: models list and token minting."""
+        return await self.rest.dispatch(request)
 
     # -- one client connection ------------------------------------------------------------
 
