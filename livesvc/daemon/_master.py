@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import msgspec
 import trio
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
 
 from livesvc._private import private_dir
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
@@ -164,6 +164,7 @@ class Master:
         self._started = False
         self._draining = False
         self._registry = CollectorRegistry()
+        ProcessCollector(registry=self._registry)  # the master's own process_* series
         self._running = Gauge(
             "livesvc_workers_running", "Worker processes ready.", registry=self._registry
         )
