@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config/livesvc.toml
 
-.PHONY: run test bench soak lint emulator chat clean system-deps
+.PHONY: js-deps run test bench soak lint emulator chat clean system-deps
 
 # Real servers and tools the tests use (Debian packages): Redis for the
 # fleet store, HAProxy in front of a fleet, iproute2 for the fleet tests' network
@@ -43,8 +43,16 @@ system-deps:
 		fi; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps js-deps
 	$(PY) -m pytest -q
+
+# The stock JavaScript SDK for tests/daemon/test_js_sdk.py, where Node.js exists
+# (pinned in tests/js/package-lock.json; the test skips, saying why, without node).
+js-deps:
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/js/node_modules/@google/genai ]; then \
+		echo "installing the JavaScript SDK for the tests (npm ci in tests/js)"; \
+		cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "livesvc.daemon.cli",
     "livesvc.emulator.cli",
     "livesvc.chat",
+    "livesvc.sessions_view",
 )
 
 

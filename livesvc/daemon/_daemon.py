@@ -55,6 +55,7 @@ from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._redis import RedisStore, RedisStoreServer
+from livesvc.usage import usage_report
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
 __all__ = ["Daemon", "UpstreamFactoryBuilder"]
@@ -220,6 +221,12 @@ class Daemon:
         now = self._wall()
         worker = str(self.worker.index) if self.worker is not None else None
         return [msgspec.structs.replace(live_view(s, now=now), worker=worker) for s in self._live()]
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]:
+        """Usage totals from the store (shared by every worker)."""
+        return await usage_report(self.store, key=key, since=since, until=until, group_by=group_by)
 
     async def get_session(self, session_id: str) -> SessionView | None:
         session = self.gateway.live_session(session_id) if self.gateway else None

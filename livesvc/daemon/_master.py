@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import msgspec
 import trio
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
 
 from livesvc._private import private_dir
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
@@ -62,6 +62,7 @@ from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._sql import connect as connect_store
+from livesvc.usage import usage_report
 from supervisors import ChildContext, ChildSpec, Restart, Supervisor
 
 __all__ = ["Master", "WorkerExited"]
@@ -163,6 +164,7 @@ class Master:
         self._started = False
         self._draining = False
         self._registry = CollectorRegistry()
+        ProcessCollector(registry=self._registry)  # the master's own process_* series
         self._running = Gauge(
             "livesvc_workers_running", "Worker processes ready.", registry=self._registry
         )
@@ -548,6 +550,12 @@ class Master:
                 if record.session_id not in known:
                     views.append(stored_view(record, now=now))
         return views
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]:
+        """Usage totals from the store (shared by every worker)."""
+        return await usage_report(self.store, key=key, since=since, until=until, group_by=group_by)
 
     async def get_session(self, session_id: str) -> SessionView | None:
         async def view(worker: _Worker) -> SessionView | None:

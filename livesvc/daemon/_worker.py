@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 import msgspec
@@ -177,3 +177,10 @@ class LiveOnly:
 
     async def mint_token(self, request: AuthTokenRequest) -> AuthTokenResponse:
         return await self._daemon.mint_token(request)
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]:
+        return await self._daemon.usage_report(
+            key=key, since=since, until=until, group_by=group_by
+        )

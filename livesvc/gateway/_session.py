@@ -33,7 +33,15 @@ import trio
 import trio_websocket
 from structlog.contextvars import bound_contextvars
 
-from livesvc.close_codes import CLOSE_MEMORY_BUDGET
+from livesvc.close_codes import (
+    CLOSE_BUDGET_EXHAUSTED,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_MEMORY_BUDGET,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+)
+from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
     ContextLost,
     Failed,
@@ -79,11 +87,6 @@ _FINISH_TIMEOUT = 2.0
 _SEND_GRACE = 5.0
 
 # Close codes the gateway uses towards clients.
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_INTERNAL = 1011
-CLOSE_TRY_AGAIN = 1013
 
 # Seconds a new session waits for its first client to attach.
 FIRST_ATTACH_WINDOW = 10.0
@@ -206,8 +209,10 @@ class GatewaySession:
         wall_clock: Callable[[], float] = time.time,
         on_end: Callable[[GatewaySession], None] | None = None,
         writer: SessionWriter | None = None,
+        metering: SessionMetering | None = None,
     ) -> None:
         self.id = record.session_id
+        self.metering = metering  # usage and budget (None: metering is off)
         self.record = record
         self._request = msgspec.structs.replace(request, deliver=self._deliver_pushed)
         self._factory = upstream_factory
@@ -363,8 +368,10 @@ class GatewaySession:
             )
             self.link.request_close(code, self.last_close_reason or _REASONS.get(reason, reason))
         self._metrics.sessions_closed.labels(reason=reason).inc()
+        usage = self.metering.finish() if self.metering is not None else {}
         log.info(
             "gateway.session_closed",
+            usage=usage,
             reason=reason,
             duration_seconds=round(trio.current_time() - self._started_at, 3),
             turns=self.record.turns,
@@ -508,6 +515,8 @@ class GatewaySession:
         self._in_bytes.inc(item.size)
 
     def _note_client_message(self, message: ClientMessage) -> None:
+        if self.metering is not None:
+            self.metering.client_message(message)
         content = message.client_content
         realtime = message.realtime_input
         starts_turn = (
@@ -609,6 +618,8 @@ class GatewaySession:
                 return
 
     async def _on_frame(self, message: ServerMessage) -> None:
+        if self.metering is not None:
+            self.metering.server_message(message)
         forwarded = self._rewrite(message)
         if forwarded is None:
             await self._pay_owed()
@@ -623,6 +634,20 @@ class GatewaySession:
         await self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
+        content = message.server_content
+        if (
+            self.metering is not None
+            and content is not None
+            and content.turn_complete
+            and content.interaction_status != "IN_PROGRESS"
+        ):
+            spent = self.metering.turn_ended()
+            if spent is not None:  # the key's budget is spent and its grace over
+                self.last_close_code = CLOSE_BUDGET_EXHAUSTED
+                self.last_close_reason = spent
+                self._end_reason = "budget"
+                log.warning("session.budget_closed", reason=spent)
+                self._end()
 
     def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""

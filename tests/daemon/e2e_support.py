@@ -41,9 +41,11 @@ def config_text(
     reply_interval: float = 0.005,
     grace: float = 30.0,
     profile_extra: str = "",
+    key_extra: str = "",
+    extra: str = "",
 ) -> str:
     keys = "".join(
-        f'[[gateway.keys]]\nname = "k{i}"\nhash = "{hash_key(k)}"\n'
+        f'[[gateway.keys]]\nname = "k{i}"\nhash = "{hash_key(k)}"\n' + (key_extra if i == 0 else "")
         for i, k in enumerate((KEY, *extra_keys))
     )
     if upstream == "emulator":
@@ -82,6 +84,7 @@ client_overridable = ["generation_config.response_modalities", "tools", "realtim
 [[profiles.default.tools]]
 function = "livesvc.daemon.demo_tools:current_time"
 timeout_seconds = 5
+{extra}
 """
 
 
