@@ -22,12 +22,13 @@ import socket
 import time
 from collections.abc import Mapping
 
-import structlog
 import trio
+
+from livesvc.logs import get_logger
 
 __all__ = ["Notifier"]
 
-log = structlog.get_logger("livesvc.daemon")
+log = get_logger(__name__)
 
 
 class Notifier:
