@@ -83,13 +83,14 @@ def load_checked(
         raise ConfigError(source, errors)
     # Imports and secrets are checked even when the file has other problems, so one
     # run reports everything; what an earlier problem already names is not repeated.
-    errors = merge_issues(errors, locate(check_tool_imports(config), text))
-    secret_issues = locate(check_secrets(config, environ), text)
+    errors = merge_issues(errors, check_tool_imports(config))
+    secret_issues = check_secrets(config, environ)
     warnings: list[ConfigIssue] = []
     if strict_secrets:
         errors = merge_issues(errors, secret_issues)
     else:
-        warnings = merge_issues(errors, secret_issues)[len(errors) :]
+        warnings = locate(merge_issues(errors, secret_issues)[len(errors) :], text)
+    errors = locate(errors, text)
     if errors:
         raise ConfigError(source, errors)
     return config, warnings

@@ -141,14 +141,18 @@ def check_text(
 
 
 def locate(issues: list[ConfigIssue], text: str) -> list[ConfigIssue]:
-    """``issues`` with the line of their key path in ``text`` filled in."""
+    """``issues`` with the line of their key path in ``text`` filled in, in file order.
+
+    Issues about keys the file does not write (a default that conflicts) come last.
+    """
     lines = key_lines(text)
-    return [
+    located = [
         issue
         if issue.line is not None
         else msgspec.structs.replace(issue, line=line_of(lines, issue.path))
         for issue in issues
     ]
+    return sorted(located, key=lambda issue: (issue.line is None, issue.line or 0))
 
 
 def merge_issues(first: list[ConfigIssue], more: list[ConfigIssue]) -> list[ConfigIssue]:
