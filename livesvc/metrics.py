@@ -146,6 +146,12 @@ class DaemonMetrics:
             registry=r,
         )
         self.errors = Counter("livesvc_errors", "Errors, by kind.", ["kind"], registry=r)
+        self.context_lost = Counter(
+            "livesvc_context_lost",
+            "Conversations the upstream lost, by outcome (failed, reseeded, continued).",
+            ["outcome"],
+            registry=r,
+        )
         self.media_dropped = Counter(
             "livesvc_media_dropped",
             "Realtime media chunks dropped while the upstream was away, by kind.",

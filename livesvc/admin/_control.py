@@ -35,6 +35,8 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     turns: int = 0
     upstream_resumes: int = 0
     upstream_reconnects: int = 0
+    context_losses: int = 0  # times the upstream lost the conversation
+    last_context_loss: str | None = None  # failed, reseeded or continued
     client_resumes: int = 0
     restarts: dict[str, int] = {}
     last_close_code: int | None = None

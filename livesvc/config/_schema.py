@@ -96,6 +96,9 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     # Connections that have not become a Live WebSocket yet (TCP, TLS or HTTP
     # pending), beyond max_clients; the oldest is shed when they are all taken.
     max_pending_connections: PositiveInt = 256
+    # Bytes a client may send before its setup is accepted (credential checked,
+    # session opened): an unauthenticated peer holds at most this; 1009 past it.
+    pre_setup_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16
@@ -240,6 +243,10 @@ class Profile(_Section, kw_only=True, frozen=True):
     compression: CompressionConfig | None = None
     setup: dict[str, Any] = {}
     client_overridable: list[str] = []
+    # When the upstream loses the conversation (a resume refused, no handle yet):
+    # "fail" closes the client with 4001, "reseed" restores it from the transcript,
+    # "continue" goes on with an empty context. docs/daemon.md, "Context loss".
+    context_loss: Literal["fail", "reseed", "continue"] = "fail"
 
 
 class Config(_Section, kw_only=True, frozen=True):

@@ -26,7 +26,6 @@ private admin endpoint for the master instead of the public one.
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 import signal
 import time
@@ -41,6 +40,7 @@ from livesvc._gc import tune_collector
 from livesvc._private import private_dir
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, hash_key, load_checked, read_secret
+from livesvc.daemon._embedded import embedded_emulator_config
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._systemd import Notifier
@@ -54,7 +54,7 @@ from livesvc.gateway._tls import server_ssl_context
 from livesvc.gateway._upstream import UpstreamFactory
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._redis import RedisStore, RedisStoreServer
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
@@ -208,7 +208,7 @@ class Daemon:
         live = {s.id: live_view(s, now=now) for s in self._live()}
         views = [v for v in live.values() if status is None or v.status == status]
         if status in (None, "detached", "closed"):
-            wanted: list[SessionStatus] | None = None
+            wanted: list[RecordStatus] | None = None
             if status == "detached":
                 wanted = ["detached"]
             elif status == "closed":
@@ -347,19 +347,14 @@ class Daemon:
     async def _emulator_child(
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
     ) -> None:
-        from livesvc.emulator import EmulatorConfig, run_emulator
+        from livesvc.emulator import run_emulator
 
-        settings = self.config.upstream.emulator
         # A restarted emulator keeps its port, so upstream reconnects find it again.
-        port = self.emulator.port if self.emulator is not None else settings.port
-        lifetime = settings.session_lifetime_seconds or None  # 0: connections never age
-        emulator_config = EmulatorConfig(
-            host=settings.host,
-            port=port,
-            api_keys=(self.emulator_key,),
-            reply_interval=settings.reply_interval_seconds,
-            session_lifetime=lifetime,
-            go_away_notice=min(settings.go_away_notice_seconds, lifetime or math.inf),
+        port = (
+            self.emulator.port if self.emulator is not None else self.config.upstream.emulator.port
+        )
+        emulator_config = embedded_emulator_config(
+            self.config, api_key=self.emulator_key, port=port
         )
         async with trio.open_nursery() as nursery:
             self.emulator = await nursery.start(run_emulator, emulator_config)
@@ -546,14 +541,17 @@ class Daemon:
                     frozen_objects=tuning.frozen_objects,
                     thresholds=list(tuning.thresholds),
                 )
-            log.info(
-                "worker.ready" if self.worker is not None else "daemon.ready",
-                name=config.service.name,
-                gateway=self.gateway_url,
-                admin=self.admin_url,
-                upstream=config.upstream.backend,
-                ca_file=self.ca_file,
-            )
+            ready = {
+                "name": config.service.name,
+                "gateway": self.gateway_url,
+                "admin": self.admin_url,
+                "upstream": config.upstream.backend,
+                "ca_file": self.ca_file,
+            }
+            if self.worker is not None:
+                log.info("worker.ready", **ready)
+            else:
+                log.info("daemon.ready", **ready)
             # systemd (ops): READY=1 once listening, then the watchdog while the loop turns.
             self._notifier.ready()
             nursery.start_soon(self._notifier.feed_watchdog)

@@ -30,7 +30,6 @@ inspected and closed wherever they run.
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 import signal
 import socket
@@ -50,6 +49,7 @@ from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSoc
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, load_checked
 from livesvc.daemon._daemon import _backoff, gateway_url, resolve_admin_hash
+from livesvc.daemon._embedded import embedded_emulator_config
 from livesvc.daemon._exposition import merge_expositions
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
@@ -61,7 +61,7 @@ from livesvc.gateway._gateway import Handover
 from livesvc.gateway._tls import server_ssl_context
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._sql import connect as connect_store
 from supervisors import ChildContext, ChildSpec, Restart, Supervisor
 
@@ -315,17 +315,10 @@ class Master:
         nursery.start_soon(self._notifier.feed_watchdog)
 
     async def _run_emulator(self, *, task_status: trio.TaskStatus[Any]) -> None:
-        from livesvc.emulator import EmulatorConfig, run_emulator
+        from livesvc.emulator import run_emulator
 
-        settings = self.config.upstream.emulator
-        lifetime = settings.session_lifetime_seconds or None  # 0: connections never age
-        emulator_config = EmulatorConfig(
-            host=settings.host,
-            port=settings.port,
-            api_keys=(self.emulator_key,),
-            reply_interval=settings.reply_interval_seconds,
-            session_lifetime=lifetime,
-            go_away_notice=min(settings.go_away_notice_seconds, lifetime or math.inf),
+        emulator_config = embedded_emulator_config(
+            self.config, api_key=self.emulator_key, port=self.config.upstream.emulator.port
         )
         async with trio.open_nursery() as nursery:
             emulator = await nursery.start(run_emulator, emulator_config)
@@ -556,7 +549,7 @@ class Master:
         views = [v for v in live if status is None or v.status == status]
         known = {v.session_id for v in live}
         if status in (None, "detached", "closed"):
-            wanted: list[SessionStatus] | None = None
+            wanted: list[RecordStatus] | None = None
             if status == "detached":
                 wanted = ["detached"]
             elif status == "closed":

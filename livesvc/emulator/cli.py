@@ -81,6 +81,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="how long a resumption handle stays valid (default 7200)",
     )
     parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep resumable sessions in SQLite in DIR, so a restart (even kill -9) "
+        "resumes them (default: in memory only)",
+    )
+    parser.add_argument(
         "--reply-interval",
         type=float,
         default=0.02,
@@ -130,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             handle_lifetime=args.handle_lifetime,
             reply_interval=args.reply_interval,
             faults=tuple(args.fault),
+            state_dir=args.state_dir,
         )
     except ValueError as exc:
         print(f"livesvc emulator: {exc}", file=sys.stderr)

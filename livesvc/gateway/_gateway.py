@@ -263,6 +263,7 @@ class Gateway:
             # the front door also keeps room for connections still on their way in.
             max_connections=limits.max_clients + limits.max_pending_connections,
             ws_max_message_bytes=limits.max_frame_bytes,
+            pre_setup_bytes=limits.pre_setup_bytes,
         )
         await serve(
             self.handle_websocket,
@@ -297,10 +298,17 @@ class Gateway:
         credential = extract_credential(upgrade.headers, upgrade.query)
         code: int | None = None
         try:
-            # Google reads the setup before it refuses a credential, and the SDK
-            # reports a refusal properly (APIError) only once its setup is sent.
+            # The credential is checked before any frame is read. A refusal still
+            # waits for the setup (bounded by pre_setup_bytes), as Google does: the
+            # SDK reports it properly (APIError) only once its setup is sent.
+            refused: _Refused | None = None
+            try:
+                principal = await self._authenticate(settings, credential)
+            except _Refused as refusal:
+                refused = refusal
             setup = await self._read_setup(ws, settings)
-            principal = await self._authenticate(settings, credential)
+            if refused is not None:
+                raise refused
             handle = setup.session_resumption.handle if setup.session_resumption else None
             if handle:
                 session = await self._resume(settings, principal, handle)
@@ -317,8 +325,13 @@ class Gateway:
             await self._close(ws, refusal.code, refusal.reason)
             return
         except trio_websocket.ConnectionClosed:
-            self._metrics.client_connections.labels(result="client_left").inc()
+            if upgrade.stream.read_limit_exceeded:
+                self._metrics.client_connections.labels(result="pre_setup_limit").inc()
+                log.info("gateway.pre_setup_limit", bytes_read=upgrade.stream.bytes_read)
+            else:
+                self._metrics.client_connections.labels(result="client_left").inc()
             return
+        upgrade.stream.lift_read_limit()  # the setup is accepted: frames up to max_frame_bytes
         self._metrics.client_connections.labels(result="resumed" if handle else "accepted").inc()
         link = ClientLink(wants_resumption=setup.session_resumption is not None, socket=ws)
         try:
@@ -405,6 +418,7 @@ class Gateway:
                 tools=runtime.tools,
                 resumption=runtime.profile.resumption.enabled,
                 transparent=runtime.profile.resumption.transparent,
+                context_loss=runtime.profile.context_loss,
             )
             session = await self._start(settings, record, request, runtime.tool_names, kind="new")
         except BaseException:
@@ -451,6 +465,7 @@ class Gateway:
                     tools=runtime.tools if runtime is not None else (),
                     resume_handle=record.upstream_handle,
                     resumption=True,
+                    context_loss=(runtime.profile.context_loss if runtime is not None else "fail"),
                 )
                 tool_names = runtime.tool_names if runtime is not None else frozenset()
                 session = await self._start(settings, record, request, tool_names, kind="restored")

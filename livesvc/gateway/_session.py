@@ -35,6 +35,7 @@ from structlog.contextvars import bound_contextvars
 
 from livesvc.close_codes import CLOSE_MEMORY_BUDGET
 from livesvc.gateway._upstream import (
+    ContextLost,
     Failed,
     Frame,
     MediaDropped,
@@ -252,6 +253,8 @@ class GatewaySession:
         self._draining = False
         self._end_reason = "closed"  # why the session ended, for the summary line and metrics
         self.upstream_reconnects = 0
+        self.context_losses = 0  # the upstream lost the conversation (any outcome)
+        self.last_context_loss: str | None = None  # failed, reseeded or continued
         self.upstream_resumes_by_reason: dict[str, int] = {}
         self.last_upstream_close_code: int | None = None
         self.last_close_code: int | None = None
@@ -587,6 +590,13 @@ class GatewaySession:
                         CLOSE_MEMORY_BUDGET,
                         "Session memory budget spent: too much sent without turnComplete.",
                     )
+            case ContextLost(outcome=outcome, reason=reason, restored=restored):
+                self.context_losses += 1
+                self.last_context_loss = outcome
+                self._metrics.context_lost.labels(outcome=outcome).inc()
+                log.warning(
+                    "session.context_lost", outcome=outcome, reason=reason, restored=restored
+                )
             case Failed(code=code, reason=reason):
                 self._metrics.errors.labels(kind="upstream_failed").inc()
                 if code is not None:

@@ -81,6 +81,14 @@ class SendRefused(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
+class ContextLost(msgspec.Struct, frozen=True, kw_only=True):
+    """The upstream lost the conversation; ``outcome``: reseeded, continued or failed."""
+
+    outcome: str
+    reason: str
+    restored: int = 0
+
+
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
     """The upstream session stopped for good; the client is closed with this code."""
 
@@ -89,7 +97,14 @@ class Failed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 UpstreamEvent = (
-    Frame | Reconnecting | Reconnected | ToolFinished | MediaDropped | SendRefused | Failed
+    Frame
+    | Reconnecting
+    | Reconnected
+    | ToolFinished
+    | MediaDropped
+    | SendRefused
+    | ContextLost
+    | Failed
 )
 
 
@@ -111,6 +126,7 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     resume_handle: str | None = None  # an upstream (Google) handle, after a daemon restart
     resumption: bool = True
     transparent: bool = False
+    context_loss: str = "fail"  # the profile's policy (see livesvc.session, context_loss)
     # Push delivery: an upstream may await this with each event, in its own
     # tasks, instead of queueing it for events() (which then only ends with
     # the upstream). The gateway session sets it; one hand-off less per frame.

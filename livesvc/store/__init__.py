@@ -18,8 +18,8 @@ only where durability matters, through its :class:`Ticket`.
 
 from __future__ import annotations
 
+from livesvc.store._records import RecordStatus as RecordStatus
 from livesvc.store._records import SessionRecord as SessionRecord
-from livesvc.store._records import SessionStatus as SessionStatus
 from livesvc.store._records import TokenRecord as TokenRecord
 from livesvc.store._store import Store as Store
 from livesvc.store._store import StoreError as StoreError
@@ -31,7 +31,7 @@ from livesvc.store._writer import Ticket as Ticket
 
 __all__ = [
     "SessionRecord",
-    "SessionStatus",
+    "RecordStatus",
     "SessionWriter",
     "Store",
     "StoreError",

@@ -46,7 +46,7 @@ import msgspec
 import trio
 
 from livesvc.logs import get_logger
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord, digest
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, digest
 from livesvc.store._store import Store, StoreError, StoreTimeout
 
 __all__ = ["RedisStore", "RedisStoreServer"]
@@ -369,7 +369,7 @@ class RedisStore(Store):
         return _decode(fields, SessionRecord, _SESSION_FIELDS)
 
     async def list_sessions(
-        self, statuses: Iterable[SessionStatus] | None = None, *, limit: int = 1000
+        self, statuses: Iterable[RecordStatus] | None = None, *, limit: int = 1000
     ) -> list[SessionRecord]:
         """The newest sessions first, optionally only those in ``statuses``."""
         wanted = None if statuses is None else frozenset(statuses)

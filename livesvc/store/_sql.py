@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from livesvc._private import private_file
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -195,7 +195,7 @@ def find_by_handle(
 
 
 def list_sessions(
-    conn: sqlite3.Connection, statuses: Iterable[SessionStatus] | None, limit: int
+    conn: sqlite3.Connection, statuses: Iterable[RecordStatus] | None, limit: int
 ) -> list[SessionRecord]:
     if statuses is None:
         rows = conn.execute(

@@ -22,7 +22,7 @@ import trio
 
 from livesvc.logs import get_logger
 from livesvc.store import _sql
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord, digest
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, digest
 
 __all__ = ["Store", "StoreError", "StoreServer", "StoreTimeout", "open_store_channel"]
 
@@ -75,11 +75,14 @@ class StoreServer:
         path: str,
         timeout: float = 5.0,
         synchronous: str = "full",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inbox = inbox
         self._path = path
         self._timeout = timeout
         self._synchronous = synchronous
+        # The worker thread's clock for a query's deadline (a test counts steps instead).
+        self._monotonic = monotonic
         self._deadline = 0.0  # read by the progress handler, in the worker thread
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -108,10 +111,10 @@ class StoreServer:
         return conn
 
     def _past_deadline(self) -> bool:
-        return time.monotonic() > self._deadline
+        return self._monotonic() > self._deadline
 
     def _execute(self, conn: sqlite3.Connection, call: _Call) -> outcome.Outcome[Any]:
-        self._deadline = time.monotonic() + self._timeout
+        self._deadline = self._monotonic() + self._timeout
         return outcome.capture(call.operation, conn)
 
 
@@ -176,7 +179,7 @@ class Store:
         return await self._call("get_session", lambda c: _sql.get_session(c, session_id))
 
     async def list_sessions(
-        self, statuses: Iterable[SessionStatus] | None = None, *, limit: int = 1000
+        self, statuses: Iterable[RecordStatus] | None = None, *, limit: int = 1000
     ) -> list[SessionRecord]:
         wanted = None if statuses is None else tuple(statuses)
         return await self._call("list_sessions", lambda c: _sql.list_sessions(c, wanted, limit))

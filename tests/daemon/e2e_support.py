@@ -40,6 +40,7 @@ def config_text(
     extra_keys: tuple[str, ...] = (),
     reply_interval: float = 0.005,
     grace: float = 30.0,
+    profile_extra: str = "",
 ) -> str:
     keys = "".join(
         f'[[gateway.keys]]\nname = "k{i}"\nhash = "{hash_key(k)}"\n'
@@ -77,6 +78,7 @@ model = "gemini-live-2.5-flash-preview"
 generation_config = {{ response_modalities = ["TEXT"] }}
 setup = {{ output_audio_transcription = {{}} }}
 client_overridable = ["generation_config.response_modalities", "tools", "realtime_input_config"]
+{profile_extra}
 [[profiles.default.tools]]
 function = "livesvc.daemon.demo_tools:current_time"
 timeout_seconds = 5
