@@ -52,6 +52,11 @@ class _Scanner:
             else:
                 return
 
+    def ensure_progress(self, start: int) -> None:
+        # The text is valid TOML (tomllib read it), but a scanner loop must end on any text.
+        if self.pos == start:
+            self.advance()
+
     def note(self, path: str, line: int) -> None:
         self.lines.setdefault(path, line)
 
@@ -62,12 +67,14 @@ class _Scanner:
             self.skip_blank(newlines=True)
             if self.pos >= len(self.text):
                 return self.lines
+            start = self.pos
             if self.peek(2) == "[[":
                 table = self.header(array=True)
             elif self.peek() == "[":
                 table = self.header(array=False)
             else:
                 self.key_value(table)
+            self.ensure_progress(start)
 
     def header(self, *, array: bool) -> str:
         line = self.line
@@ -98,7 +105,11 @@ class _Scanner:
             if char in ('"', "'"):
                 start = self.pos
                 self.string()
-                parts.append(tomllib.loads("k = " + self.text[start : self.pos])["k"])
+                quoted = self.text[start : self.pos]
+                try:
+                    parts.append(tomllib.loads(f"k = {quoted}")["k"])
+                except tomllib.TOMLDecodeError:  # not TOML after all: keep it as written
+                    parts.append(quoted.strip("\"'"))
             else:
                 match = _BARE_KEY.match(self.text, self.pos)
                 if match is None:  # not TOML after all: stop here
@@ -169,7 +180,9 @@ class _Scanner:
                 continue
             element = f"{path}[{index}]"
             self.note(element, self.line)
+            start = self.pos
             self.value(element)
+            self.ensure_progress(start)
             index += 1
 
     def inline_table(self, path: str) -> None:
@@ -182,7 +195,9 @@ class _Scanner:
             if self.peek() == ",":
                 self.advance()
                 continue
+            start = self.pos
             self.key_value(path)
+            self.ensure_progress(start)
 
 
 def _escaped(text: str, index: int) -> bool:

@@ -120,3 +120,10 @@ def test_key_lines_follow_toml_structure():
     assert (lines["arr[0].x"], lines["arr[1].x"], lines["arr[1].sub.y"]) == (10, 12, 14)
     assert line_of(lines, "arr[1].sub.missing") == 13
     assert line_of(lines, "nowhere.at.all") is None
+
+
+@pytest.mark.parametrize("text", ['"unterminated', "a = [1, }", "= = =", "[[a]", 'k = """x', "{}"])
+def test_key_lines_ends_on_text_that_is_not_toml(text: str):
+    from livesvc.config._lines import key_lines
+
+    assert isinstance(key_lines(text), dict)
