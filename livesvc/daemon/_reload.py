@@ -122,10 +122,9 @@ class ConfigWatcher:
     async def reload(self) -> bool:
         """Load the file now; True when the new config was applied."""
         self._notifier.reloading()
-        try:
-            return await self._reload()
-        finally:
-            self._notifier.ready()  # applied or refused, the service is serving again
+        applied = await self._reload()
+        self._notifier.ready()  # applied or refused, the service is serving again
+        return applied
 
     async def _reload(self) -> bool:
         log.info("config.reloading", file=self._path)
