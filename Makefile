@@ -10,14 +10,20 @@ CONFIG ?= config/livesvc.toml
 
 # Real servers and tools the tests use (Debian packages): Redis for the
 # fleet store, HAProxy in front of a fleet, iproute2 for the fleet tests' network
-# namespaces. Installed only where missing; as
-# root (CI) with apt-get, else the command to run is printed.
-SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy ip:iproute2
+# namespaces, systemd-analyze to verify deploy/livesvc.service (package
+# systemd; `verify` works without systemd running). Installed only where missing;
+# as root (CI) with apt-get, else the command to run is printed.
+SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy ip:iproute2 systemd-analyze:systemd
 
+# First run: each slow step says what it does (pip lists every package it fetches).
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] creating the virtualenv $(VENV) with $$($(PYTHON) --version 2>&1)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] upgrading pip in $(VENV)"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "==> [3/3] installing livesvc and its dependencies into $(VENV) (about a minute on a fresh machine)"
+	$(PY) -m pip install --progress-bar off -e '.[dev]'
+	@echo "==> installed; later runs skip these steps until pyproject.toml changes"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -43,6 +43,7 @@ from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._embedded import embedded_emulator_config
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
+from livesvc.daemon._systemd import Notifier
 from livesvc.daemon._views import live_view, stored_view
 from livesvc.daemon._worker import LiveOnly, MasterPeers, RemoteEmulator, WorkerRole, watch_master
 from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, ClientAuth, TokenMinter
@@ -139,6 +140,8 @@ class Daemon:
         self._wall = wall_clock
         self._handle_signals = handle_signals
         self._configure_logs = configure_logs
+        # systemd (ops): only the main process speaks to the manager (NotifyAccess=main).
+        self._notifier = Notifier.from_environ(environ) if worker is None else Notifier()
         self.metrics = DaemonMetrics()
         store_send, self._store_receive = open_store_channel()
         self.store: Store
@@ -441,7 +444,11 @@ class Daemon:
     ) -> None:
         assert self._config_path is not None
         watcher = ConfigWatcher(
-            self._config_path, self._holder, self.metrics, load=self._load_for_reload
+            self._config_path,
+            self._holder,
+            self.metrics,
+            load=self._load_for_reload,
+            notifier=self._notifier,
         )
         with ctx.cancel_on_stop():
             await watcher.run(task_status=task_status)
@@ -552,6 +559,9 @@ class Daemon:
                 log.info("worker.ready", **ready)
             else:
                 log.info("daemon.ready", **ready)
+            # systemd (ops): READY=1 once listening, then the watchdog while the loop turns.
+            self._notifier.ready()
+            nursery.start_soon(self._notifier.feed_watchdog)
             task_status.started()
             await self._shutdown.wait()
             await self._drain_and_stop()
@@ -576,6 +586,7 @@ class Daemon:
     async def _drain_and_stop(self) -> None:
         timeout = self.config.service.shutdown_timeout_seconds
         self._draining = True
+        self._notifier.stopping()  # systemd (ops)
         self.metrics.ready.set(0)
         busy = sum(1 for s in self._live() if s.busy)
         log.info("daemon.draining", sessions=len(self._live()), busy=busy, timeout=timeout)

@@ -53,6 +53,7 @@ from livesvc.daemon._embedded import embedded_emulator_config
 from livesvc.daemon._exposition import merge_expositions
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
+from livesvc.daemon._systemd import Notifier
 from livesvc.daemon._views import stored_view
 from livesvc.daemon._worker import WorkerReady, WorkerRole
 from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, TokenMinter
@@ -141,6 +142,8 @@ class Master:
         self._environ = environ
         self._configure_logs = configure_logs
         self._handle_signals = handle_signals
+        # systemd (ops): the master alone speaks to the manager; workers never do.
+        self._notifier = Notifier.from_environ(environ)
         self._command = worker_command or self._default_command
         self._wall = wall_clock
         self._token = secrets.token_urlsafe(32)
@@ -309,6 +312,9 @@ class Master:
             ca_file=self.ca_file,
             workers=config.service.workers,
         )
+        # systemd (ops): READY=1 once every worker listens, then the watchdog.
+        self._notifier.ready()
+        nursery.start_soon(self._notifier.feed_watchdog)
 
     async def _run_emulator(self, *, task_status: trio.TaskStatus[Any]) -> None:
         from livesvc.emulator import run_emulator
@@ -332,7 +338,11 @@ class Master:
 
     async def _signals(self, *, task_status: trio.TaskStatus[None]) -> None:
         watcher = ConfigWatcher(
-            self._config_path, self._holder, DaemonMetrics(), load=self._load_for_reload
+            self._config_path,
+            self._holder,
+            DaemonMetrics(),
+            load=self._load_for_reload,
+            notifier=self._notifier,
         )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             task_status.started()
@@ -356,6 +366,7 @@ class Master:
 
     async def _drain_and_stop(self) -> None:
         self._draining = True
+        self._notifier.stopping()  # systemd (ops)
         log.info("daemon.draining", workers=len(self.workers))
         # Every worker drains at once; the supervisor then waits for each to exit.
         for worker in list(self.workers.values()):
