@@ -18,7 +18,7 @@ import httpx
 
 __all__ = ["fetch_sessions", "register", "render_table"]
 
-_EXAMPLE = """example:
+_EXAMPLE = """examples:
   livesvc sessions --admin http://127.0.0.1:8081 --token "$LIVESVC_ADMIN_TOKEN"
   livesvc sessions --status active --watch 2     # redraw every 2 s (Ctrl-C stops)
   livesvc sessions --json | jq '.[].session_id'
@@ -35,7 +35,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sessions",
         help="show the daemon's sessions (state, key, model, age, turns, errors)",
-        description="Show a running daemon's sessions, read from its admin API.",
+        description=(
+            "Show a running daemon's sessions as a table (state, key, model, age, turns,"
+            " upstream reconnects, last error), read from its admin API."
+        ),
         epilog=_EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
