@@ -771,10 +771,14 @@ class Gateway:
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
-        # No writer task: the session writes to the socket itself (ClientLink.send).
+        # Frames go out through the link's one writer (the session runs it); here
+        # the client's frames are read, until the link is asked to close.
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read)
             await link.closing.wait()
+            # What is queued for the client goes out before the close frame.
+            with trio.move_on_after(limits.client_send_timeout_seconds):
+                await link.flushed.wait()
             nursery.cancel_scope.cancel()
         if link.broken and client_code[0] is None:
             await abort()  # a frame was cut half-way: no close frame can follow it

@@ -22,6 +22,7 @@ Everything a client sees of the upstream goes through here, so a drop, a
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import deque
@@ -35,11 +36,11 @@ from structlog.contextvars import bound_contextvars
 
 from livesvc.close_codes import (
     CLOSE_BUDGET_EXHAUSTED,
+    CLOSE_CLIENT_TOO_SLOW,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_MEMORY_BUDGET,
     CLOSE_NORMAL,
-    CLOSE_POLICY,
 )
 from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
@@ -104,54 +105,121 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ClientLink:
-    """One client connection's attachment to a session (owned by its connection handler).
+    """One client connection's attachment to a session, with its one writer.
 
-    The session writes encoded server frames to the client's WebSocket with
-    :meth:`send`, from its own tasks (no queue, no writer task in between), and
-    asks the handler to close the connection with :meth:`request_close`.
+    The session hands encoded server frames to :meth:`offer`, which never waits:
+    the upstream's reader that delivers them is never held up by a client. One
+    writer task (:meth:`write_frames`, started by the session when the link
+    attaches) drains the link's queue to the socket, as many frames per wake-up
+    as are queued, in the order offered. The queue is bounded: past it, model
+    audio is dropped oldest first (counted in ``audio_dropped``); conversation
+    frames are never dropped: the client is too slow, and the link is closed
+    with 4003 (its frames go back to the session, for the client's resume).
     ``socket`` needs only ``async send_message(frame)``, as trio-websocket's has.
     """
 
-    def __init__(self, *, wants_resumption: bool, socket: Any) -> None:
+    def __init__(
+        self,
+        *,
+        wants_resumption: bool,
+        socket: Any,
+        max_frames: int = 256,
+        max_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
         self.wants_resumption = wants_resumption
         self.socket = socket
         self.closing = trio.Event()
+        self.flushed = trio.Event()  # the writer is done: all written, or it gave up
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
         self.broken = False  # a write was cut off mid-frame: abort, do not close
+        self.too_slow = False  # closed for not reading (4003)
+        self.audio_dropped = 0  # model audio frames dropped at the bound
+        self.on_too_slow: Callable[[str], None] | None = None  # told once, with why
         self.handle: str | None = None  # the daemon handle issued during this attachment
         self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
+        self._max_frames, self._max_bytes = max_frames, max_bytes
+        self._queue: deque[tuple[bytes, bool]] = deque()  # (frame, droppable audio)
+        self._writing = False  # the queue's head is being written
+        self._bytes = 0
+        self._wakeup = trio.Event()
 
-    async def send(self, frame: bytes, *, within: float) -> bool:
-        """Deliver ``frame``; ``False`` if the client took longer than ``within`` seconds.
-
-        Frames sent from several tasks reach the socket in the order of the calls
-        (trio-websocket frames a message before it queues for its lock).
-
-        Raises:
-            trio.ClosedResourceError: the link is closing or the client is gone
-                (the frame was not delivered).
-        """
-        if self.closing.is_set():
-            raise trio.ClosedResourceError("the link is closing")
-        # Shielded: a frame cut half-way would corrupt the stream. Only the timeout
-        # cuts it, and then the connection is aborted, not closed.
-        with trio.move_on_after(within, shield=True) as scope:
-            try:
-                await self.socket.send_message(frame)
-            except trio_websocket.ConnectionClosed:
-                self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
-                raise trio.ClosedResourceError("the client is gone") from None
-        if scope.cancelled_caught:
-            self.broken = True
+    def offer(self, frame: bytes, *, droppable: bool = False) -> bool:
+        """Queue ``frame`` for the writer; ``False`` when the link no longer takes frames."""
+        if self.closing.is_set() or self.flushed.is_set():
             return False
+        self._queue.append((frame, droppable))
+        self._bytes += len(frame)
+        while len(self._queue) > self._max_frames or self._bytes > self._max_bytes:
+            # The frame being written (the queue's head) is not the writer's to lose.
+            first = 1 if self._writing else 0
+            oldest_audio = next(
+                (i for i in range(first, len(self._queue)) if self._queue[i][1]), None
+            )
+            if oldest_audio is None:
+                self._give_up_slow("queue_full")
+                break
+            dropped, _ = self._queue[oldest_audio]
+            del self._queue[oldest_audio]
+            self._bytes -= len(dropped)
+            self.audio_dropped += 1
+        self._wakeup.set()
         return True
 
+    def take_unsent(self) -> list[bytes]:
+        """The frames not written yet, oldest first (the link is done with them)."""
+        frames = [frame for frame, _ in self._queue]
+        self._queue.clear()
+        self._bytes = 0
+        return frames
+
+    async def write_frames(self, *, per_frame: float) -> None:
+        """The link's one writer: until closed and drained, or the client stops reading.
+
+        A frame is never cut in the middle (the write is shielded); a client that
+        takes longer than ``per_frame`` seconds for one is broken (aborted, not closed).
+        """
+        try:
+            while True:
+                if not self._queue:
+                    if self.closing.is_set():
+                        return
+                    await self._wakeup.wait()
+                    self._wakeup = trio.Event()
+                    continue
+                frame, _ = self._queue[0]
+                self._writing = True
+                with trio.move_on_after(per_frame, shield=True) as scope:
+                    try:
+                        await self.socket.send_message(frame)
+                    except trio_websocket.ConnectionClosed:
+                        self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
+                        return
+                    finally:
+                        self._writing = False
+                if scope.cancelled_caught:
+                    self.broken = True
+                    self._give_up_slow("write_timeout")
+                    return
+                if self._queue and self._queue[0][0] is frame:
+                    self._queue.popleft()
+                    self._bytes -= len(frame)
+        finally:
+            self.flushed.set()
+
+    def _give_up_slow(self, why: str) -> None:
+        if not self.too_slow:
+            self.too_slow = True
+            if self.on_too_slow is not None:
+                self.on_too_slow(why)
+        self.request_close(CLOSE_CLIENT_TOO_SLOW, "Client is not reading its messages.")
+
     def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; frames already being written go out first."""
+        """Ask the handler to close; the writer first writes what is queued (bounded)."""
         if not self.closing.is_set():
             self.close_code, self.close_reason = code, reason
             self.closing.set()
+            self._wakeup.set()
 
 
 class FromClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -243,7 +311,8 @@ class GatewaySession:
         self.link: ClientLink | None = None
         self._buffer: deque[bytes] = deque()
         self._buffer_bytes = 0
-        self._catching_up: ClientLink | None = None  # a link getting the buffer, in _attach
+        self._links: trio.Nursery | None = None  # where the client links' writers run
+        self._audio_dropped_reported = 0
         # A new session is created for a client that attaches at once; until it
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
@@ -325,7 +394,14 @@ class GatewaySession:
             async with trio.open_nursery() as writer_nursery:
                 if self._own_writer:
                     await writer_nursery.start(self._writer.run)
-                await self._serve(ctx, task_status)
+                async with trio.open_nursery() as links:
+                    self._links = links  # the client links' writers
+                    await self._serve(ctx, task_status)
+                    # The last link was asked to close: its writer writes what is
+                    # queued first, within the client send timeout.
+                    links.cancel_scope.deadline = (
+                        trio.current_time() + self._settings.client_send_timeout
+                    )
                 writer_nursery.cancel_scope.cancel()
 
     async def _serve(self, ctx: Any, task_status: trio.TaskStatus[None]) -> None:
@@ -438,9 +514,16 @@ class GatewaySession:
                     scope.cancel()
                     return
 
+    def _take_back(self, link: ClientLink) -> None:
+        # What its writer did not get to write is older than anything kept since.
+        for frame in reversed(link.take_unsent()):
+            self._keep(frame, oldest=True)
+        link.request_close(CLOSE_NORMAL, "")  # its writer ends (a no-op if it is closing)
+
     async def _attach(self, link: ClientLink, *, resumed: bool) -> None:
         if self.link is not None:
             self.link.request_close(CLOSE_GOING_AWAY, "Session resumed by another connection.")
+            self._take_back(self.link)  # for the new client
         self._grace_deadline = math.inf
         self.link = link
         self.status = "active"
@@ -449,19 +532,21 @@ class GatewaySession:
             changes["client_resumes"] = self.record.client_resumes + 1
         self._persist(**changes)
         log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
-        # Until the buffer is flushed, new frames join its end: the client gets
-        # setupComplete, then what it missed, then what came since, in order.
-        self._catching_up = link
-        try:
-            await self._deliver(
-                encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
-            )
-            while self._buffer and self.link is link and not link.closing.is_set():
-                frame = self._buffer.popleft()
-                self._buffer_bytes -= len(frame)
-                await self._deliver(frame, oldest=True)
-        finally:
-            self._catching_up = None
+        self._audio_dropped_reported = 0
+        link.on_too_slow = self._client_too_slow
+        assert self._links is not None
+        self._links.start_soon(
+            functools.partial(link.write_frames, per_frame=self._settings.client_send_timeout)
+        )
+        # Queued without a wait, so nothing overtakes: setupComplete, then what the
+        # client missed, then what comes next.
+        self._deliver(
+            encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
+        )
+        while self._buffer and self.link is link and not link.closing.is_set():
+            frame = self._buffer.popleft()
+            self._buffer_bytes -= len(frame)
+            self._deliver(frame, oldest=True)
         if (
             not resumed
             and self.link is link
@@ -473,7 +558,10 @@ class GatewaySession:
             self._offer_handle(updated_at=self._wall())
 
     async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
+        link = self.link
         self.link = None
+        if link is not None:
+            self._take_back(link)
         self.status = "detached"
         self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
@@ -627,10 +715,7 @@ class GatewaySession:
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        if self.link is not None and self._catching_up is None:
-            await self._deliver(frame)
-        else:
-            self._keep(frame)
+        self._deliver(frame, droppable=_is_model_audio(forwarded))
         await self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
@@ -771,7 +856,7 @@ class GatewaySession:
         if owed is not None and owed[0] is self.link:
             self._out_messages.inc()
             self._out_bytes.inc(len(owed[1]))
-            await self._deliver(owed[1])
+            self._deliver(owed[1])
 
     def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
         if oldest:
@@ -790,27 +875,27 @@ class GatewaySession:
             self._metrics.errors.labels(kind="detached_buffer_overflow").inc(dropped)
             log.warning("session.buffer_dropped", frames=dropped)
 
-    async def _deliver(self, frame: bytes, *, oldest: bool = False) -> None:
-        """Send ``frame`` to the attached client, or keep it for the next one.
+    def _client_too_slow(self, why: str) -> None:
+        # The link closes itself (4003); the session stays for the client's resume.
+        self._metrics.errors.labels(kind="client_too_slow").inc()
+        log.warning("session.client_too_slow", why=why)
 
-        A frame that cannot go is kept: at the buffer's front when it is the
-        ``oldest`` (taken from there), else at its end.
+    def _deliver(self, frame: bytes, *, oldest: bool = False, droppable: bool = False) -> None:
+        """Hand ``frame`` to the attached client's writer, or keep it for the next client.
+
+        Never waits (the upstream's reader calls it). A frame the link does not
+        take is kept: at the buffer's front when it is the ``oldest`` (taken
+        from there), else at its end.
         """
         link = self.link
-        if link is None:
+        if link is None or not link.offer(frame, droppable=droppable):
             self._keep(frame, oldest=oldest)
             return
-        timeout = self._settings.client_send_timeout
-        try:
-            delivered = await link.send(frame, within=timeout)
-        except trio.ClosedResourceError:
-            self._keep(frame, oldest=oldest)  # the client is going; keep it for a resume
-            return
-        if not delivered:
-            self._metrics.errors.labels(kind="client_too_slow").inc()
-            log.warning("session.client_too_slow", timeout=timeout)
-            link.request_close(CLOSE_POLICY, "Client is not reading its messages.")
-            self._keep(frame, oldest=oldest)
+        if link.audio_dropped > self._audio_dropped_reported:
+            self._metrics.media_dropped.labels(kind="client_audio").inc(
+                link.audio_dropped - self._audio_dropped_reported
+            )
+            self._audio_dropped_reported = link.audio_dropped
 
     # -- drain ----------------------------------------------------------------------
 
@@ -839,3 +924,12 @@ _REASONS = {
     "closed": "Session closed.",
     "client_closed": "Session ended: its client closed it and cannot resume it.",
 }
+
+
+def _is_model_audio(message: ServerMessage) -> bool:
+    """A frame that is only model audio: the one kind a slow client may lose (counted)."""
+    content = message.server_content
+    if content is None or content.model_turn is None or content.turn_complete:
+        return False
+    parts = content.model_turn.parts or ()
+    return bool(parts) and all(p.inline_data is not None and p.text is None for p in parts)
