@@ -42,8 +42,10 @@ from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._embedded import embedded_emulator_config
 from livesvc.daemon._logging import apply_logging
+from livesvc.daemon._purge import purge_periodically
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._systemd import Notifier
+from livesvc.daemon._upstream import library_upstream
 from livesvc.daemon._views import live_view, stored_view
 from livesvc.daemon._worker import LiveOnly, MasterPeers, RemoteEmulator, WorkerRole, watch_master
 from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, ClientAuth, TokenMinter
@@ -67,7 +69,6 @@ log = get_logger(__name__)
 # emulator's address, say); the default opens sessions with the session library.
 UpstreamFactoryBuilder = Callable[["Daemon"], UpstreamFactory]
 
-_PURGE_INTERVAL = 3600.0
 # Where a worker accepts clients on its own port (docs/daemon.md, "Workers").
 _DIRECT_HOST = "127.0.0.1"
 
@@ -309,8 +310,6 @@ class Daemon:
     def _upstream_factory(self) -> UpstreamFactory:
         if self._upstream_builder is not None:
             return self._upstream_builder(self)
-        from livesvc.daemon._upstream import library_upstream
-
         return library_upstream(self)
 
     # -- the children -------------------------------------------------------------------------
@@ -343,13 +342,11 @@ class Daemon:
             nursery.cancel_scope.cancel()
 
     async def _purge_periodically(self) -> None:
-        while True:
-            await trio.sleep(_PURGE_INTERVAL)
-            tokens, sessions = await self.store.purge(
-                now=self._wall(), keep_closed_seconds=self.config.store.keep_closed_sessions_seconds
-            )
-            if tokens or sessions:
-                log.info("store.purged", tokens=tokens, sessions=sessions)
+        await purge_periodically(
+            self.store,
+            keep_closed_seconds=lambda: self.config.store.keep_closed_sessions_seconds,
+            wall_clock=self._wall,
+        )
 
     async def _emulator_child(
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]

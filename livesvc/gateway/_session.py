@@ -31,17 +31,28 @@ from typing import Any
 
 import msgspec
 import trio
-import trio_websocket
 from structlog.contextvars import bound_contextvars
 
 from livesvc.close_codes import (
     CLOSE_BUDGET_EXHAUSTED,
-    CLOSE_CLIENT_TOO_SLOW,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_MEMORY_BUDGET,
     CLOSE_NORMAL,
 )
+from livesvc.gateway._commands import (
+    Attach,
+    ClientSent,
+    Close,
+    Command,
+    Detach,
+    Drain,
+    FromClient,
+    HandleCommitted,
+    UpstreamArrived,
+    UpstreamGone,
+)
+from livesvc.gateway._link import ClientLink
 from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
     ContextLost,
@@ -101,160 +112,22 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     client_send_timeout: float = 10.0  # a client that reads nothing for this long is closed
     buffer_frames: int = 512  # server frames kept while no client is attached
     buffer_bytes: int = 8 * 1024 * 1024
-    inbox_size: int = 16
-
-
-class ClientLink:
-    """One client connection's attachment to a session, with its one writer.
-
-    The session hands encoded server frames to :meth:`offer`, which never waits:
-    the upstream's reader that delivers them is never held up by a client. One
-    writer task (:meth:`write_frames`, started by the session when the link
-    attaches) drains the link's queue to the socket, as many frames per wake-up
-    as are queued, in the order offered. The queue is bounded: past it, model
-    audio is dropped oldest first (counted in ``audio_dropped``); conversation
-    frames are never dropped: the client is too slow, and the link is closed
-    with 4003 (its frames go back to the session, for the client's resume).
-    ``socket`` needs only ``async send_message(frame)``, as trio-websocket's has.
-    """
-
-    def __init__(
-        self,
-        *,
-        wants_resumption: bool,
-        socket: Any,
-        max_frames: int = 256,
-        max_bytes: int = 8 * 1024 * 1024,
-    ) -> None:
-        self.wants_resumption = wants_resumption
-        self.socket = socket
-        self.closing = trio.Event()
-        self.flushed = trio.Event()  # the writer is done: all written, or it gave up
-        self.close_code = CLOSE_NORMAL
-        self.close_reason = ""
-        self.broken = False  # a write was cut off mid-frame: abort, do not close
-        self.too_slow = False  # closed for not reading (4003)
-        self.audio_dropped = 0  # model audio frames dropped at the bound
-        self.on_too_slow: Callable[[str], None] | None = None  # told once, with why
-        self.handle: str | None = None  # the daemon handle issued during this attachment
-        self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
-        self._max_frames, self._max_bytes = max_frames, max_bytes
-        self._queue: deque[tuple[bytes, bool]] = deque()  # (frame, droppable audio)
-        self._writing = False  # the queue's head is being written
-        self._bytes = 0
-        self._wakeup = trio.Event()
-
-    def offer(self, frame: bytes, *, droppable: bool = False) -> bool:
-        """Queue ``frame`` for the writer; ``False`` when the link no longer takes frames."""
-        if self.closing.is_set() or self.flushed.is_set():
-            return False
-        self._queue.append((frame, droppable))
-        self._bytes += len(frame)
-        while len(self._queue) > self._max_frames or self._bytes > self._max_bytes:
-            # The frame being written (the queue's head) is not the writer's to lose.
-            first = 1 if self._writing else 0
-            oldest_audio = next(
-                (i for i in range(first, len(self._queue)) if self._queue[i][1]), None
-            )
-            if oldest_audio is None:
-                self._give_up_slow("queue_full")
-                break
-            dropped, _ = self._queue[oldest_audio]
-            del self._queue[oldest_audio]
-            self._bytes -= len(dropped)
-            self.audio_dropped += 1
-        self._wakeup.set()
-        return True
-
-    def take_unsent(self) -> list[bytes]:
-        """The frames not written yet, oldest first (the link is done with them)."""
-        frames = [frame for frame, _ in self._queue]
-        self._queue.clear()
-        self._bytes = 0
-        return frames
-
-    async def write_frames(self, *, per_frame: float) -> None:
-        """The link's one writer: until closed and drained, or the client stops reading.
-
-        A frame is never cut in the middle (the write is shielded); a client that
-        takes longer than ``per_frame`` seconds for one is broken (aborted, not closed).
-        """
-        try:
-            while True:
-                if not self._queue:
-                    if self.closing.is_set():
-                        return
-                    await self._wakeup.wait()
-                    self._wakeup = trio.Event()
-                    continue
-                frame, _ = self._queue[0]
-                self._writing = True
-                with trio.move_on_after(per_frame, shield=True) as scope:
-                    try:
-                        await self.socket.send_message(frame)
-                    except trio_websocket.ConnectionClosed:
-                        self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
-                        return
-                    finally:
-                        self._writing = False
-                if scope.cancelled_caught:
-                    self.broken = True
-                    self._give_up_slow("write_timeout")
-                    return
-                if self._queue and self._queue[0][0] is frame:
-                    self._queue.popleft()
-                    self._bytes -= len(frame)
-        finally:
-            self.flushed.set()
-
-    def _give_up_slow(self, why: str) -> None:
-        if not self.too_slow:
-            self.too_slow = True
-            if self.on_too_slow is not None:
-                self.on_too_slow(why)
-        self.request_close(CLOSE_CLIENT_TOO_SLOW, "Client is not reading its messages.")
-
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; the writer first writes what is queued (bounded)."""
-        if not self.closing.is_set():
-            self.close_code, self.close_reason = code, reason
-            self.closing.set()
-            self._wakeup.set()
-
-
-class FromClient(msgspec.Struct, frozen=True, kw_only=True):
-    """A client message on its way upstream, with the size of the frame it came in."""
-
-    message: ClientMessage
-    size: int
-
-
-class Attach(msgspec.Struct, frozen=True, kw_only=True):
-    """Attach this client (taking over from any attached one); ``resumed`` by handle."""
-
-    link: ClientLink
-    resumed: bool
-
-
-class Detach(msgspec.Struct, frozen=True, kw_only=True):
-    """This client left (``code``: how); the grace period starts if it was the attached one."""
-
-    link: ClientLink
-    code: int | None = None
-
-
-class Close(msgspec.Struct, frozen=True, kw_only=True):
-    """End the session now (the operator asked); the client gets ``code`` and ``reason``."""
-
-    reason: str
-    code: int = CLOSE_NORMAL
-
-
-Command = Attach | Detach | Close
+    # The actor's mailbox: commands, client notes, upstream events, committed handles.
+    # The actor never waits on anything but it, so it stays near empty; a full one
+    # means the session cannot keep up, and it ends (1011) rather than block a reader.
+    inbox_size: int = 4096
 
 
 class GatewaySession:
     """The session actor. Build it, start it under the sessions supervisor, then attach clients.
+
+    One task, its loop (``_commands``), changes its state. Every other task
+    posts to its mailbox (see :mod:`livesvc.gateway._commands`) and never
+    waits: the client's reading task sends its messages upstream itself (the
+    upstream's own outbox is the mailbox there) and posts what they change
+    here; the upstream's reader posts each event; the store writer posts
+    committed handles. The actor hands frames to the attached client's link,
+    whose one writer drains them to the socket.
 
     Example::
 
@@ -426,7 +299,7 @@ class GatewaySession:
                     nursery.start_soon(self._from_upstream, upstream)
                     nursery.start_soon(self._commands, nursery.cancel_scope)
                     if ctx is not None:
-                        nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
+                        nursery.start_soon(self._drain_on_stop, ctx)
             finally:
                 self._nursery = None
                 # Bounded: when the whole daemon is cancelled, the store may be gone
@@ -493,6 +366,7 @@ class GatewaySession:
     # -- commands ---------------------------------------------------------------
 
     async def _commands(self, scope: trio.CancelScope) -> None:
+        """The actor's loop: the one task that changes the session's state."""
         while True:
             # Detached: the grace period is a deadline on waiting for the next command.
             with trio.move_on_at(self._grace_deadline) as grace:
@@ -513,6 +387,30 @@ class GatewaySession:
                     self._end_reason = "admin"
                     scope.cancel()
                     return
+                case UpstreamArrived(event=event):
+                    await self._on_upstream_event(event)
+                case ClientSent(message=message):
+                    self._note_client_message(message)
+                case HandleCommitted(link=link, ticket=ticket):
+                    self._committed(link, ticket)
+                case UpstreamGone():
+                    # The upstream ended without a Failed event: it was closed under us.
+                    if self._end_reason != "upstream_failed":
+                        self._end_reason = "upstream_closed"
+                    scope.cancel()
+                    return
+                case Drain():
+                    self._draining = True
+                    log.info(
+                        "session.draining", busy=self.busy, client_attached=self.link is not None
+                    )
+            if self._draining and (not self.busy or self.link is None):
+                # At a turn boundary (or with nobody to finish it for): end, resumable.
+                self.last_close_code = CLOSE_GOING_AWAY
+                self.last_close_reason = "Server is restarting; resume with your session handle."
+                self._end_reason = "drained"
+                scope.cancel()
+                return
 
     def _take_back(self, link: ClientLink) -> None:
         # What its writer did not get to write is older than anything kept since.
@@ -590,7 +488,7 @@ class GatewaySession:
         upstream = self._upstream
         if upstream is None or not self._accepting:
             raise trio.ClosedResourceError("the session has ended")
-        self._note_client_message(item.message)
+        self._mail(ClientSent(message=item.message))  # the actor updates its state
         # The client may leave mid-send (its task is cancelled): a message read
         # from it is still handed over, as a queue in between would have done.
         with trio.move_on_after(_SEND_GRACE, shield=True) as scope:
@@ -621,12 +519,11 @@ class GatewaySession:
     # -- upstream -> client ---------------------------------------------------------
 
     async def _from_upstream(self, upstream: Upstream) -> None:
+        # With ``deliver`` (the daemon's upstream), events come through it and this
+        # only ends with the upstream; a plain upstream's events come here.
         async for event in upstream.events():
-            await self._on_upstream_event(event)
-        # The upstream ended without a Failed event: it was closed under us.
-        if self._end_reason != "upstream_failed":
-            self._end_reason = "upstream_closed"
-        self._end()
+            self._mail(UpstreamArrived(event=event))
+        self._mail(UpstreamGone())
 
     def _end(self) -> None:
         if self._scope is None:
@@ -635,11 +532,24 @@ class GatewaySession:
             self._scope.cancel()
 
     async def _deliver_pushed(self, event: UpstreamEvent) -> None:
-        # Awaited by the upstream in its own task (its connection's reader). Shielded:
-        # a frame is handed to the client whole or not at all, never cut half-way
-        # and then delivered again (bounded by client_send_timeout in _deliver).
-        with trio.CancelScope(shield=True):
-            await self._on_upstream_event(event)
+        """The upstream's reader hands an event over: into the mailbox, never waiting."""
+        self._mail(UpstreamArrived(event=event))
+
+    def _mail(self, command: Command) -> None:
+        """Post to this actor from another task (a reader, the store writer): never waits."""
+        try:
+            self.inbox_send.send_nowait(command)
+        except trio.WouldBlock:
+            # The actor cannot keep up (it never waits on clients or the store): end
+            # the session with a clear close rather than hold up a reader.
+            self._metrics.errors.labels(kind="session_inbox_overflow").inc()
+            log.error("session.inbox_overflow", capacity=self._settings.inbox_size)
+            self.last_close_code = CLOSE_INTERNAL
+            self.last_close_reason = "Internal error encountered."
+            self._end_reason = "overloaded"
+            self._end()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the session has ended; nobody takes it
 
     async def _on_upstream_event(self, event: UpstreamEvent) -> None:
         match event:
@@ -710,13 +620,13 @@ class GatewaySession:
             self.metering.server_message(message)
         forwarded = self._rewrite(message)
         if forwarded is None:
-            await self._pay_owed()
+            self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
         self._deliver(frame, droppable=_is_model_audio(forwarded))
-        await self._pay_owed()
+        self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
         content = message.server_content
@@ -828,6 +738,10 @@ class GatewaySession:
             ticket.on_done(lambda t: self._on_committed(link, t))
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
+        # Called in the store writer's task: the actor takes it from there.
+        self._mail(HandleCommitted(link=link, ticket=ticket))
+
+    def _committed(self, link: ClientLink, ticket: Ticket) -> None:
         if link.handle is None and ticket.handle is not None:
             link.handle = ticket.handle
         if link.handle is None:
@@ -845,13 +759,10 @@ class GatewaySession:
             return  # one owed update per link is enough: they all carry the same handle
         if link.closing.is_set():
             return
-        # Called from the store writer's task: the update goes with the next frame,
-        # or in a task of its own if none comes first.
         self._owed = (link, frame)
-        if self._nursery is not None:
-            self._nursery.start_soon(self._pay_owed)
+        self._pay_owed()
 
-    async def _pay_owed(self) -> None:
+    def _pay_owed(self) -> None:
         owed, self._owed = self._owed, None
         if owed is not None and owed[0] is self.link:
             self._out_messages.inc()
@@ -904,16 +815,9 @@ class GatewaySession:
             self._idle.set()
             self._idle = trio.Event()
 
-    async def _drain_on_stop(self, ctx: Any, scope: trio.CancelScope) -> None:
+    async def _drain_on_stop(self, ctx: Any) -> None:
         await ctx.wait_stop_requested()
-        self._draining = True
-        log.info("session.draining", busy=self.busy, client_attached=self.link is not None)
-        while self.busy and self.link is not None:
-            await self._idle.wait()
-        self.last_close_code = CLOSE_GOING_AWAY
-        self.last_close_reason = "Server is restarting; resume with your session handle."
-        self._end_reason = "drained"
-        scope.cancel()
+        self._mail(Drain())
 
 
 _SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))

@@ -348,6 +348,7 @@ async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> No
 
     upstreams.last().send = silent  # type: ignore[method-assign]
     await session.send_to_upstream(FromClient(message=text_turn("hi"), size=2))
+    await trio.testing.wait_all_tasks_blocked()  # the actor took the client's note
     assert session.busy
 
 
