@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from livesvc.usage._budget import Budget
+
 __all__ = [
     "AdminConfig",
     "BackoffConfig",
@@ -78,18 +80,20 @@ class TlsConfig(_Section, kw_only=True, frozen=True):
 
 
 class KeyTokensConfig(_Section, kw_only=True, frozen=True):
-    """``[gateway.keys.tokens]``: the key may mint ephemeral tokens (``POST /v1alpha/auth_tokens``).
+    """``[gateway.keys.tokens]``: the ephemeral tokens one key may mint itself.
 
-    Without this table the key may not mint. A request asking for more is
-    clamped: uses to ``max_uses``, ``expireTime`` and ``newSessionExpireTime`` to
-    these many seconds from now. Minting is rate limited per key (a token bucket).
+    Every key may mint (``POST /v1alpha/auth_tokens``) within ``[gateway.limits]``
+    ``max_token_uses`` and ``token_mints_per_minute``; this table narrows that for
+    one key. ``expireTime`` and ``newSessionExpireTime`` beyond its bounds are
+    clamped to them; ``uses`` outside 1..``max_uses`` is a 400.
     """
 
-    max_uses: PositiveInt = 10  # per token; a request for 0 (unlimited) gets this
-    max_expire_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 1800.0
-    max_new_session_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 60.0
-    per_minute: Annotated[float, msgspec.Meta(gt=0)] = 60.0  # mints refilled per minute
-    burst: PositiveInt = 10  # mints at once
+    enabled: bool = True  # false: the key may not mint (403)
+    max_uses: PositiveInt | None = None  # default: gateway.limits.max_token_uses
+    per_minute: PositiveInt | None = None  # default: gateway.limits.token_mints_per_minute
+    burst: PositiveInt | None = None  # mints at once; default: per_minute
+    max_expire_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 20 * 3600.0
+    max_new_session_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 20 * 3600.0
 
 
 class ClientKey(_Section, kw_only=True, frozen=True):
@@ -99,7 +103,9 @@ class ClientKey(_Section, kw_only=True, frozen=True):
     hash: KeyHash
     profile: Name | None = None  # default: gateway.default_profile
     max_sessions: PositiveInt | None = None  # default: gateway.limits.sessions_per_key
-    tokens: KeyTokensConfig | None = None  # None: the key may not mint tokens
+    tokens: KeyTokensConfig = KeyTokensConfig()  # ephemeral tokens it may mint
+    # What the key may spend per UTC day (docs/usage.md); none: no limit.
+    budget: Budget | None = None
 
 
 class LimitsConfig(_Section, kw_only=True, frozen=True):
@@ -113,12 +119,29 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     # Connections that have not become a Live WebSocket yet (TCP, TLS or HTTP
     # pending), beyond max_clients; the oldest is shed when they are all taken.
     max_pending_connections: PositiveInt = 256
+    # Bytes a client may send before its setup is accepted (credential checked,
+    # session opened): an unauthenticated peer holds at most this; 1009 past it.
+    pre_setup_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    # Ephemeral tokens a client key may mint itself (POST /v1alpha/auth_tokens).
+    token_mints_per_minute: PositiveInt = 10
+    max_token_uses: PositiveInt = 100
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16
     max_clients: PositiveInt = 1000
     setup_timeout_seconds: Seconds = 10.0  # from the upgrade to the client's `setup`
     client_send_timeout_seconds: Seconds = 10.0  # a client not reading this long is cut off
+
+
+class UsageConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.usage]``: metering and budgets (docs/usage.md)."""
+
+    enabled: bool = True
+    # Usage is written to the store this often (a kill -9 loses at most this much).
+    flush_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    # A running session past its key's budget is warned, then closed (4002) at the
+    # first turn boundary after this many seconds; never in the middle of a turn.
+    budget_grace_seconds: NonNegativeSeconds = 60.0
 
 
 class GatewayConfig(_Section, kw_only=True, frozen=True):
@@ -131,6 +154,7 @@ class GatewayConfig(_Section, kw_only=True, frozen=True):
     default_profile: Name = "default"
     grace_period_seconds: NonNegativeSeconds = 60.0  # upstream kept after a client leaves
     limits: LimitsConfig = LimitsConfig()
+    usage: UsageConfig = UsageConfig()
 
 
 class AdminConfig(_Section, kw_only=True, frozen=True):
@@ -257,6 +281,10 @@ class Profile(_Section, kw_only=True, frozen=True):
     compression: CompressionConfig | None = None
     setup: dict[str, Any] = {}
     client_overridable: list[str] = []
+    # When the upstream loses the conversation (a resume refused, no handle yet):
+    # "fail" closes the client with 4001, "reseed" restores it from the transcript,
+    # "continue" goes on with an empty context. docs/daemon.md, "Context loss".
+    context_loss: Literal["fail", "reseed", "continue"] = "fail"
 
 
 class Config(_Section, kw_only=True, frozen=True):

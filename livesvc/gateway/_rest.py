@@ -1,38 +1,51 @@
-"""The gateway's REST routes: Google's ``models.list`` / ``models.get`` and ``auth_tokens.create``.
+"""The REST calls the stock SDKs make on the gateway's origin, answered for a client key.
 
 Clients authenticate with their client key (``x-goog-api-key`` or ``?key=``), as
 the google-genai SDKs send it; ephemeral tokens are for the Live socket only.
 
-* ``GET /{v}/models`` and ``GET /{v}/models/{id}`` (``v1``, ``v1beta``,
-  ``v1alpha``): the models the key's profile may use, in Google's shape.
-* ``POST /v1alpha/auth_tokens``: mint an ephemeral token for the key's profile,
-  within the key's ``[gateway.keys.tokens]`` (uses and expiry clamped, field
-  locks checked against the profile, a per-key minting rate). A key without
-  that table gets 403.
+* ``GET /{v1,v1beta,v1alpha}/models`` (and ``/models/{id}``): the models the key's
+  profile may use, in Google's shape, so ``client.models.list()`` and
+  :func:`livesvc.models.resolve` work through the gateway.
+* ``POST /v1alpha/auth_tokens``: ``client.auth_tokens.create(...)`` (Python) and
+  ``ai.authTokens.create(...)`` (JS) with the key, in Google's request and
+  response shape. The token opens sessions in the key's profile only; its
+  ``uses`` are 1 to the key's maximum, its expiry is clamped to the key's
+  bounds, its field locks cannot unlock what the profile fixes, and each key
+  mints at most its rate (a token bucket; 429 past it). The admin route stays
+  for operators.
+
+Errors are Google's JSON (``{"error": {"code", "message", "status"}}``), with
+Google's statuses: 403 without a credential, 400 for an unknown key or a bad
+request, 401 for an ephemeral token, 403 for a key that may not mint, 429 when
+minting too fast.
 
 Example::
 
-    rest = GatewayRest(store=store, wall_clock=time.time)
-    response = await rest.handle(request, settings.config, settings.auth)
+    rest = GatewayRest(settings, store)
+    response = await rest.dispatch(request)
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router
 from livesvc.auth import Backend
-from livesvc.config import ClientKey, Config, KeyTokensConfig, Profile
+from livesvc.config import ClientKey, Config, Profile
 from livesvc.gateway._client_auth import MISSING, ClientAuth
 from livesvc.gateway._credentials import extract_credential, is_token
 from livesvc.gateway._limits import RateLimiter
-from livesvc.gateway._tokens import AuthTokenRequest, TokenMinter, TokenRequestError
+from livesvc.gateway._tokens import AuthTokenRequest, MintBounds, TokenMinter, TokenRequestError
 from livesvc.logs import get_logger
 from livesvc.models import REGISTRY, capabilities, normalize_model_name
 from livesvc.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from livesvc.gateway._gateway import GatewaySettings
 
 __all__ = ["GatewayRest"]
 
@@ -48,50 +61,60 @@ MINT_RATE = "Too many auth_tokens.create requests for this API key; try again la
 
 
 class GatewayRest:
-    """Answers the gateway's REST requests for one daemon process.
+    """The gateway's REST routes; ``dispatch`` answers one request under the current settings.
 
-    Minting rates are kept per key name in this object (one bucket per key per
-    process), so they survive a config reload unless the key's rate changes.
+    Minting rates are kept per key name (one bucket per key per process), so
+    they survive a config reload unless the key's rate changes.
     """
 
-    def __init__(self, *, store: Store, wall_clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        settings: Callable[[], GatewaySettings],
+        store: Store,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
         self._store = store
         self._wall = wall_clock
-        self._buckets: dict[str, tuple[KeyTokensConfig, RateLimiter]] = {}
+        self._buckets: dict[str, tuple[tuple[int, int], RateLimiter]] = {}
+        self.router = Router()
+        self.router.add("GET", "/{version}/models", self._list_models)
+        self.router.add("GET", "/{version}/models/{model}", self._get_model)
+        self.router.add("POST", "/{version}/auth_tokens", self._create_token)
 
-    async def handle(self, request: HttpRequest, config: Config, auth: ClientAuth) -> HttpResponse:
-        """Answer ``request`` under ``config``; errors are Google-shaped JSON."""
+    async def dispatch(self, request: HttpRequest) -> HttpResponse:
+        """Answer ``request``; errors are Google-shaped JSON."""
+        return await self.router.dispatch(request)
 
-        async def list_models(req: HttpRequest) -> HttpResponse:
-            _version(req)
-            key = _authenticate(req, auth)
-            return HttpResponse.json({"models": _models_for(config, key)})
+    async def _list_models(self, request: HttpRequest) -> HttpResponse:
+        _version(request)
+        settings = self._settings()
+        key = _authenticate(request, settings.auth)
+        return HttpResponse.json({"models": _models_for(settings.config, key)})
 
-        async def get_model(req: HttpRequest) -> HttpResponse:
-            _version(req)
-            key = _authenticate(req, auth)
-            wanted = normalize_model_name(req.params["model"])
-            for model in _models_for(config, key):
-                if normalize_model_name(model["name"]) == wanted:
-                    return HttpResponse.json(model)
-            raise HttpError(404, f"models/{wanted} is not found.")
+    async def _get_model(self, request: HttpRequest) -> HttpResponse:
+        _version(request)
+        settings = self._settings()
+        key = _authenticate(request, settings.auth)
+        wanted = normalize_model_name(request.params["model"])
+        for model in _models_for(settings.config, key):
+            if normalize_model_name(model["name"]) == wanted:
+                return HttpResponse.json(model)
+        raise HttpError(404, f"models/{wanted} is not found.")
 
-        async def create_token(req: HttpRequest) -> HttpResponse:
-            if req.params["version"] != "v1alpha":  # as Google: auth_tokens is v1alpha only
-                raise HttpError(404, f"The requested URL {req.path} was not found.")
-            key = _authenticate(req, auth)
-            return await self._mint(req, config, key)
-
-        router = Router()
-        router.add("GET", "/{version}/models", list_models)
-        router.add("GET", "/{version}/models/{model}", get_model)
-        router.add("POST", "/{version}/auth_tokens", create_token)
-        return await router.dispatch(request)
+    async def _create_token(self, request: HttpRequest) -> HttpResponse:
+        if request.params["version"] != "v1alpha":  # as Google: auth_tokens is v1alpha only
+            raise HttpError(404, f"The requested URL {request.path} was not found.")
+        settings = self._settings()
+        key = _authenticate(request, settings.auth)
+        return await self._mint(request, settings.config, key)
 
     async def _mint(self, request: HttpRequest, config: Config, key: ClientKey) -> HttpResponse:
         policy = key.tokens
-        if policy is None:
+        if not policy.enabled:
             raise HttpError(403, NOT_MINTER)
+        limits = config.gateway.limits
         profile = key.profile or config.gateway.default_profile
         try:
             body = _token_request.decode(request.body or b"{}")
@@ -99,15 +122,26 @@ class GatewayRest:
             raise HttpError(400, f"Invalid auth_tokens.create request: {err}") from None
         if body.profile is not None and body.profile != profile:
             raise HttpError(403, f"This API key may create tokens only for profile {profile!r}.")
-        if not self._bucket(key.name, policy).allow():
-            log.info("gateway.token_rate_limited", key=key.name)
-            raise HttpError(429, MINT_RATE)
+        per_minute = policy.per_minute or limits.token_mints_per_minute
+        bucket = self._bucket(key.name, per_minute, policy.burst or per_minute)
+
+        def admit() -> None:  # only a valid request takes from the bucket
+            if not bucket.allow():
+                log.info("gateway.token_rate_limited", key=key.name)
+                raise HttpError(429, MINT_RATE)
+
+        bounds = MintBounds(
+            max_uses=policy.max_uses or limits.max_token_uses,
+            max_expire_seconds=policy.max_expire_seconds,
+            max_new_session_seconds=policy.max_new_session_seconds,
+        )
         try:
             token = await TokenMinter(config, self._store).mint(
                 msgspec.structs.replace(body, profile=profile),
                 now=self._wall(),
                 minted_by=f"key:{key.name}",
-                policy=policy,
+                bounds=bounds,
+                admit=admit,
             )
         except TokenRequestError as err:
             raise HttpError(400, str(err)) from None
@@ -122,10 +156,10 @@ class GatewayRest:
         )
         return HttpResponse.json(token)
 
-    def _bucket(self, name: str, policy: KeyTokensConfig) -> RateLimiter:
+    def _bucket(self, name: str, per_minute: int, burst: int) -> RateLimiter:
         held = self._buckets.get(name)
-        if held is None or held[0] != policy:
-            held = (policy, RateLimiter(rate=policy.per_minute / 60.0, burst=policy.burst))
+        if held is None or held[0] != (per_minute, burst):
+            held = ((per_minute, burst), RateLimiter(rate=per_minute / 60.0, burst=burst))
             self._buckets[name] = held
         return held[1]
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import msgspec
 
+from livesvc.close_codes import CLOSE_INTERNAL
 from livesvc.tools import ToolSpec
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 
@@ -81,6 +82,14 @@ class SendRefused(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
+class ContextLost(msgspec.Struct, frozen=True, kw_only=True):
+    """The upstream lost the conversation; ``outcome``: reseeded, continued or failed."""
+
+    outcome: str
+    reason: str
+    restored: int = 0
+
+
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
     """The upstream session stopped for good; the client is closed with this code."""
 
@@ -89,14 +98,21 @@ class Failed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 UpstreamEvent = (
-    Frame | Reconnecting | Reconnected | ToolFinished | MediaDropped | SendRefused | Failed
+    Frame
+    | Reconnecting
+    | Reconnected
+    | ToolFinished
+    | MediaDropped
+    | SendRefused
+    | ContextLost
+    | Failed
 )
 
 
 class UpstreamUnavailable(Exception):
     """The upstream session could not be opened; the client is refused with ``code``."""
 
-    def __init__(self, reason: str, *, code: int = 1011) -> None:
+    def __init__(self, reason: str, *, code: int = CLOSE_INTERNAL) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -111,6 +127,7 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     resume_handle: str | None = None  # an upstream (Google) handle, after a daemon restart
     resumption: bool = True
     transparent: bool = False
+    context_loss: str = "fail"  # the profile's policy (see livesvc.session, context_loss)
     # Push delivery: an upstream may await this with each event, in its own
     # tasks, instead of queueing it for events() (which then only ends with
     # the upstream). The gateway session sets it; one hand-off less per frame.

@@ -12,6 +12,7 @@ from livesvc._server import Headers, HttpRequest, HttpResponse
 from livesvc.config import Config, hash_key, parse_config
 from livesvc.gateway import ClientAuth
 from livesvc.gateway._client_auth import BAD_TOKEN, AuthRejected
+from livesvc.gateway._gateway import GatewaySettings
 from livesvc.gateway._rest import GatewayRest
 from livesvc.gateway._tokens import format_time, locked_paths
 from livesvc.store import Store
@@ -36,11 +37,12 @@ burst = 2
 [[gateway.keys]]
 name = "plain"
 hash = "{hash_key(PLAIN)}"
+[gateway.keys.tokens]
+enabled = false
 [[gateway.keys]]
 name = "narrow"
 hash = "{hash_key(NARROW)}"
 profile = "narrow"
-[gateway.keys.tokens]
 [profiles.default]
 model = "gemini-3.8-live"
 client_overridable = ["generation_config.temperature", "model"]
@@ -66,12 +68,16 @@ def request(
 
 class Rest:
     def __init__(self, store: Store, config: Config = CONFIG) -> None:
-        self.rest = GatewayRest(store=store, wall_clock=lambda: NOW)
-        self.config = config
-        self.auth = ClientAuth(config.gateway, store)
+        self.rest = GatewayRest(lambda: self.settings, store, wall_clock=lambda: NOW)
+        self.store = store
+        self.reload(config)
+
+    def reload(self, config: Config) -> None:
+        auth = ClientAuth(config.gateway, self.store)
+        self.settings = GatewaySettings(config=config, profiles={}, auth=auth)
 
     async def __call__(self, req: HttpRequest) -> tuple[int, Any]:
-        response: HttpResponse = await self.rest.handle(req, self.config, self.auth)
+        response: HttpResponse = await self.rest.dispatch(req)
         return response.status, json.loads(response.body)
 
 
@@ -178,13 +184,13 @@ async def test_a_key_mints_a_token_for_its_own_profile(rest: Rest, store: Store)
     assert (record.profile, record.principal) == ("narrow", "key:narrow")
 
 
-async def test_a_request_asking_for_more_is_clamped_to_the_keys_policy(rest: Rest, store: Store):
+async def test_expiry_asked_beyond_the_keys_bounds_is_clamped(rest: Rest, store: Store):
     status, body = await rest(
         request(
             "POST",
             "/v1alpha/auth_tokens",
             body={
-                "uses": 0,  # unlimited, as Google reads it
+                "uses": 3,
                 "expireTime": format_time(NOW + 5 * 3600),
                 "newSessionExpireTime": format_time(NOW + 3600),
             },
@@ -201,6 +207,29 @@ async def test_a_request_asking_for_more_is_clamped_to_the_keys_policy(rest: Res
         NOW + 600,
         NOW + 30,
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "uses", "limit"), [(MINTER, 4, 3), (MINTER, 0, 3), (NARROW, 101, 100)]
+)
+async def test_uses_beyond_the_keys_maximum_are_refused(
+    rest: Rest, key: str, uses: int, limit: int
+):
+    """The key's own max_uses, else [gateway.limits] max_token_uses; 0 (unlimited) is for operators."""
+    status, body = await rest(request("POST", "/v1alpha/auth_tokens", key=key, body={"uses": uses}))
+    assert (status, body["error"]["message"]) == (400, f"uses: expected 1 to {limit}, got {uses}")
+
+
+async def test_expiry_within_the_bounds_is_granted_as_asked(rest: Rest):
+    status, body = await rest(
+        request(
+            "POST",
+            "/v1alpha/auth_tokens",
+            key=NARROW,  # no [gateway.keys.tokens]: Google's 20 hours bound the times
+            body={"expireTime": format_time(NOW + 5 * 3600)},
+        )
+    )
+    assert (status, body["expireTime"]) == (200, format_time(NOW + 5 * 3600))
 
 
 async def test_field_locks_are_kept_and_checked_against_the_profile(rest: Rest, store: Store):
@@ -239,7 +268,7 @@ async def test_a_key_cannot_mint_for_another_profile(rest: Rest):
     assert "'narrow'" in body["error"]["message"]
 
 
-async def test_a_key_without_a_tokens_table_may_not_mint(rest: Rest):
+async def test_a_key_with_minting_disabled_may_not_mint(rest: Rest):
     status, body = await rest(request("POST", "/v1alpha/auth_tokens", key=PLAIN, body={}))
     assert (status, body["error"]["status"]) == (403, "PERMISSION_DENIED")
 
@@ -281,13 +310,20 @@ async def test_minting_is_rate_limited_per_key(mock_clock, rest: Rest):
     assert await mint(MINTER) == 429
 
 
+async def test_a_refused_request_costs_nothing(mock_clock, rest: Rest):
+    for _ in range(3):  # burst = 2
+        status, _ = await rest(request("POST", "/v1alpha/auth_tokens", body={"uses": 9}))
+        assert status == 400
+    statuses = [(await rest(request("POST", "/v1alpha/auth_tokens", body={})))[0] for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
 async def test_a_reload_changing_the_rate_starts_a_fresh_bucket(mock_clock, store: Store):
     rest = Rest(store)
     for _ in range(2):
         await rest(request("POST", "/v1alpha/auth_tokens", body={}))
     assert (await rest(request("POST", "/v1alpha/auth_tokens", body={})))[0] == 429
-    rest.config = parse_config(CONFIG_TEXT.replace("burst = 2", "burst = 5"))
-    rest.auth = ClientAuth(rest.config.gateway, store)
+    rest.reload(parse_config(CONFIG_TEXT.replace("burst = 2", "burst = 5")))
     assert (await rest(request("POST", "/v1alpha/auth_tokens", body={})))[0] == 200
 
 

@@ -1,66 +1,38 @@
-// The stock @google/genai SDK against livesvc serve, as a web app's backend and browser use it:
-// mint an ephemeral token with a client key (ai.authTokens.create), list models, then open a
-// Live session with the token, take one turn, and try a second session (the token had one use).
-// Usage: LIVESVC_URL=https://127.0.0.1:PORT LIVESVC_KEY=... NODE_EXTRA_CA_CERTS=ca.pem node mint_and_connect.mjs
-// Prints one JSON line: {"token": "auth_tokens/...", "models": [...], "reply": "...", "second": {...}}
+// The stock @google/genai SDK against the livesvc gateway: a client key mints an
+// ephemeral token (ai.authTokens.create), then the token opens a Live session.
+// Usage: GATEWAY=https://127.0.0.1:PORT KEY=... node mint_and_connect.mjs
+// (trust the gateway's CA with NODE_EXTRA_CA_CERTS). Prints one JSON line.
 import { GoogleGenAI, Modality } from "@google/genai";
 
-const baseUrl = process.env.LIVESVC_URL;
-const key = process.env.LIVESVC_KEY;
-const MODEL = "gemini-live-2.5-flash-preview";
-const deadline = setTimeout(() => {
-  console.error("timed out");
-  process.exit(2);
-}, 30_000);
+const gateway = process.env.GATEWAY;
+const key = process.env.KEY;
+const model = process.env.MODEL ?? "gemini-live-2.5-flash-preview";
 
-const backend = new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl, apiVersion: "v1alpha" } });
-const token = await backend.authTokens.create({
+const minter = new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: gateway, apiVersion: "v1alpha" } });
+const token = await minter.authTokens.create({
   config: {
     uses: 1,
-    liveConnectConstraints: { model: MODEL, config: { responseModalities: [Modality.TEXT] } },
+    liveConnectConstraints: { model, config: { responseModalities: [Modality.TEXT] } },
   },
 });
-const models = [];
-for await (const model of await backend.models.list()) models.push(model.name);
 
-// What a browser does with the token it was handed.
-const browser = new GoogleGenAI({ apiKey: token.name, httpOptions: { baseUrl, apiVersion: "v1alpha" } });
-
-function openSession() {
-  let text = "";
-  let settle;
-  const done = new Promise((resolve) => (settle = resolve));
-  const session = browser.live.connect({
-    model: MODEL,
-    config: { responseModalities: [Modality.TEXT] },
-    callbacks: {
-      onmessage: (message) => {
-        for (const part of message.serverContent?.modelTurn?.parts ?? []) text += part.text ?? "";
-        if (message.serverContent?.turnComplete) settle({ reply: text });
-      },
-      onerror: (event) => settle({ error: String(event.message ?? event) }),
-      onclose: (event) => settle({ code: event.code, reason: event.reason }),
+const ai = new GoogleGenAI({ apiKey: token.name, httpOptions: { baseUrl: gateway, apiVersion: "v1alpha" } });
+let text = "";
+let done;
+const turn = new Promise((resolve) => (done = resolve));
+const session = await ai.live.connect({
+  model,
+  config: { responseModalities: [Modality.TEXT] },
+  callbacks: {
+    onmessage: (message) => {
+      for (const part of message.serverContent?.modelTurn?.parts ?? []) text += part.text ?? "";
+      if (message.serverContent?.turnComplete) done();
     },
-  });
-  return { session, done };
-}
-
-const first = openSession();
-(await first.session).sendClientContent({
-  turns: [{ role: "user", parts: [{ text: "hello from node" }] }],
+    onerror: (e) => { console.log(JSON.stringify({ error: String(e?.message ?? e) })); process.exit(1); },
+  },
 });
-const turn = await first.done;
-(await first.session).close();
-
-// The SDK rejects connect() when the server closes before setupComplete.
-let refused;
-try {
-  const second = openSession();
-  await second.session;
-  refused = await second.done;
-} catch (error) {
-  refused = { error: String(error.message ?? error) };
-}
-
-clearTimeout(deadline);
-console.log(JSON.stringify({ token: token.name.slice(0, 12), models, reply: turn.reply, second: refused }));
+session.sendClientContent({ turns: [{ role: "user", parts: [{ text: "hello from node" }] }] });
+await turn;
+session.close();
+console.log(JSON.stringify({ token: token.name.startsWith("auth_tokens/"), reply: text }));
+process.exit(0);
