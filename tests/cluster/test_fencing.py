@@ -61,7 +61,8 @@ async def test_writes_apply_while_the_lease_is_held(node_a):
     assert handle.startswith("lsh.node-a.")
     assert handle.split(".")[1] == "node-a"  # the field HAProxy routes on
     updated = await store.update_session("s1", status="detached")
-    assert updated is not None and updated.status == "detached"
+    assert updated is not None
+    assert updated.status == "detached"
 
 
 async def test_a_write_after_the_lease_passed_on_is_refused_by_redis(node_a):
@@ -79,7 +80,9 @@ async def test_a_write_after_the_lease_passed_on_is_refused_by_redis(node_a):
     with pytest.raises(StoreFenced):
         await store.claim_session("s1", owner="node-a.2", expected="node-a.1")
     current = await store.get_session("s1")
-    assert current is not None and current.status == "active" and current.owner == "node-a.1"
+    assert current is not None
+    assert current.status == "active"
+    assert current.owner == "node-a.1"
 
 
 async def test_a_node_past_its_own_deadline_sends_nothing(node_a):
@@ -89,7 +92,8 @@ async def test_a_node_past_its_own_deadline_sends_nothing(node_a):
     with pytest.raises(StoreFenced, match="not sent"):
         await store.update_session("s1", status="closed")
     current = await store.get_session("s1")
-    assert current is not None and current.status == "active"
+    assert current is not None
+    assert current.status == "active"
 
 
 async def test_an_unfenced_store_is_unchanged(redis_url: str, redis_prefix: str, nursery):
