@@ -141,7 +141,8 @@ class Node(DaemonProcess):
         )
         nursery.start_soon(self._read_logs)
         with trio.fail_after(30):
-            await self.wait_for("daemon.ready")
+            ready = await self.wait_for("daemon.ready")
+        self.admin_url = ready["admin"]
 
     def running(self) -> bool:
         return self.process is not None and self.process.returncode is None
@@ -285,11 +286,15 @@ def run_chat(
     *,
     handle: str | None = None,
     route: bool = True,
+    route_to: str | None = None,
     key: str = KEY,
     api_version: str | None = None,
 ) -> Any:
-    """Connect through HAProxy (resuming ``handle``, with the routing header if ``route``)."""
+    """Connect through HAProxy (resuming ``handle``, with the routing header if ``route``;
+    ``route_to`` sends a new session to that node)."""
     headers = {"X-Livesvc-Resume": handle} if handle and route else None
+    if route_to is not None:  # a new session sent to one node (HAProxy reads field 2 only)
+        headers = {"X-Livesvc-Resume": f"lsh.{route_to}.new"}
     config = RESUMABLE
     if handle is not None:
         config = types.LiveConnectConfig(

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 import trio
+from google.genai import errors
 
 from livesvc.emulator import Emulator, EmulatorConfig, run_emulator
 
 from ..real_servers import free_port
 from .fleet_support import (
+    ADMIN_TOKEN,
     NODES,
     UPSTREAM_KEY,
     Chat,
@@ -207,3 +209,49 @@ async def _taker(fleet: Fleet, exclude: Node) -> Node:
         ):
             return node
     raise AssertionError("no node took the session over")
+
+
+@pytest.mark.filterwarnings("ignore:The SDK.s ephemeral token support")
+@pytest.mark.parametrize("uses", [1, 2])
+async def test_a_tokens_uses_are_counted_across_the_fleet(fleet: Fleet, uses: int):
+    from google import genai
+
+    def mint() -> str:
+        admin = genai.Client(
+            api_key=ADMIN_TOKEN,
+            http_options={"base_url": fleet.nodes["a"].admin_url, "api_version": "v1alpha"},
+        )
+        token = admin.auth_tokens.create(
+            config={
+                "uses": uses,
+                "live_connect_constraints": {
+                    "model": "gemini-live-2.5-flash-preview",
+                    "config": {"response_modalities": ["TEXT"]},
+                },
+            }
+        )
+        assert token.name is not None
+        return token.name
+
+    token = await trio.to_thread.run_sync(mint)
+
+    async def hello(c: Chat) -> str:
+        return await c.say("hi")
+
+    outcomes = []
+    for node in fleet.nodes.values():  # one attempt on each node, in turn
+        try:
+            await chat(fleet.proxy, hello, key=token, api_version="v1alpha", route_to=node.node)
+            outcomes.append(("opened", node.name))
+        except errors.APIError as err:
+            outcomes.append((f"refused {err.code}", node.name))
+    assert outcomes == [("opened", n) for n in NODES[:uses]] + [
+        ("refused 1008", n) for n in NODES[uses:]
+    ]
+    # Each session ran on the node it was sent to: the uses were spent on different nodes.
+    started = [
+        n.name
+        for n in fleet.nodes.values()
+        if any(e.get("event") == "session.started" for e in n.events)
+    ]
+    assert started == list(NODES[:uses])
