@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import coredis
 import pytest
 import trio
 from google.genai import errors
@@ -32,6 +34,7 @@ from .fleet_support import (
     node_config,
     session_record,
 )
+from .netns import TestNet, test_net
 
 pytestmark = [pytest.mark.filterwarnings("ignore::Warning"), pytest.mark.timeout(120)]
 
@@ -255,3 +258,119 @@ async def test_a_tokens_uses_are_counted_across_the_fleet(fleet: Fleet, uses: in
         if any(e.get("event") == "session.started" for e in n.events)
     ]
     assert started == list(NODES[:uses])
+
+
+@pytest.fixture
+async def netfleet(
+    tmp_path: Path, nursery: trio.Nursery, redis_prefix: str
+) -> AsyncIterator[tuple[Fleet, TestNet]]:
+    """The fleet with Redis and each node in a network namespace of its own (real links)."""
+    with test_net(["redis", *NODES]) as net:
+        redis_host = net.address("redis")
+        redis = net.popen(
+            "redis",
+            [
+                "redis-server",
+                "--bind",
+                redis_host,
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        redis_url = f"redis://{redis_host}:6379/0"
+        try:
+            async with coredis.Redis.from_url(redis_url) as client:
+                with trio.fail_after(10):
+                    while True:  # bounded: until redis-server accepts
+                        try:
+                            await client.ping()
+                            break
+                        except (OSError, coredis.exceptions.ConnectionError):
+                            await trio.sleep(0.05)
+            google: Emulator = await nursery.start(
+                run_emulator,
+                EmulatorConfig(api_keys=(UPSTREAM_KEY,), session_lifetime=None, host=net.gateway),
+            )
+            nodes: dict[str, Node] = {}
+            for name in NODES:
+                host = net.address(name)
+                ports = (8443, 8081, 9000)  # each node has its own address
+                path = tmp_path / f"{name}.toml"
+                path.write_text(
+                    node_config(
+                        name=name,
+                        state_dir=tmp_path / f"state-{name}",
+                        host=host,
+                        gateway_port=ports[0],
+                        admin_port=ports[1],
+                        cluster_port=ports[2],
+                        redis_url=redis_url,
+                        redis_prefix=redis_prefix,
+                        upstream_url=google.http_base_url,
+                    )
+                )
+                nodes[name] = Node(
+                    name, path, host, ports, prefix=["ip", "netns", "exec", net.netns(name)]
+                )
+            try:
+                for node in nodes.values():
+                    await node.start(nursery)
+                proxy = HAProxy(tmp_path, nodes)
+                try:
+                    yield Fleet(nodes, proxy, redis_url, redis_prefix), net
+                finally:
+                    proxy.stop()
+            finally:
+                for node in nodes.values():
+                    node.stop_now()
+                nursery.cancel_scope.cancel()
+        finally:
+            redis.kill()
+            redis.wait(timeout=10)
+
+
+async def test_a_node_cut_off_from_redis_fences_itself_and_its_client_resumes_elsewhere(
+    netfleet: tuple[Fleet, TestNet],
+):
+    fleet, net = netfleet
+    token = trio.lowlevel.current_trio_token()
+    seen: dict[str, Any] = {}
+
+    async def cut(owner: Node) -> None:
+        mark = len(owner.events)
+        net.cut(owner.name, "redis")
+        seen["cut"] = owner.name
+        with trio.fail_after(30):
+            await owner.wait_for("lease.fenced", after=mark)
+            seen["exit"] = await owner.wait()
+
+    async def script(c: Chat) -> tuple[str, str, str | None, str]:
+        one, two = await c.say("one"), await c.say("two")
+        owner = fleet.owner_of(c.handle or "")
+        await asyncio.to_thread(trio.from_thread.run, cut, owner, trio_token=token)
+        try:
+            await c.say("lost")
+        except Exception as err:  # the SDK raises on the close frame
+            return one, two, c.handle, str(err)
+        return one, two, c.handle, "served without a lease"
+
+    one, two, handle, closed = await chat(fleet.proxy, script)
+    assert (one, two) == ("echo #1: one", "echo #2: two")
+    assert handle is not None
+    assert "1012" in closed  # CLOSE_SERVICE_RESTART, before the lease could expire
+    assert seen["exit"] == 1
+    net.mend(seen["cut"], "redis")
+    owner = fleet.owner_of(handle)
+    await lease_gone(fleet.redis_url, fleet.prefix, owner.node)
+    three = await chat(fleet.proxy, third_turn, handle=handle)
+    assert three == "echo #3: three"
