@@ -56,6 +56,7 @@ from livesvc.cluster import (
 )
 from livesvc.config import Config, hash_key, load_checked, read_secret
 from livesvc.daemon._embedded import embedded_emulator_config
+from livesvc.daemon._exposition import label_sample
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._views import live_view, stored_view
@@ -118,6 +119,21 @@ def _backoff(config: Config) -> Backoff:
         jitter=b.jitter,
         reset_after=b.reset_after_seconds,
     )
+
+
+class NodeView(msgspec.Struct, frozen=True, kw_only=True):
+    """One fleet node as ``GET /v1/nodes`` shows it (never its lease token)."""
+
+    node: str
+    address: str
+    incarnation: str
+    this_node: bool
+    sessions: dict[str, int]  # by status: active, detached
+
+
+def _owner_node(owner: str | None) -> str | None:
+    """The node of a fleet owner name (``<node>.<incarnation>``)."""
+    return None if owner is None else owner.partition(".")[0]
 
 
 class Daemon:
@@ -193,6 +209,7 @@ class Daemon:
         # Fleet (docs/fleet.md): set by the lease child, which starts before the gateway.
         self.lease: NodeLease | None = None
         self._peers: FleetPeers | None = None
+        self._lease_backend: RedisLeases | None = None
         self._cluster_secret: str | None = None
         self.cluster_url: str | None = None
         self.fenced = False
@@ -226,7 +243,39 @@ class Daemon:
 
     def metrics_exposition(self) -> tuple[bytes, str]:
         self.metrics.ready.set(1 if self.readiness().ready else 0)
-        return self.metrics.exposition()
+        body, content_type = self.metrics.exposition()
+        node = self.config.cluster.node
+        if node is not None:  # a fleet's metrics are merged by node: each sample says which
+            lines = body.decode().split("\n")
+            body = "\n".join(
+                line if not line or line.startswith("#") else label_sample(line, "node", node)
+                for line in lines
+            ).encode()
+        return body, content_type
+
+    async def list_nodes(self) -> list[NodeView]:
+        """Fleet nodes holding a lease now, with their sessions by status (``GET /v1/nodes``)."""
+        backend = self._lease_backend
+        if backend is None:
+            return []
+        leases = await backend.nodes()
+        counts: dict[str, dict[str, int]] = {info.node: {} for info in leases}
+        for record in await self.store.list_sessions(None, limit=10_000):
+            owner = _owner_node(record.owner)
+            if owner in counts and record.status != "closed":
+                by_status = counts[owner]
+                by_status[record.status] = by_status.get(record.status, 0) + 1
+        me = self.config.cluster.node
+        return [
+            NodeView(
+                node=info.node,
+                address=info.address,
+                incarnation=info.incarnation,
+                this_node=info.node == me,
+                sessions=counts[info.node],
+            )
+            for info in leases
+        ]
 
     async def list_sessions(self, *, status: str | None = None) -> list[SessionView]:
         now = self._wall()
@@ -241,6 +290,21 @@ class Daemon:
             for record in await self.store.list_sessions(wanted, limit=500):
                 if record.session_id not in live:
                     views.append(stored_view(record, now=now))
+        if self.config.cluster.node is not None:
+            me = self.config.cluster.node
+            views = [
+                msgspec.structs.replace(v, node=me if v.session_id in live else None) for v in views
+            ]
+            owners = {
+                r.session_id: _owner_node(r.owner)
+                for r in await self.store.list_sessions(None, limit=10_000)
+            }
+            views = [
+                v
+                if v.node is not None
+                else msgspec.structs.replace(v, node=owners.get(v.session_id))
+                for v in views
+            ]
         return views
 
     async def live_views(self) -> list[SessionView]:
@@ -482,7 +546,7 @@ class Daemon:
             stream_timeout=settings.call_timeout_seconds,
         )
         async with client:
-            backend = RedisLeases(client, prefix=config.store.redis_prefix)
+            backend = self._lease_backend = RedisLeases(client, prefix=config.store.redis_prefix)
             lease = self.lease = NodeLease(backend, cluster.node, cluster.address, settings)
             self._peers = FleetPeers(
                 backend, secret=self._cluster_secret or "", wall_clock=self._wall

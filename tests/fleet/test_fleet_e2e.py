@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import coredis
+import httpx
 import pytest
 import trio
 from google.genai import errors
@@ -212,6 +213,25 @@ async def _taker(fleet: Fleet, exclude: Node) -> Node:
         ):
             return node
     raise AssertionError("no node took the session over")
+
+
+async def test_the_admin_api_of_any_node_shows_the_whole_fleet(fleet: Fleet):
+    _, owner = await open_conversation(fleet)
+    other = next(n for n in fleet.nodes.values() if n is not owner)
+    auth = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=other.admin_url, headers=auth, timeout=10) as http:
+        nodes = (await http.get("/v1/nodes")).json()["nodes"]
+        sessions = (await http.get("/v1/sessions")).json()["sessions"]
+        metrics = (await http.get("/metrics")).text
+    assert [n["node"] for n in nodes] == ["node-a", "node-b", "node-c"]
+    assert [n["node"] for n in nodes if n["this_node"]] == [other.node]
+    assert sum(sum(n["sessions"].values()) for n in nodes if n["node"] == owner.node) == 1
+    assert all(not n["sessions"] for n in nodes if n["node"] != owner.node)
+    assert "token" not in str(nodes)  # the lease token stays in Redis
+    assert [s["node"] for s in sessions] == [owner.node]
+    samples = [line for line in metrics.splitlines() if line and not line.startswith("#")]
+    assert samples
+    assert all(f'node="{other.node}"' in line for line in samples)
 
 
 @pytest.mark.filterwarnings("ignore:The SDK.s ephemeral token support")
