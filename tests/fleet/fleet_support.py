@@ -231,6 +231,16 @@ class HAProxy:
             while line not in self.log.read_bytes():  # noqa: ASYNC110 (another process's log)
                 await trio.sleep(0.05)
 
+    async def wait_up(self, name: str, bound: float = 15.0) -> None:
+        """Until HAProxy's checks bring ``node-<name>`` back after it was DOWN."""
+        down = f": Server fleet/node-{name} is DOWN".encode()  # HAProxy's own [WARNING] line
+        up = f": Server fleet/node-{name} is UP".encode()
+        with trio.move_on_after(bound):
+            while self.log.read_bytes().count(up) < self.log.read_bytes().count(down):  # noqa: ASYNC110
+                await trio.sleep(0.05)
+            return
+        raise AssertionError(f"node-{name} not back up: {self.log.read_text()[-2000:]}")
+
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"

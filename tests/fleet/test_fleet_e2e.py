@@ -167,6 +167,20 @@ async def test_a_resume_without_the_header_is_handed_over_by_the_owner(fleet: Fl
     assert any(e.get("event") == "gateway.session_released" for e in owner.events)
 
 
+async def test_a_node_that_handed_a_session_over_keeps_issuing_handles(fleet: Fleet):
+    handle, owner = await open_conversation(fleet)
+    other = next(n for n in fleet.nodes.values() if n is not owner)
+    assert await chat(fleet.proxy, third_turn, handle=handle, route_to=other.node) == (
+        "echo #3: three"
+    )
+    await owner.wait_for("gateway.session_released")
+    # Its store writer must not stall after the hand-off: a new session there gets handles.
+    one, two, fresh = await chat(fleet.proxy, two_turns, route_to=owner.node)
+    assert (one, two) == ("echo #1: one", "echo #2: two")
+    assert fresh is not None
+    assert fresh.split(".")[1] == owner.node
+
+
 async def test_sigstop_past_the_lease_then_sigcont_the_node_neither_serves_nor_writes(
     fleet: Fleet,
 ):
