@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -37,6 +37,7 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     upstream_reconnects: int = 0
     context_losses: int = 0  # times the upstream lost the conversation
     last_context_loss: str | None = None  # failed, reseeded or continued
+    budget_exceeded: str | None = None  # the key's budget this session found spent (docs/usage.md)
     client_resumes: int = 0
     restarts: dict[str, int] = {}
     last_close_code: int | None = None
@@ -60,6 +61,10 @@ class DaemonControl(Protocol):
     async def list_sessions(self, *, status: str | None = None) -> list[SessionView]: ...
 
     async def get_session(self, session_id: str) -> SessionView | None: ...
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]: ...
 
     async def close_session(self, session_id: str, *, reason: str) -> bool: ...
 

@@ -15,13 +15,13 @@ import functools
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
 from livesvc.auth import ApiKey, Auth, Backend, VertexAI
 from livesvc.close_codes import CLOSE_CONTEXT_LOST, CLOSE_INTERNAL
-from livesvc.config import SecretUnavailable, read_secret
+from livesvc.config import Config, SecretUnavailable, read_secret
 from livesvc.gateway._upstream import (
     ContextLost as UpstreamContextLost,
 )
@@ -63,7 +63,25 @@ from livesvc.tools import ToolSpec
 from livesvc.wire import ClientMessage, Setup, Tool
 
 if TYPE_CHECKING:
-    from livesvc.daemon._daemon import Daemon
+    from livesvc.emulator import Emulator
+    from livesvc.metrics import DaemonMetrics
+
+
+class UpstreamHost(Protocol):
+    """What the upstream factory needs of its daemon, read at each session's start."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def emulator(self) -> Emulator | None: ...
+
+    @property
+    def emulator_key(self) -> str: ...
+
+    @property
+    def metrics(self) -> DaemonMetrics: ...
+
 
 __all__ = ["SessionUpstream", "library_upstream"]
 
@@ -206,7 +224,7 @@ def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=ca_file) if ca_file else None
 
 
-def library_upstream(daemon: Daemon) -> UpstreamFactory:
+def library_upstream(daemon: UpstreamHost) -> UpstreamFactory:
     """The factory of upstream sessions for ``daemon``'s ``[upstream]``."""
     vertex_auth: list[Auth] = []
 

@@ -32,6 +32,7 @@ def live_view(session: GatewaySession, *, now: float | None = None) -> SessionVi
         upstream_reconnects=session.upstream_reconnects,
         context_losses=session.context_losses,
         last_context_loss=session.last_context_loss,
+        budget_exceeded=session.metering.budget_exceeded if session.metering else None,
         client_resumes=record.client_resumes,
         restarts=session.restarts(),
         last_close_code=session.last_close_code,

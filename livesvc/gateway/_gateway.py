@@ -33,15 +33,23 @@ import trio
 import trio_websocket
 
 from livesvc._server import HttpRequest, HttpResponse, Limits, WebSocketUpgrade, serve
+from livesvc.close_codes import (
+    CLOSE_BUDGET_EXHAUSTED,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_INVALID_PAYLOAD,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
+)
 from livesvc.config import Config
 from livesvc.gateway._client_auth import AuthRejected, ClientAuth, Principal
 from livesvc.gateway._credentials import extract_credential
 from livesvc.gateway._limits import RateLimiter, SessionQuota
 from livesvc.gateway._merge import merge_setup
+from livesvc.gateway._metering import SessionMetering, usage_key
 from livesvc.gateway._profiles import ProfileRuntime
+from livesvc.gateway._rest import GatewayRest
 from livesvc.gateway._session import (
-    CLOSE_GOING_AWAY,
-    CLOSE_POLICY,
     Attach,
     ClientLink,
     Detach,
@@ -54,6 +62,7 @@ from livesvc.gateway._upstream import UpstreamFactory, UpstreamRequest, Upstream
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord, SessionWriter, Store, StoreError
+from livesvc.usage import Budget, UsageRecorder, exhausted, refusal_reason
 from livesvc.wire import Setup, WireDecodeError, decode_client, encode_client
 from supervisors import (
     ChildNotFound,
@@ -69,9 +78,7 @@ __all__ = ["Gateway", "GatewaySettings", "Handover", "Peers"]
 
 log = get_logger(__name__)
 
-CLOSE_INVALID = 1007
 _FLUSH_TIMEOUT = 5.0
-CLOSE_TRY_AGAIN = 1013
 
 _LIVE_PATH = re.compile(
     r"/ws/(?:google\.ai\.generativelanguage\.v1(?:alpha|beta)?\.GenerativeService\."
@@ -194,6 +201,14 @@ class Gateway:
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
         self._quota = SessionQuota()
+        # Usage of every session goes to the store through one write-behind task.
+        self.usage = UsageRecorder(
+            store,
+            metrics=metrics,
+            flush_seconds=settings().config.gateway.usage.flush_seconds,
+            wall_clock=wall_clock,
+        )
+        self.rest = GatewayRest(settings, store, wall_clock=wall_clock)
         self._restore_lock = trio.Lock()
         self.draining = False
         metrics.count_sessions_with(self.session_counts)
@@ -232,6 +247,7 @@ class Gateway:
         config = config or self._settings().config
         async with trio.open_nursery() as nursery:
             await nursery.start(self.writer.run)
+            await nursery.start(self.usage.run)
             await self.listen(
                 config,
                 host=config.gateway.host,
@@ -279,8 +295,8 @@ class Gateway:
         )
 
     async def handle_rest(self, request: HttpRequest) -> HttpResponse:
-        """The gateway serves only the Live WebSocket; REST goes to the admin API."""
-        return HttpResponse.error(404, f"The requested URL {request.path} was not found.")
+        """The SDKs' REST calls for a client key: models list and token minting."""
+        return await self.rest.dispatch(request)
 
     # -- one client connection ------------------------------------------------------------
 
@@ -349,7 +365,7 @@ class Gateway:
         except AuthRejected as err:
             raise _Refused(CLOSE_POLICY, err.reason, "rejected_auth") from None
         except StoreError:
-            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "store_error") from None
 
     async def _read_setup(
         self, ws: trio_websocket.WebSocketConnection, settings: GatewaySettings
@@ -361,10 +377,12 @@ class Gateway:
                 message = decode_client(data)
             except WireDecodeError as err:
                 raise _Refused(
-                    CLOSE_INVALID, f"Invalid JSON payload received. {err}", "bad_setup"
+                    CLOSE_INVALID_PAYLOAD, f"Invalid JSON payload received. {err}", "bad_setup"
                 ) from None
             if message.setup is None:
-                raise _Refused(CLOSE_INVALID, "The first message must be setup.", "bad_setup")
+                raise _Refused(
+                    CLOSE_INVALID_PAYLOAD, "The first message must be setup.", "bad_setup"
+                )
             return message.setup
         raise _Refused(CLOSE_POLICY, f"No setup message within {timeout:g}s.", "setup_timeout")
 
@@ -391,6 +409,7 @@ class Gateway:
                 )
             except AuthRejected as err:
                 raise _Refused(CLOSE_POLICY, err.reason, "rejected_auth") from None
+            await self._check_budget(settings, principal)
             token = principal.token
             merged = merge_setup(
                 runtime.setup,
@@ -420,11 +439,61 @@ class Gateway:
                 transparent=runtime.profile.resumption.transparent,
                 context_loss=runtime.profile.context_loss,
             )
-            session = await self._start(settings, record, request, runtime.tool_names, kind="new")
+            session = await self._start(
+                settings,
+                record,
+                request,
+                runtime.tool_names,
+                kind="new",
+                minted_by=token.principal if token is not None else None,
+            )
         except BaseException:
             self._quota.release(principal.id)
             raise
         return session
+
+    async def _check_budget(self, settings: GatewaySettings, principal: Principal) -> None:
+        """Refuse a new session (4002) when its key's budget is spent or at its session cap."""
+        usage = settings.config.gateway.usage
+        if not usage.enabled:
+            return
+        key = _usage_key_of(principal)
+        budget = _budget_of(settings.config, key)
+        if budget is None:
+            return
+        if (
+            budget.sessions_concurrent is not None
+            and self._quota.held(principal.id) > budget.sessions_concurrent
+        ):
+            self._metrics.budget_exceeded.labels(
+                key=key, budget="sessions_concurrent", action="refused"
+            ).inc()
+            raise _Refused(
+                CLOSE_BUDGET_EXHAUSTED,
+                f"Budget sessions_concurrent ({budget.sessions_concurrent}) of key {key} is reached.",
+                "rejected_budget",
+            )
+        spent = await self.usage.spent_today(key)
+        name = exhausted(budget, tokens=spent.tokens, audio_seconds=spent.audio_seconds)
+        if name is not None:
+            self._metrics.budget_exceeded.labels(
+                key=key, budget=name.split(" ")[0], action="refused"
+            ).inc()
+            raise _Refused(CLOSE_BUDGET_EXHAUSTED, refusal_reason(name, key), "rejected_budget")
+
+    def _metering(self, record: SessionRecord, minted_by: str | None) -> SessionMetering | None:
+        if not self._settings().config.gateway.usage.enabled:
+            return None
+        key = usage_key(record.principal, minted_by)
+        return SessionMetering(
+            recorder=self.usage,
+            key=key,
+            profile=record.profile,
+            model=record.model,
+            budget=lambda: _budget_of(self._settings().config, key),
+            grace=lambda: self._settings().config.gateway.usage.budget_grace_seconds,
+            metrics=self._metrics,
+        )
 
     async def _resume(
         self, settings: GatewaySettings, principal: Principal, handle: str
@@ -435,7 +504,7 @@ class Gateway:
         try:
             record = await self._store.find_by_handle(handle, now=self._wall())
         except StoreError:
-            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "store_error") from None
         # Another principal's handle is answered exactly like an unknown one.
         if record is None or record.principal != principal.id:
             raise not_found
@@ -506,13 +575,15 @@ class Gateway:
                     session_id, owner=self.instance, expected=owner
                 )
             except StoreError:
-                raise _Refused(1011, "Internal error encountered.", "store_error") from None
+                raise _Refused(
+                    CLOSE_INTERNAL, "Internal error encountered.", "store_error"
+                ) from None
             if not claimed:
                 raise busy
         try:
             current = await self._store.get_session(session_id)
         except StoreError:
-            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "store_error") from None
         if current is None or current.status == "closed" or current.owner != self.instance:
             raise not_found
         frames = handover.frames if handover is not None else []
@@ -579,6 +650,7 @@ class Gateway:
         tool_names: frozenset[str],
         *,
         kind: str,
+        minted_by: str | None = None,
     ) -> GatewaySession:
         config = settings.config
         session = GatewaySession(
@@ -596,6 +668,7 @@ class Gateway:
             wall_clock=self._wall,
             on_end=self._forget,
             writer=self.writer,
+            metering=self._metering(record, minted_by),
         )
         self._live[session.id] = session
         spec = ChildSpec(
@@ -614,7 +687,7 @@ class Gateway:
                     unavailable.code, unavailable.reason, "upstream_unavailable"
                 ) from None
             log.error("gateway.session_start_failed", error=repr(err.__cause__))
-            raise _Refused(1011, "Internal error encountered.", "start_failed") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "start_failed") from None
         except SupervisorNotRunning:
             self._live.pop(session.id, None)
             raise _Refused(
@@ -675,17 +748,19 @@ class Gateway:
                     message = decode_client(data)
                 except WireDecodeError as err:
                     self._metrics.errors.labels(kind="client_bad_frame").inc()
-                    link.request_close(CLOSE_INVALID, f"Invalid JSON payload received. {err}")
+                    link.request_close(
+                        CLOSE_INVALID_PAYLOAD, f"Invalid JSON payload received. {err}"
+                    )
                     return
                 if message.setup is not None:
                     link.request_close(
-                        CLOSE_INVALID, "setup may only be sent as the first message."
+                        CLOSE_INVALID_PAYLOAD, "setup may only be sent as the first message."
                     )
                     return
                 if sum(getattr(message, f) is not None for f in _CLIENT_FIELDS) != 1:
                     self._metrics.errors.labels(kind="client_bad_frame").inc()
                     link.request_close(
-                        CLOSE_INVALID,
+                        CLOSE_INVALID_PAYLOAD,
                         "A message needs exactly one of clientContent, realtimeInput, "
                         "toolResponse, contextUpdate.",
                     )
@@ -696,10 +771,14 @@ class Gateway:
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
-        # No writer task: the session writes to the socket itself (ClientLink.send).
+        # Frames go out through the link's one writer (the session runs it); here
+        # the client's frames are read, until the link is asked to close.
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read)
             await link.closing.wait()
+            # What is queued for the client goes out before the close frame.
+            with trio.move_on_after(limits.client_send_timeout_seconds):
+                await link.flushed.wait()
             nursery.cancel_scope.cancel()
         if link.broken and client_code[0] is None:
             await abort()  # a frame was cut half-way: no close frame can follow it
@@ -717,3 +796,15 @@ class Gateway:
                 await ws.aclose(code=code, reason=_close_reason(reason) or None)
             except trio_websocket.ConnectionClosed:
                 pass
+
+
+def _usage_key_of(principal: Principal) -> str:
+    minted_by = principal.token.principal if principal.token is not None else None
+    return usage_key(principal.id, minted_by)
+
+
+def _budget_of(config: Config, key: str) -> Budget | None:
+    for client_key in config.gateway.keys:
+        if client_key.name == key:
+            return client_key.budget
+    return None

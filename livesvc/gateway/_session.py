@@ -22,6 +22,7 @@ Everything a client sees of the upstream goes through here, so a drop, a
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import deque
@@ -30,10 +31,29 @@ from typing import Any
 
 import msgspec
 import trio
-import trio_websocket
 from structlog.contextvars import bound_contextvars
 
-from livesvc.close_codes import CLOSE_MEMORY_BUDGET
+from livesvc.close_codes import (
+    CLOSE_BUDGET_EXHAUSTED,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_MEMORY_BUDGET,
+    CLOSE_NORMAL,
+)
+from livesvc.gateway._commands import (
+    Attach,
+    ClientSent,
+    Close,
+    Command,
+    Detach,
+    Drain,
+    FromClient,
+    HandleCommitted,
+    UpstreamArrived,
+    UpstreamGone,
+)
+from livesvc.gateway._link import ClientLink
+from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
     ContextLost,
     Failed,
@@ -79,11 +99,6 @@ _FINISH_TIMEOUT = 2.0
 _SEND_GRACE = 5.0
 
 # Close codes the gateway uses towards clients.
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_INTERNAL = 1011
-CLOSE_TRY_AGAIN = 1013
 
 # Seconds a new session waits for its first client to attach.
 FIRST_ATTACH_WINDOW = 10.0
@@ -97,93 +112,22 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     client_send_timeout: float = 10.0  # a client that reads nothing for this long is closed
     buffer_frames: int = 512  # server frames kept while no client is attached
     buffer_bytes: int = 8 * 1024 * 1024
-    inbox_size: int = 16
-
-
-class ClientLink:
-    """One client connection's attachment to a session (owned by its connection handler).
-
-    The session writes encoded server frames to the client's WebSocket with
-    :meth:`send`, from its own tasks (no queue, no writer task in between), and
-    asks the handler to close the connection with :meth:`request_close`.
-    ``socket`` needs only ``async send_message(frame)``, as trio-websocket's has.
-    """
-
-    def __init__(self, *, wants_resumption: bool, socket: Any) -> None:
-        self.wants_resumption = wants_resumption
-        self.socket = socket
-        self.closing = trio.Event()
-        self.close_code = CLOSE_NORMAL
-        self.close_reason = ""
-        self.broken = False  # a write was cut off mid-frame: abort, do not close
-        self.handle: str | None = None  # the daemon handle issued during this attachment
-        self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
-
-    async def send(self, frame: bytes, *, within: float) -> bool:
-        """Deliver ``frame``; ``False`` if the client took longer than ``within`` seconds.
-
-        Frames sent from several tasks reach the socket in the order of the calls
-        (trio-websocket frames a message before it queues for its lock).
-
-        Raises:
-            trio.ClosedResourceError: the link is closing or the client is gone
-                (the frame was not delivered).
-        """
-        if self.closing.is_set():
-            raise trio.ClosedResourceError("the link is closing")
-        # Shielded: a frame cut half-way would corrupt the stream. Only the timeout
-        # cuts it, and then the connection is aborted, not closed.
-        with trio.move_on_after(within, shield=True) as scope:
-            try:
-                await self.socket.send_message(frame)
-            except trio_websocket.ConnectionClosed:
-                self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
-                raise trio.ClosedResourceError("the client is gone") from None
-        if scope.cancelled_caught:
-            self.broken = True
-            return False
-        return True
-
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; frames already being written go out first."""
-        if not self.closing.is_set():
-            self.close_code, self.close_reason = code, reason
-            self.closing.set()
-
-
-class FromClient(msgspec.Struct, frozen=True, kw_only=True):
-    """A client message on its way upstream, with the size of the frame it came in."""
-
-    message: ClientMessage
-    size: int
-
-
-class Attach(msgspec.Struct, frozen=True, kw_only=True):
-    """Attach this client (taking over from any attached one); ``resumed`` by handle."""
-
-    link: ClientLink
-    resumed: bool
-
-
-class Detach(msgspec.Struct, frozen=True, kw_only=True):
-    """This client left (``code``: how); the grace period starts if it was the attached one."""
-
-    link: ClientLink
-    code: int | None = None
-
-
-class Close(msgspec.Struct, frozen=True, kw_only=True):
-    """End the session now (the operator asked); the client gets ``code`` and ``reason``."""
-
-    reason: str
-    code: int = CLOSE_NORMAL
-
-
-Command = Attach | Detach | Close
+    # The actor's mailbox: commands, client notes, upstream events, committed handles.
+    # The actor never waits on anything but it, so it stays near empty; a full one
+    # means the session cannot keep up, and it ends (1011) rather than block a reader.
+    inbox_size: int = 4096
 
 
 class GatewaySession:
     """The session actor. Build it, start it under the sessions supervisor, then attach clients.
+
+    One task, its loop (``_commands``), changes its state. Every other task
+    posts to its mailbox (see :mod:`livesvc.gateway._commands`) and never
+    waits: the client's reading task sends its messages upstream itself (the
+    upstream's own outbox is the mailbox there) and posts what they change
+    here; the upstream's reader posts each event; the store writer posts
+    committed handles. The actor hands frames to the attached client's link,
+    whose one writer drains them to the socket.
 
     Example::
 
@@ -206,8 +150,10 @@ class GatewaySession:
         wall_clock: Callable[[], float] = time.time,
         on_end: Callable[[GatewaySession], None] | None = None,
         writer: SessionWriter | None = None,
+        metering: SessionMetering | None = None,
     ) -> None:
         self.id = record.session_id
+        self.metering = metering  # usage and budget (None: metering is off)
         self.record = record
         self._request = msgspec.structs.replace(request, deliver=self._deliver_pushed)
         self._factory = upstream_factory
@@ -238,7 +184,8 @@ class GatewaySession:
         self.link: ClientLink | None = None
         self._buffer: deque[bytes] = deque()
         self._buffer_bytes = 0
-        self._catching_up: ClientLink | None = None  # a link getting the buffer, in _attach
+        self._links: trio.Nursery | None = None  # where the client links' writers run
+        self._audio_dropped_reported = 0
         # A new session is created for a client that attaches at once; until it
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
@@ -320,7 +267,14 @@ class GatewaySession:
             async with trio.open_nursery() as writer_nursery:
                 if self._own_writer:
                     await writer_nursery.start(self._writer.run)
-                await self._serve(ctx, task_status)
+                async with trio.open_nursery() as links:
+                    self._links = links  # the client links' writers
+                    await self._serve(ctx, task_status)
+                    # The last link was asked to close: its writer writes what is
+                    # queued first, within the client send timeout.
+                    links.cancel_scope.deadline = (
+                        trio.current_time() + self._settings.client_send_timeout
+                    )
                 writer_nursery.cancel_scope.cancel()
 
     async def _serve(self, ctx: Any, task_status: trio.TaskStatus[None]) -> None:
@@ -345,7 +299,7 @@ class GatewaySession:
                     nursery.start_soon(self._from_upstream, upstream)
                     nursery.start_soon(self._commands, nursery.cancel_scope)
                     if ctx is not None:
-                        nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
+                        nursery.start_soon(self._drain_on_stop, ctx)
             finally:
                 self._nursery = None
                 # Bounded: when the whole daemon is cancelled, the store may be gone
@@ -363,8 +317,10 @@ class GatewaySession:
             )
             self.link.request_close(code, self.last_close_reason or _REASONS.get(reason, reason))
         self._metrics.sessions_closed.labels(reason=reason).inc()
+        usage = self.metering.finish() if self.metering is not None else {}
         log.info(
             "gateway.session_closed",
+            usage=usage,
             reason=reason,
             duration_seconds=round(trio.current_time() - self._started_at, 3),
             turns=self.record.turns,
@@ -410,6 +366,7 @@ class GatewaySession:
     # -- commands ---------------------------------------------------------------
 
     async def _commands(self, scope: trio.CancelScope) -> None:
+        """The actor's loop: the one task that changes the session's state."""
         while True:
             # Detached: the grace period is a deadline on waiting for the next command.
             with trio.move_on_at(self._grace_deadline) as grace:
@@ -430,10 +387,41 @@ class GatewaySession:
                     self._end_reason = "admin"
                     scope.cancel()
                     return
+                case UpstreamArrived(event=event):
+                    await self._on_upstream_event(event)
+                case ClientSent(message=message):
+                    self._note_client_message(message)
+                case HandleCommitted(link=link, ticket=ticket):
+                    self._committed(link, ticket)
+                case UpstreamGone():
+                    # The upstream ended without a Failed event: it was closed under us.
+                    if self._end_reason != "upstream_failed":
+                        self._end_reason = "upstream_closed"
+                    scope.cancel()
+                    return
+                case Drain():
+                    self._draining = True
+                    log.info(
+                        "session.draining", busy=self.busy, client_attached=self.link is not None
+                    )
+            if self._draining and (not self.busy or self.link is None):
+                # At a turn boundary (or with nobody to finish it for): end, resumable.
+                self.last_close_code = CLOSE_GOING_AWAY
+                self.last_close_reason = "Server is restarting; resume with your session handle."
+                self._end_reason = "drained"
+                scope.cancel()
+                return
+
+    def _take_back(self, link: ClientLink) -> None:
+        # What its writer did not get to write is older than anything kept since.
+        for frame in reversed(link.take_unsent()):
+            self._keep(frame, oldest=True)
+        link.request_close(CLOSE_NORMAL, "")  # its writer ends (a no-op if it is closing)
 
     async def _attach(self, link: ClientLink, *, resumed: bool) -> None:
         if self.link is not None:
             self.link.request_close(CLOSE_GOING_AWAY, "Session resumed by another connection.")
+            self._take_back(self.link)  # for the new client
         self._grace_deadline = math.inf
         self.link = link
         self.status = "active"
@@ -442,19 +430,21 @@ class GatewaySession:
             changes["client_resumes"] = self.record.client_resumes + 1
         self._persist(**changes)
         log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
-        # Until the buffer is flushed, new frames join its end: the client gets
-        # setupComplete, then what it missed, then what came since, in order.
-        self._catching_up = link
-        try:
-            await self._deliver(
-                encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
-            )
-            while self._buffer and self.link is link and not link.closing.is_set():
-                frame = self._buffer.popleft()
-                self._buffer_bytes -= len(frame)
-                await self._deliver(frame, oldest=True)
-        finally:
-            self._catching_up = None
+        self._audio_dropped_reported = 0
+        link.on_too_slow = self._client_too_slow
+        assert self._links is not None
+        self._links.start_soon(
+            functools.partial(link.write_frames, per_frame=self._settings.client_send_timeout)
+        )
+        # Queued without a wait, so nothing overtakes: setupComplete, then what the
+        # client missed, then what comes next.
+        self._deliver(
+            encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
+        )
+        while self._buffer and self.link is link and not link.closing.is_set():
+            frame = self._buffer.popleft()
+            self._buffer_bytes -= len(frame)
+            self._deliver(frame, oldest=True)
         if (
             not resumed
             and self.link is link
@@ -466,7 +456,10 @@ class GatewaySession:
             self._offer_handle(updated_at=self._wall())
 
     async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
+        link = self.link
         self.link = None
+        if link is not None:
+            self._take_back(link)
         self.status = "detached"
         self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
@@ -495,7 +488,7 @@ class GatewaySession:
         upstream = self._upstream
         if upstream is None or not self._accepting:
             raise trio.ClosedResourceError("the session has ended")
-        self._note_client_message(item.message)
+        self._mail(ClientSent(message=item.message))  # the actor updates its state
         # The client may leave mid-send (its task is cancelled): a message read
         # from it is still handed over, as a queue in between would have done.
         with trio.move_on_after(_SEND_GRACE, shield=True) as scope:
@@ -508,6 +501,8 @@ class GatewaySession:
         self._in_bytes.inc(item.size)
 
     def _note_client_message(self, message: ClientMessage) -> None:
+        if self.metering is not None:
+            self.metering.client_message(message)
         content = message.client_content
         realtime = message.realtime_input
         starts_turn = (
@@ -524,12 +519,11 @@ class GatewaySession:
     # -- upstream -> client ---------------------------------------------------------
 
     async def _from_upstream(self, upstream: Upstream) -> None:
+        # With ``deliver`` (the daemon's upstream), events come through it and this
+        # only ends with the upstream; a plain upstream's events come here.
         async for event in upstream.events():
-            await self._on_upstream_event(event)
-        # The upstream ended without a Failed event: it was closed under us.
-        if self._end_reason != "upstream_failed":
-            self._end_reason = "upstream_closed"
-        self._end()
+            self._mail(UpstreamArrived(event=event))
+        self._mail(UpstreamGone())
 
     def _end(self) -> None:
         if self._scope is None:
@@ -538,11 +532,24 @@ class GatewaySession:
             self._scope.cancel()
 
     async def _deliver_pushed(self, event: UpstreamEvent) -> None:
-        # Awaited by the upstream in its own task (its connection's reader). Shielded:
-        # a frame is handed to the client whole or not at all, never cut half-way
-        # and then delivered again (bounded by client_send_timeout in _deliver).
-        with trio.CancelScope(shield=True):
-            await self._on_upstream_event(event)
+        """The upstream's reader hands an event over: into the mailbox, never waiting."""
+        self._mail(UpstreamArrived(event=event))
+
+    def _mail(self, command: Command) -> None:
+        """Post to this actor from another task (a reader, the store writer): never waits."""
+        try:
+            self.inbox_send.send_nowait(command)
+        except trio.WouldBlock:
+            # The actor cannot keep up (it never waits on clients or the store): end
+            # the session with a clear close rather than hold up a reader.
+            self._metrics.errors.labels(kind="session_inbox_overflow").inc()
+            log.error("session.inbox_overflow", capacity=self._settings.inbox_size)
+            self.last_close_code = CLOSE_INTERNAL
+            self.last_close_reason = "Internal error encountered."
+            self._end_reason = "overloaded"
+            self._end()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the session has ended; nobody takes it
 
     async def _on_upstream_event(self, event: UpstreamEvent) -> None:
         match event:
@@ -609,20 +616,33 @@ class GatewaySession:
                 return
 
     async def _on_frame(self, message: ServerMessage) -> None:
+        if self.metering is not None:
+            self.metering.server_message(message)
         forwarded = self._rewrite(message)
         if forwarded is None:
-            await self._pay_owed()
+            self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        if self.link is not None and self._catching_up is None:
-            await self._deliver(frame)
-        else:
-            self._keep(frame)
-        await self._pay_owed()
+        self._deliver(frame, droppable=_is_model_audio(forwarded))
+        self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
+        content = message.server_content
+        if (
+            self.metering is not None
+            and content is not None
+            and content.turn_complete
+            and content.interaction_status != "IN_PROGRESS"
+        ):
+            spent = self.metering.turn_ended()
+            if spent is not None:  # the key's budget is spent and its grace over
+                self.last_close_code = CLOSE_BUDGET_EXHAUSTED
+                self.last_close_reason = spent
+                self._end_reason = "budget"
+                log.warning("session.budget_closed", reason=spent)
+                self._end()
 
     def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
@@ -718,6 +738,10 @@ class GatewaySession:
             ticket.on_done(lambda t: self._on_committed(link, t))
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
+        # Called in the store writer's task: the actor takes it from there.
+        self._mail(HandleCommitted(link=link, ticket=ticket))
+
+    def _committed(self, link: ClientLink, ticket: Ticket) -> None:
         if link.handle is None and ticket.handle is not None:
             link.handle = ticket.handle
         if link.handle is None:
@@ -735,18 +759,15 @@ class GatewaySession:
             return  # one owed update per link is enough: they all carry the same handle
         if link.closing.is_set():
             return
-        # Called from the store writer's task: the update goes with the next frame,
-        # or in a task of its own if none comes first.
         self._owed = (link, frame)
-        if self._nursery is not None:
-            self._nursery.start_soon(self._pay_owed)
+        self._pay_owed()
 
-    async def _pay_owed(self) -> None:
+    def _pay_owed(self) -> None:
         owed, self._owed = self._owed, None
         if owed is not None and owed[0] is self.link:
             self._out_messages.inc()
             self._out_bytes.inc(len(owed[1]))
-            await self._deliver(owed[1])
+            self._deliver(owed[1])
 
     def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
         if oldest:
@@ -765,27 +786,27 @@ class GatewaySession:
             self._metrics.errors.labels(kind="detached_buffer_overflow").inc(dropped)
             log.warning("session.buffer_dropped", frames=dropped)
 
-    async def _deliver(self, frame: bytes, *, oldest: bool = False) -> None:
-        """Send ``frame`` to the attached client, or keep it for the next one.
+    def _client_too_slow(self, why: str) -> None:
+        # The link closes itself (4003); the session stays for the client's resume.
+        self._metrics.errors.labels(kind="client_too_slow").inc()
+        log.warning("session.client_too_slow", why=why)
 
-        A frame that cannot go is kept: at the buffer's front when it is the
-        ``oldest`` (taken from there), else at its end.
+    def _deliver(self, frame: bytes, *, oldest: bool = False, droppable: bool = False) -> None:
+        """Hand ``frame`` to the attached client's writer, or keep it for the next client.
+
+        Never waits (the upstream's reader calls it). A frame the link does not
+        take is kept: at the buffer's front when it is the ``oldest`` (taken
+        from there), else at its end.
         """
         link = self.link
-        if link is None:
+        if link is None or not link.offer(frame, droppable=droppable):
             self._keep(frame, oldest=oldest)
             return
-        timeout = self._settings.client_send_timeout
-        try:
-            delivered = await link.send(frame, within=timeout)
-        except trio.ClosedResourceError:
-            self._keep(frame, oldest=oldest)  # the client is going; keep it for a resume
-            return
-        if not delivered:
-            self._metrics.errors.labels(kind="client_too_slow").inc()
-            log.warning("session.client_too_slow", timeout=timeout)
-            link.request_close(CLOSE_POLICY, "Client is not reading its messages.")
-            self._keep(frame, oldest=oldest)
+        if link.audio_dropped > self._audio_dropped_reported:
+            self._metrics.media_dropped.labels(kind="client_audio").inc(
+                link.audio_dropped - self._audio_dropped_reported
+            )
+            self._audio_dropped_reported = link.audio_dropped
 
     # -- drain ----------------------------------------------------------------------
 
@@ -794,16 +815,9 @@ class GatewaySession:
             self._idle.set()
             self._idle = trio.Event()
 
-    async def _drain_on_stop(self, ctx: Any, scope: trio.CancelScope) -> None:
+    async def _drain_on_stop(self, ctx: Any) -> None:
         await ctx.wait_stop_requested()
-        self._draining = True
-        log.info("session.draining", busy=self.busy, client_attached=self.link is not None)
-        while self.busy and self.link is not None:
-            await self._idle.wait()
-        self.last_close_code = CLOSE_GOING_AWAY
-        self.last_close_reason = "Server is restarting; resume with your session handle."
-        self._end_reason = "drained"
-        scope.cancel()
+        self._mail(Drain())
 
 
 _SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))
@@ -814,3 +828,12 @@ _REASONS = {
     "closed": "Session closed.",
     "client_closed": "Session ended: its client closed it and cannot resume it.",
 }
+
+
+def _is_model_audio(message: ServerMessage) -> bool:
+    """A frame that is only model audio: the one kind a slow client may lose (counted)."""
+    content = message.server_content
+    if content is None or content.model_turn is None or content.turn_complete:
+        return False
+    parts = content.model_turn.parts or ()
+    return bool(parts) and all(p.inline_data is not None and p.text is None for p in parts)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import msgspec
 
+from livesvc.close_codes import CLOSE_INTERNAL
 from livesvc.tools import ToolSpec
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 
@@ -111,7 +112,7 @@ UpstreamEvent = (
 class UpstreamUnavailable(Exception):
     """The upstream session could not be opened; the client is refused with ``code``."""
 
-    def __init__(self, reason: str, *, code: int = 1011) -> None:
+    def __init__(self, reason: str, *, code: int = CLOSE_INTERNAL) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason

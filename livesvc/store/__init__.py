@@ -26,6 +26,7 @@ from livesvc.store._store import StoreError as StoreError
 from livesvc.store._store import StoreServer as StoreServer
 from livesvc.store._store import StoreTimeout as StoreTimeout
 from livesvc.store._store import open_store_channel as open_store_channel
+from livesvc.store._usage import UsageRow as UsageRow
 from livesvc.store._writer import SessionWriter as SessionWriter
 from livesvc.store._writer import Ticket as Ticket
 
@@ -39,5 +40,6 @@ __all__ = [
     "StoreTimeout",
     "Ticket",
     "TokenRecord",
+    "UsageRow",
     "open_store_channel",
 ]

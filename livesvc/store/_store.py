@@ -21,8 +21,9 @@ import outcome
 import trio
 
 from livesvc.logs import get_logger
-from livesvc.store import _sql
+from livesvc.store import _sql, _usage
 from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, digest
+from livesvc.store._usage import UsageRow
 
 __all__ = ["Store", "StoreError", "StoreServer", "StoreTimeout", "open_store_channel"]
 
@@ -237,6 +238,16 @@ class Store:
 
     async def list_tokens(self, *, now: float) -> list[TokenRecord]:
         return await self._call("list_tokens", lambda c: _sql.list_tokens(c, now))
+
+    async def add_usage(self, rows: list[UsageRow]) -> None:
+        """Add usage amounts (see :mod:`livesvc.store._usage`)."""
+        await self._call("add_usage", lambda conn: _usage.add_usage(conn, rows))
+
+    async def usage_rows(self, *, key: str | None, since: str, until: str) -> list[UsageRow]:
+        """Usage rows from ``since`` to ``until`` (UTC days, inclusive)."""
+        return await self._call(
+            "usage_rows", lambda conn: _usage.usage_rows(conn, key, since, until)
+        )
 
     async def purge(self, *, now: float, keep_closed_seconds: float) -> tuple[int, int]:
         """Delete expired tokens and old sessions; returns (tokens, sessions) deleted."""

@@ -27,6 +27,7 @@ from .e2e_support import (
     config_text,
     sdk_on,
     start_serve,
+    stop_serve,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -135,6 +136,7 @@ async def test_by_default_the_client_is_closed_with_4001(tmp_path: Path, nursery
             replies, code, message, session_id = await sdk_on(daemon, script)
             view = (await admin_get(daemon, f"/v1/sessions/{session_id}")).json()
             metrics = (await admin_get(daemon, "/metrics")).text
+            assert await stop_serve(daemon) == 0
     finally:
         upstream.kill()
     assert replies == ["echo #1: a", "echo #2: b"]  # and never a silent "echo #1: c"
@@ -164,6 +166,7 @@ async def test_reseed_restores_the_conversation_on_the_new_upstream(
         with trio.fail_after(60):
             replies, view = await sdk_on(daemon, script)
             metrics = (await admin_get(daemon, "/metrics")).text
+            assert await stop_serve(daemon) == 0
     finally:
         upstream.kill()
     # The new upstream session was seeded with turns a and b: its counter goes on.

@@ -86,6 +86,10 @@ class FakeUpstream:
         self.request = request
         self.sent: list[ClientMessage] = []
         self.push, self._events = trio.open_memory_channel[UpstreamEvent](100)
+        # As production (SessionUpstream) does: with a ``deliver`` in the request,
+        # events are handed to it by the upstream's own task (pump), and events()
+        # only ends when the upstream does.
+        self._ended_send, self._ended = trio.open_memory_channel[UpstreamEvent](0)
         self.handles = 0
         self.closed = False
 
@@ -126,7 +130,14 @@ class FakeUpstream:
             )
 
     def events(self) -> trio.MemoryReceiveChannel[UpstreamEvent]:
-        return self._events
+        return self._ended if self.request.deliver is not None else self._events
+
+    async def pump(self) -> None:
+        """The upstream's reader: each event into the gateway session's ``deliver``."""
+        assert self.request.deliver is not None
+        async with self._ended_send:
+            async for event in self._events:
+                await self.request.deliver(event)
 
     def restarts(self) -> dict[str, int]:
         return {"connection": 0}
@@ -164,10 +175,14 @@ class FakeUpstreams:
             raise self.refuse
         upstream = FakeUpstream(request)
         self.opened.append(upstream)
-        try:
-            yield upstream
-        finally:
-            upstream.closed = True
+        async with trio.open_nursery() as nursery:
+            if request.deliver is not None:
+                nursery.start_soon(upstream.pump)
+            try:
+                yield upstream
+            finally:
+                upstream.closed = True
+                nursery.cancel_scope.cancel()
 
     def last(self) -> FakeUpstream:
         return self.opened[-1]

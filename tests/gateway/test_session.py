@@ -20,6 +20,7 @@ from livesvc.gateway._upstream import Frame, SendRefused, UpstreamRequest
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord
 from livesvc.wire import (
+    Blob,
     ClientContent,
     ClientMessage,
     Content,
@@ -32,7 +33,7 @@ from livesvc.wire import (
 )
 from supervisors import ChildContext
 
-from .conftest import FakeUpstreams, client_link
+from .conftest import FakeUpstreams, QueueSocket, client_link
 
 
 class MemoryStore:
@@ -201,10 +202,12 @@ async def test_a_client_that_reads_nothing_is_closed(autojump_clock, upstreams: 
         await upstreams.last().reply("one")  # the client's queue (size 1) is already full
         await link.closing.wait()
         assert trio.current_time() == start + 10
-        assert (link.close_code, link.close_reason) == (1008, "Client is not reading its messages.")
+        assert (link.close_code, link.close_reason) == (4003, "Client is not reading its messages.")
         # The write was cut: the connection is to be aborted (no close frame can
-        # follow half a frame), and the frame is kept for a resume.
+        # follow half a frame), and once the client is gone its frames are kept for a resume.
         assert link.broken
+        await session.inbox_send.send(Detach(link=link, code=1006))
+        await trio.testing.wait_all_tasks_blocked()
         assert b"one" in b"".join(session.buffered_frames())
         nursery.cancel_scope.cancel()
     sample = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
@@ -345,6 +348,7 @@ async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> No
 
     upstreams.last().send = silent  # type: ignore[method-assign]
     await session.send_to_upstream(FromClient(message=text_turn("hi"), size=2))
+    await trio.testing.wait_all_tasks_blocked()  # the actor took the client's note
     assert session.busy
 
 
@@ -449,10 +453,63 @@ async def test_frames_for_a_gone_client_are_kept_for_its_resume(
         link = ClientLink(wants_resumption=False, socket=GoneSocket())
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await trio.testing.wait_all_tasks_blocked()
+        assert link.closing.is_set()  # the writer found the client gone
+        assert not link.offer(b"{}")  # and the link takes nothing more
+        await session.inbox_send.send(Detach(link=link, code=1006))
+        await trio.testing.wait_all_tasks_blocked()
         assert [msgspec.json.decode(f) for f in session.buffered_frames()] == [
             {"setupComplete": {"sessionId": "ls_1"}}
         ]
-        link.request_close(1000, "")
-        with pytest.raises(trio.ClosedResourceError):
-            await link.send(b"{}", within=1.0)
         nursery.cancel_scope.cancel()
+
+
+def _audio_frame(i: int) -> Frame:
+    chunk = Blob(data=bytes([i % 256]) * 960, mime_type="audio/pcm;rate=24000")
+    return Frame(
+        message=ServerMessage(
+            server_content=ServerContent(model_turn=Content(parts=[Part(inline_data=chunk)]))
+        )
+    )
+
+
+async def test_a_client_that_stops_reading_never_holds_up_its_upstream(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    """The upstream's reader hands frames over without waiting for the client: audio
+    past the link's bound is dropped (counted), a conversation frame that does not fit
+    closes the client with 4003, and all of it happens at once, at the same virtual time."""
+    metrics = DaemonMetrics()
+    session = make_session(upstreams, MemoryStore(), metrics, client_send_timeout=10.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        # A client whose socket holds one frame (setupComplete fills it) and reads nothing.
+        link = ClientLink(wants_resumption=True, socket=QueueSocket(capacity=1), max_frames=8)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await trio.testing.wait_all_tasks_blocked()
+        upstream = upstreams.last()
+        start = trio.current_time()
+        for i in range(50):
+            await upstream.push.send(_audio_frame(i))
+        await trio.testing.wait_all_tasks_blocked()
+        # The reader delivered all 50 without waiting: nothing left in its channel.
+        assert upstream._events.statistics().current_buffer_used == 0
+        assert trio.current_time() == start
+        assert not link.closing.is_set()  # audio alone never closes a client
+        assert link.audio_dropped == 42  # 8 queued (the head being written), 42 dropped
+        # Conversation frames are never dropped: audio makes room for them, and once
+        # only they are left, the next one that does not fit closes the client.
+        for i in range(8):
+            text = Content(role="model", parts=[Part(text=f"words {i}")])
+            await upstream.push.send(
+                Frame(message=ServerMessage(server_content=ServerContent(model_turn=text)))
+            )
+        await trio.testing.wait_all_tasks_blocked()
+        assert trio.current_time() == start
+        assert link.closing.is_set()
+        assert (link.close_code, link.close_reason) == (4003, "Client is not reading its messages.")
+        nursery.cancel_scope.cancel()
+    dropped = metrics.registry.get_sample_value(
+        "livesvc_media_dropped_total", {"kind": "client_audio"}
+    )
+    slow = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
+    assert (dropped, slow) == (49.0, 1.0)  # every queued audio frame but the one in flight
