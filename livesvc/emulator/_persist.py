@@ -6,8 +6,8 @@ the next turn is ``echo #N+1``, not ``echo #1``. What is kept per handle: the
 session id, model, backend, the context (user turns) it captures, and its
 expiry as wall-clock time. A restart loses only what no handle covered yet (the
 turn in flight). Handles are stored as SHA-256 digests, the file is 0600 in a
-0700 directory, and an unreadable file is moved aside with an error log, never
-a crash.
+0700 directory, and an unreadable file (or one with a damaged page) is moved
+aside with an error log, never a crash.
 
 All SQLite calls run in a worker thread (``trio.to_thread``), one at a time.
 
@@ -106,7 +106,11 @@ def _open_checked(path: Path) -> sqlite3.Connection:
         # OS's cache at once), not a power cut; a handle goes out without a disk wait.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
-        conn.execute("SELECT count(*) FROM handles").fetchone()
+        # Every page, not just the header: a damaged page found later, by load(),
+        # would stop the emulator instead of starting it afresh.
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {check}")
     except sqlite3.DatabaseError:
         conn.close()
         raise
