@@ -32,11 +32,15 @@ import trio
 from livesvc._private import private_file
 from livesvc.logs import get_logger
 
-__all__ = ["FILE_NAME", "HandleRow", "SessionFile", "digest"]
+__all__ = ["FILE_NAME", "HANDLES_PER_SESSION", "HandleRow", "SessionFile", "digest"]
 
 log = get_logger(__name__)
 
 FILE_NAME = "emulator-sessions.db"
+
+# Handles kept per session, in memory and on disk; older ones are forgotten
+# (still plenty to resume from).
+HANDLES_PER_SESSION = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handles (
@@ -143,9 +147,23 @@ def _load(conn: sqlite3.Connection, now: float) -> list[HandleRow]:
 
 
 def _save(conn: sqlite3.Connection, row: HandleRow, now: float) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO handles VALUES (?, ?, ?, ?, ?, ?)",
-        (row.digest, row.session_id, row.model, row.backend, row.turns, row.expires_at),
-    )
-    # Expired handles go as new ones come: the file stays the size of what is resumable.
-    conn.execute("DELETE FROM handles WHERE expires_at <= ?", (now,))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR REPLACE INTO handles VALUES (?, ?, ?, ?, ?, ?)",
+            (row.digest, row.session_id, row.model, row.backend, row.turns, row.expires_at),
+        )
+        # Expired handles go as new ones come: the file stays the size of what is resumable.
+        conn.execute("DELETE FROM handles WHERE expires_at <= ?", (now,))
+        # And a session keeps its newest handles only, as in memory: a handle the
+        # registry forgot does not come back after a restart.
+        conn.execute(
+            "DELETE FROM handles WHERE session_id = ? AND digest NOT IN"
+            " (SELECT digest FROM handles WHERE session_id = ?"
+            " ORDER BY expires_at DESC LIMIT ?)",
+            (row.session_id, row.session_id, HANDLES_PER_SESSION),
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from livesvc.emulator import open_emulator
 from livesvc.emulator._catalogue import DEFAULT_CATALOGUE, Catalogue
-from livesvc.emulator._persist import FILE_NAME, HandleRow, SessionFile, digest
+from livesvc.emulator._persist import FILE_NAME, HANDLES_PER_SESSION, HandleRow, SessionFile, digest
 from livesvc.emulator._registry import SessionRegistry
 from livesvc.wire import GenerationConfig, SessionResumptionConfig
 
@@ -150,3 +150,17 @@ async def test_a_failed_write_is_logged_and_the_session_goes_on(tmp_path: Path) 
     failed = [e for e in logs if e["event"] == "emulator.state_write_failed"]
     assert len(failed) == 2  # turns one and two (the setup's handle was written)
     assert failed[0]["log_level"] == "error"
+
+
+async def test_the_file_keeps_a_sessions_newest_handles_as_memory_does(tmp_path: Path) -> None:
+    store = await SessionFile.open(tmp_path / "state")
+    for n in range(HANDLES_PER_SESSION + 6):
+        await store.save(row(f"h{n}", turns=n, expires_at=10_000.0 + n), now=0.0)
+    await store.save(row("other", turns=1, expires_at=10_000.0, session_id="emu-2"), now=0.0)
+    await store.close()
+    again = await SessionFile.open(tmp_path / "state")
+    rows = await again.load(now=0.0)
+    await again.close()
+    kept = sorted(r.turns for r in rows if r.session_id == "emu-1")
+    assert kept == list(range(6, HANDLES_PER_SESSION + 6))
+    assert [r.session_id for r in rows].count("emu-2") == 1
