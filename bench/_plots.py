@@ -1,7 +1,7 @@
 """Pictures of benchmark results: PNG plots beside the JSON they are drawn from.
 
 ``make bench`` (and ``make soak``) call :func:`plot_result` after writing a
-result; ``python -m bench.plots FILE.json`` redraws one. matplotlib is a
+result; ``python -m bench._plots FILE.json`` redraws one. matplotlib is a
 bench-only dependency (the ``bench`` extra); without it, plotting is skipped
 with a message, and nothing else changes.
 
