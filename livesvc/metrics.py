@@ -70,7 +70,9 @@ class DaemonMetrics:
         tool_duration: seconds a daemon tool took, by ``tool``.
         first_response_latency: seconds from a client's turn to the first model output.
         errors: errors by ``kind``.
-        media_dropped: realtime media chunks dropped while disconnected, by ``kind``.
+        media_dropped: realtime media chunks dropped while disconnected, by ``kind``
+            (``model_audio`` / ``client_audio``: model audio a slow client did not get).
+        context_lost: upstream conversations lost, by ``outcome`` (closed, reseeded, continued).
         config_reloads: SIGHUP reloads by ``result`` (applied, rejected).
     """
 
@@ -150,6 +152,13 @@ class DaemonMetrics:
             "livesvc_media_dropped",
             "Realtime media chunks dropped while the upstream was away, by kind.",
             ["kind"],
+            registry=r,
+        )
+        self.context_lost = Counter(
+            "livesvc_context_lost",
+            "Times an upstream lost its conversation, by what the gateway did "
+            "(closed, reseeded, continued).",
+            ["outcome"],
             registry=r,
         )
         self.config_reloads = Counter(

@@ -240,6 +240,9 @@ class Profile(_Section, kw_only=True, frozen=True):
     compression: CompressionConfig | None = None
     setup: dict[str, Any] = {}
     client_overridable: list[str] = []
+    # What a gateway client gets when the upstream loses the conversation (a resume
+    # refused): "fail" closes it with 4001; "reseed" / "continue" keep it (docs/daemon.md).
+    context_loss: Literal["fail", "reseed", "continue"] = "fail"
 
 
 class Config(_Section, kw_only=True, frozen=True):

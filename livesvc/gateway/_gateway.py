@@ -33,17 +33,23 @@ import trio
 import trio_websocket
 
 from livesvc._server import HttpRequest, HttpResponse, Limits, WebSocketUpgrade, serve
+from livesvc.close_codes import (
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_INVALID_PAYLOAD,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
+)
 from livesvc.config import Config
 from livesvc.gateway._client_auth import AuthRejected, ClientAuth, Principal
 from livesvc.gateway._credentials import extract_credential
 from livesvc.gateway._limits import RateLimiter, SessionQuota
+from livesvc.gateway._link import ClientLink
 from livesvc.gateway._merge import merge_setup
 from livesvc.gateway._profiles import ProfileRuntime
 from livesvc.gateway._session import (
-    CLOSE_GOING_AWAY,
-    CLOSE_POLICY,
     Attach,
-    ClientLink,
     Detach,
     FromClient,
     GatewaySession,
@@ -69,9 +75,7 @@ __all__ = ["Gateway", "GatewaySettings", "Handover", "Peers"]
 
 log = get_logger(__name__)
 
-CLOSE_INVALID = 1007
 _FLUSH_TIMEOUT = 5.0
-CLOSE_TRY_AGAIN = 1013
 
 _LIVE_PATH = re.compile(
     r"/ws/(?:google\.ai\.generativelanguage\.v1(?:alpha|beta)?\.GenerativeService\."
@@ -336,7 +340,7 @@ class Gateway:
         except AuthRejected as err:
             raise _Refused(CLOSE_POLICY, err.reason, "rejected_auth") from None
         except StoreError:
-            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "store_error") from None
 
     async def _read_setup(
         self, ws: trio_websocket.WebSocketConnection, settings: GatewaySettings
@@ -348,10 +352,12 @@ class Gateway:
                 message = decode_client(data)
             except WireDecodeError as err:
                 raise _Refused(
-                    CLOSE_INVALID, f"Invalid JSON payload received. {err}", "bad_setup"
+                    CLOSE_INVALID_PAYLOAD, f"Invalid JSON payload received. {err}", "bad_setup"
                 ) from None
             if message.setup is None:
-                raise _Refused(CLOSE_INVALID, "The first message must be setup.", "bad_setup")
+                raise _Refused(
+                    CLOSE_INVALID_PAYLOAD, "The first message must be setup.", "bad_setup"
+                )
             return message.setup
         raise _Refused(CLOSE_POLICY, f"No setup message within {timeout:g}s.", "setup_timeout")
 
@@ -421,7 +427,7 @@ class Gateway:
         try:
             record = await self._store.find_by_handle(handle, now=self._wall())
         except StoreError:
-            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "store_error") from None
         # Another principal's handle is answered exactly like an unknown one.
         if record is None or record.principal != principal.id:
             raise not_found
@@ -491,13 +497,15 @@ class Gateway:
                     session_id, owner=self.instance, expected=owner
                 )
             except StoreError:
-                raise _Refused(1011, "Internal error encountered.", "store_error") from None
+                raise _Refused(
+                    CLOSE_INTERNAL, "Internal error encountered.", "store_error"
+                ) from None
             if not claimed:
                 raise busy
         try:
             current = await self._store.get_session(session_id)
         except StoreError:
-            raise _Refused(1011, "Internal error encountered.", "store_error") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "store_error") from None
         if current is None or current.status == "closed" or current.owner != self.instance:
             raise not_found
         frames = handover.frames if handover is not None else []
@@ -576,6 +584,7 @@ class Gateway:
                 grace_period=config.gateway.grace_period_seconds,
                 handle_ttl=config.store.handle_ttl_seconds,
                 client_send_timeout=config.gateway.limits.client_send_timeout_seconds,
+                context_loss=_context_loss(settings, record.profile),
             ),
             daemon_tools=tool_names,
             wall_clock=self._wall,
@@ -599,7 +608,7 @@ class Gateway:
                     unavailable.code, unavailable.reason, "upstream_unavailable"
                 ) from None
             log.error("gateway.session_start_failed", error=repr(err.__cause__))
-            raise _Refused(1011, "Internal error encountered.", "start_failed") from None
+            raise _Refused(CLOSE_INTERNAL, "Internal error encountered.", "start_failed") from None
         except SupervisorNotRunning:
             self._live.pop(session.id, None)
             raise _Refused(
@@ -647,7 +656,7 @@ class Gateway:
                     data = await ws.get_message()
                 except trio_websocket.ConnectionClosed as closed:
                     client_code[0] = closed.reason.code if closed.reason is not None else 1006
-                    link.request_close(client_code[0] or 1000, "")
+                    link.request_close(client_code[0] or CLOSE_NORMAL, "")
                     return
                 if not limiter.allow():
                     self._metrics.errors.labels(kind="client_rate_limited").inc()
@@ -660,32 +669,38 @@ class Gateway:
                     message = decode_client(data)
                 except WireDecodeError as err:
                     self._metrics.errors.labels(kind="client_bad_frame").inc()
-                    link.request_close(CLOSE_INVALID, f"Invalid JSON payload received. {err}")
+                    link.request_close(
+                        CLOSE_INVALID_PAYLOAD, f"Invalid JSON payload received. {err}"
+                    )
                     return
                 if message.setup is not None:
                     link.request_close(
-                        CLOSE_INVALID, "setup may only be sent as the first message."
+                        CLOSE_INVALID_PAYLOAD, "setup may only be sent as the first message."
                     )
                     return
                 if sum(getattr(message, f) is not None for f in _CLIENT_FIELDS) != 1:
                     self._metrics.errors.labels(kind="client_bad_frame").inc()
                     link.request_close(
-                        CLOSE_INVALID,
+                        CLOSE_INVALID_PAYLOAD,
                         "A message needs exactly one of clientContent, realtimeInput, "
                         "toolResponse, contextUpdate.",
                     )
                     return
                 try:
-                    await session.send_to_upstream(FromClient(message=message, size=len(data)))
+                    await session.inbox_send.send(FromClient(message=message, size=len(data)))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
-        # No writer task: the session writes to the socket itself (ClientLink.send).
+        # Server frames are written by the link's one writer task (started by the
+        # session): wait for it, then close (or abort a connection cut mid-frame).
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read)
             await link.closing.wait()
             nursery.cancel_scope.cancel()
+        if link.writer_started:
+            with trio.move_on_after(limits.client_send_timeout_seconds + 1):
+                await link.writer_done.wait()
         if link.broken and client_code[0] is None:
             await abort()  # a frame was cut half-way: no close frame can follow it
             client_code[0] = link.close_code
@@ -702,3 +717,9 @@ class Gateway:
                 await ws.aclose(code=code, reason=_close_reason(reason) or None)
             except trio_websocket.ConnectionClosed:
                 pass
+
+
+def _context_loss(settings: GatewaySettings, profile: str) -> str:
+    """The profile's ``context_loss`` policy (``fail`` when the profile is gone)."""
+    runtime = settings.profiles.get(profile)
+    return runtime.profile.context_loss if runtime is not None else "fail"

@@ -3,18 +3,23 @@
 The session is an actor, a temporary child of the daemon's ``sessions``
 dynamic supervisor. It owns the upstream (a session from the session library)
 for its whole life, and at most one attached client at a time (a
-:class:`ClientLink`, owned by that client's connection handler). Three paths
-share the session's state:
+:class:`ClientLink`). ONE task (the actor loop) owns its state and takes its
+messages, in batches, from one bounded :class:`Mailbox`:
 
-* ``commands`` (a task): attach, detach, close; a detached session waits out
-  its grace period, then ends;
-* ``send_to_upstream``: client messages, in order, into the upstream's ledger
-  (no task: the client's reading task hands each message over itself);
-* upstream events, pushed by the upstream in its own task (a task reads
-  ``events()`` for an upstream that does not push): frames are filtered and
-  rewritten for the client (``goAway`` and daemon tool calls never reach it;
-  resumption updates carry daemon handles) and written to the client's socket
-  (no queue, no writer task), or buffered while no client is attached.
+* from the client's connection handler: :class:`Attach`, :class:`Detach`,
+  :class:`FromClient` (these senders wait for room: backpressure on the client);
+* from the operator: :class:`Close`; from the supervisor's stop: a drain;
+* from the upstream's reader: :class:`FromUpstream`, posted without waiting
+  (nobody waits inside a reader: model audio is shed oldest-first past the
+  bound, everything else is kept);
+* from the store writer: :class:`HandleCommitted`, posted without waiting.
+
+Frames for the client are filtered and rewritten (``goAway`` and daemon tool
+calls never reach it; resumption updates carry daemon handles) and posted to
+the attached link's outbox, which that link's one writer task drains; a
+client whose outbox overflows with frames that may not be dropped is closed
+with CLOSE_CLIENT_TOO_SLOW and its session stays for a resume. While no
+client is attached, frames are buffered.
 
 Everything a client sees of the upstream goes through here, so a drop, a
 ``goAway`` handover or a daemon restart is invisible to the client.
@@ -22,6 +27,7 @@ Everything a client sees of the upstream goes through here, so a drop, a
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import deque
@@ -30,11 +36,20 @@ from typing import Any
 
 import msgspec
 import trio
-import trio_websocket
 from structlog.contextvars import bound_contextvars
 
-from livesvc.close_codes import CLOSE_MEMORY_BUDGET
+from livesvc.close_codes import (
+    CLOSE_CLIENT_TOO_SLOW,
+    CLOSE_CONTEXT_LOST,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
+    CLOSE_MEMORY_BUDGET,
+    CLOSE_NORMAL,
+)
+from livesvc.gateway._link import TOO_SLOW_REASON, ClientLink
+from livesvc.gateway._mailbox import Mailbox, Posted
 from livesvc.gateway._upstream import (
+    ContextLost,
     Failed,
     Frame,
     MediaDropped,
@@ -67,6 +82,8 @@ __all__ = [
     "Close",
     "Detach",
     "FromClient",
+    "FromUpstream",
+    "HandleCommitted",
     "GatewaySession",
     "SessionSettings",
 ]
@@ -74,15 +91,10 @@ __all__ = [
 log = get_logger(__name__)
 
 _FINISH_TIMEOUT = 2.0
-# How long a client message may wait for room upstream once its client has left.
+# How long a client message may wait for room upstream.
 _SEND_GRACE = 5.0
 
-# Close codes the gateway uses towards clients.
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_INTERNAL = 1011
-CLOSE_TRY_AGAIN = 1013
+CONTEXT_LOST_REASON = "The upstream lost the conversation; start a new session."
 
 # Seconds a new session waits for its first client to attach.
 FIRST_ATTACH_WINDOW = 10.0
@@ -96,58 +108,8 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     client_send_timeout: float = 10.0  # a client that reads nothing for this long is closed
     buffer_frames: int = 512  # server frames kept while no client is attached
     buffer_bytes: int = 8 * 1024 * 1024
-    inbox_size: int = 16
-
-
-class ClientLink:
-    """One client connection's attachment to a session (owned by its connection handler).
-
-    The session writes encoded server frames to the client's WebSocket with
-    :meth:`send`, from its own tasks (no queue, no writer task in between), and
-    asks the handler to close the connection with :meth:`request_close`.
-    ``socket`` needs only ``async send_message(frame)``, as trio-websocket's has.
-    """
-
-    def __init__(self, *, wants_resumption: bool, socket: Any) -> None:
-        self.wants_resumption = wants_resumption
-        self.socket = socket
-        self.closing = trio.Event()
-        self.close_code = CLOSE_NORMAL
-        self.close_reason = ""
-        self.broken = False  # a write was cut off mid-frame: abort, do not close
-        self.handle: str | None = None  # the daemon handle issued during this attachment
-        self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
-
-    async def send(self, frame: bytes, *, within: float) -> bool:
-        """Deliver ``frame``; ``False`` if the client took longer than ``within`` seconds.
-
-        Frames sent from several tasks reach the socket in the order of the calls
-        (trio-websocket frames a message before it queues for its lock).
-
-        Raises:
-            trio.ClosedResourceError: the link is closing or the client is gone
-                (the frame was not delivered).
-        """
-        if self.closing.is_set():
-            raise trio.ClosedResourceError("the link is closing")
-        # Shielded: a frame cut half-way would corrupt the stream. Only the timeout
-        # cuts it, and then the connection is aborted, not closed.
-        with trio.move_on_after(within, shield=True) as scope:
-            try:
-                await self.socket.send_message(frame)
-            except trio_websocket.ConnectionClosed:
-                self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
-                raise trio.ClosedResourceError("the client is gone") from None
-        if scope.cancelled_caught:
-            self.broken = True
-            return False
-        return True
-
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; frames already being written go out first."""
-        if not self.closing.is_set():
-            self.close_code, self.close_reason = code, reason
-            self.closing.set()
+    inbox_size: int = 64  # messages; upstream events are never refused (see Mailbox.post)
+    context_loss: str = "fail"  # "fail" | "reseed" | "continue" (the profile's)
 
 
 class FromClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,7 +140,30 @@ class Close(msgspec.Struct, frozen=True, kw_only=True):
     code: int = CLOSE_NORMAL
 
 
-Command = Attach | Detach | Close
+class FromUpstream(msgspec.Struct, frozen=True, kw_only=True):
+    """An event the upstream reported (posted by its reader, which never waits)."""
+
+    event: UpstreamEvent
+
+
+class UpstreamEnded(msgspec.Struct, frozen=True, kw_only=True):
+    """The upstream's event stream ended."""
+
+
+class HandleCommitted(msgspec.Struct, frozen=True, kw_only=True):
+    """A store batch holding this link's handle offer was committed (or failed)."""
+
+    link: ClientLink
+    ticket: Ticket
+
+
+class Drain(msgspec.Struct, frozen=True, kw_only=True):
+    """The supervisor asks the session to stop: finish the running turn, then end resumable."""
+
+
+Message = (
+    Attach | Detach | Close | FromClient | FromUpstream | UpstreamEnded | HandleCommitted | Drain
+)
 
 
 class GatewaySession:
@@ -190,6 +175,7 @@ class GatewaySession:
         await sessions.start_child(ChildSpec(id=session.id, start=session.run,
                                              restart=Restart.TEMPORARY))
         await session.inbox_send.send(Attach(link=link, resumed=False))
+        await session.inbox_send.send(FromClient(message=message, size=len(data)))
     """
 
     def __init__(
@@ -217,15 +203,15 @@ class GatewaySession:
         self._writer = writer or SessionWriter(
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
-        self._owed: tuple[ClientLink, bytes] | None = None  # a committed handle frame not yet sent
         self._settings = settings
         self._daemon_tools = daemon_tools
         self._wall = wall_clock
         self._on_end = on_end
-        self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
-        self._accepting = True  # client messages are taken until the session ends
+        # One mailbox for every message; ``inbox_send`` is its sending side.
+        self._mailbox: Mailbox[Message] = Mailbox(settings.inbox_size)
+        self.inbox_send = self._mailbox
         self._scope: trio.CancelScope | None = None  # the session's tasks, once started
-        self._nursery: trio.Nursery | None = None
+        self._writers: trio.Nursery | None = None  # the attached links' writer tasks
         self._ended_early = False
         # Label lookups once, not per message.
         self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
@@ -237,7 +223,6 @@ class GatewaySession:
         self.link: ClientLink | None = None
         self._buffer: deque[bytes] = deque()
         self._buffer_bytes = 0
-        self._catching_up: ClientLink | None = None  # a link getting the buffer, in _attach
         # A new session is created for a client that attaches at once; until it
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
@@ -256,6 +241,8 @@ class GatewaySession:
         self.last_upstream_close_code: int | None = None
         self.last_close_code: int | None = None
         self.last_close_reason: str | None = None
+        self.context_lost = 0  # times the upstream lost the conversation
+        self.context_lost_outcome: str | None = None  # closed | reseeded | continued (the last)
         self.ended = trio.Event()
 
     # -- views ----------------------------------------------------------------
@@ -317,7 +304,14 @@ class GatewaySession:
             async with trio.open_nursery() as writer_nursery:
                 if self._own_writer:
                     await writer_nursery.start(self._writer.run)
-                await self._serve(ctx, task_status)
+                async with trio.open_nursery() as link_writers:
+                    self._writers = link_writers
+                    await self._serve(ctx, task_status)
+                    # The last frames (and the close) reach a reading client; one
+                    # that does not read is cut after its send timeout.
+                    link_writers.cancel_scope.deadline = (
+                        trio.current_time() + self._settings.client_send_timeout
+                    )
                 writer_nursery.cancel_scope.cancel()
 
     async def _serve(self, ctx: Any, task_status: trio.TaskStatus[None]) -> None:
@@ -336,29 +330,100 @@ class GatewaySession:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     self._scope = nursery.cancel_scope
-                    self._nursery = nursery
                     if self._ended_early:
                         nursery.cancel_scope.cancel()
-                    nursery.start_soon(self._from_upstream, upstream)
-                    nursery.start_soon(self._commands, nursery.cancel_scope)
+                    nursery.start_soon(self._forward_events, upstream)
+                    nursery.start_soon(self._loop, upstream)
                     if ctx is not None:
-                        nursery.start_soon(self._drain_on_stop, ctx, nursery.cancel_scope)
+                        nursery.start_soon(self._drain_on_stop, ctx)
             finally:
-                self._nursery = None
                 # Bounded: when the whole daemon is cancelled, the store may be gone
                 # already; the record then stays "active" and is restorable.
                 with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
                     await self._finish(self._end_reason)
 
+    async def _loop(self, upstream: Upstream) -> None:
+        """The actor: the one task that changes the session's state."""
+        while True:
+            # Detached: the grace period is a deadline on waiting for the next message.
+            with trio.move_on_at(self._grace_deadline) as grace:
+                batch = await self._mailbox.take_batch()
+            if grace.cancelled_caught:
+                log.info("session.grace_expired", grace_seconds=self._settings.grace_period)
+                self._end("grace_expired")
+                return
+            for message in batch:
+                await self._handle(message, upstream)
+                if self._draining and (not self.busy or self.link is None):
+                    self.last_close_code = CLOSE_GOING_AWAY
+                    self.last_close_reason = (
+                        "Server is restarting; resume with your session handle."
+                    )
+                    self._end("drained")
+                if self._scope is not None and self._scope.cancel_called:
+                    return
+
+    async def _handle(self, message: Message, upstream: Upstream) -> None:
+        match message:
+            case FromUpstream(event=event):
+                self._on_upstream_event(event)
+            case FromClient(message=client_message, size=size):
+                await self._to_upstream(upstream, client_message, size)
+            case HandleCommitted(link=link, ticket=ticket):
+                self._on_committed(link, ticket)
+            case Attach(link=link, resumed=resumed):
+                self._attach(link, resumed=resumed)
+            case Detach(link=link, code=code):
+                if link is self.link:
+                    self._detach(code, resumable=link.wants_resumption)
+            case Close(reason=reason, code=code):
+                self.last_close_code, self.last_close_reason = code, reason
+                self._end("admin")
+            case Drain():
+                self._draining = True
+                log.info("session.draining", busy=self.busy, client_attached=self.link is not None)
+            case UpstreamEnded():
+                # The upstream ended without a Failed event: it was closed under us.
+                self._end("upstream_closed")
+
+    def _end(self, reason: str) -> None:
+        if self._end_reason == "closed":
+            self._end_reason = reason
+        if self._scope is None:
+            self._ended_early = True  # before the session's tasks started: they end at once
+        else:
+            self._scope.cancel()
+
+    async def _forward_events(self, upstream: Upstream) -> None:
+        """Events of an upstream that does not push; then the end of its stream."""
+        async for event in upstream.events():
+            self._post_event(event)
+        self._mailbox.post(UpstreamEnded())
+
+    async def _deliver_pushed(self, event: UpstreamEvent) -> None:
+        # Called by the upstream in its own task (its connection's reader): never waits.
+        self._post_event(event)
+
+    def _post_event(self, event: UpstreamEvent) -> None:
+        shed = self._mailbox.post(FromUpstream(event=event), droppable=_is_model_audio(event))
+        if shed:
+            self._metrics.media_dropped.labels(kind="model_audio").inc(shed)
+
+    async def _drain_on_stop(self, ctx: Any) -> None:
+        await ctx.wait_stop_requested()
+        await self._mailbox.send(Drain())
+
     async def _finish(self, reason: str) -> None:
         # A drained session stays resumable (after a restart); any other end is final.
         self.status = "detached" if reason == "drained" else "closed"
-        self._accepting = False
+        code = self.last_close_code or (CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL)
+        text = self.last_close_reason or _REASONS.get(reason, reason)
+        # Clients still queued to attach are told too; nothing more is taken.
+        for message in self._mailbox.close():
+            if isinstance(message, Attach):
+                message.link.request_close(code, text)
         if self.link is not None:
-            code = self.last_close_code or (
-                CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL
-            )
-            self.link.request_close(code, self.last_close_reason or _REASONS.get(reason, reason))
+            self.link.request_close(code, text)
         self._metrics.sessions_closed.labels(reason=reason).inc()
         log.info(
             "gateway.session_closed",
@@ -404,31 +469,9 @@ class GatewaySession:
         self.record = msgspec.structs.replace(self.record, **changes)
         return self._writer.submit(self.record, issue_handle=issue_handle)
 
-    # -- commands ---------------------------------------------------------------
+    # -- clients --------------------------------------------------------------------
 
-    async def _commands(self, scope: trio.CancelScope) -> None:
-        while True:
-            # Detached: the grace period is a deadline on waiting for the next command.
-            with trio.move_on_at(self._grace_deadline) as grace:
-                command = await self._inbox.receive()
-            if grace.cancelled_caught:
-                log.info("session.grace_expired", grace_seconds=self._settings.grace_period)
-                self._end_reason = "grace_expired"
-                scope.cancel()
-                return
-            match command:
-                case Attach(link=link, resumed=resumed):
-                    await self._attach(link, resumed=resumed)
-                case Detach(link=link, code=code):
-                    if link is self.link:
-                        await self._detach(code, scope, resumable=link.wants_resumption)
-                case Close(reason=reason, code=code):
-                    self.last_close_code, self.last_close_reason = code, reason
-                    self._end_reason = "admin"
-                    scope.cancel()
-                    return
-
-    async def _attach(self, link: ClientLink, *, resumed: bool) -> None:
+    def _attach(self, link: ClientLink, *, resumed: bool) -> None:
         if self.link is not None:
             self.link.request_close(CLOSE_GOING_AWAY, "Session resumed by another connection.")
         self._grace_deadline = math.inf
@@ -439,19 +482,24 @@ class GatewaySession:
             changes["client_resumes"] = self.record.client_resumes + 1
         self._persist(**changes)
         log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
-        # Until the buffer is flushed, new frames join its end: the client gets
-        # setupComplete, then what it missed, then what came since, in order.
-        self._catching_up = link
-        try:
-            await self._deliver(
-                encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
+        # The outbox holds at least what the detached buffer may hold: a catch-up fits.
+        link.outbox.max_frames = max(link.outbox.max_frames, self._settings.buffer_frames)
+        link.outbox.max_bytes = max(link.outbox.max_bytes, self._settings.buffer_bytes)
+        assert self._writers is not None
+        self._writers.start_soon(
+            functools.partial(
+                link.run_writer,
+                send_timeout=self._settings.client_send_timeout,
+                on_too_slow=self._count_too_slow,
             )
-            while self._buffer and self.link is link and not link.closing.is_set():
-                frame = self._buffer.popleft()
-                self._buffer_bytes -= len(frame)
-                await self._deliver(frame, oldest=True)
-        finally:
-            self._catching_up = None
+        )
+        # setupComplete, then what the client missed, then what comes next: in order.
+        self._deliver(
+            encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
+        )
+        missed, self._buffer, self._buffer_bytes = self._buffer, deque(), 0
+        for frame in missed:
+            self._deliver(frame)
         if (
             not resumed
             and self.link is link
@@ -462,49 +510,42 @@ class GatewaySession:
             # did): it need not wait for the next turn's update to hold a handle.
             self._offer_handle(updated_at=self._wall())
 
-    async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
+    def _detach(self, code: int | None, *, resumable: bool) -> None:
+        link = self.link
+        assert link is not None
         self.link = None
+        # What the link did not send waits for the next client, before anything newer.
+        unsent = link.abandon(link.close_code, link.close_reason)
+        self._buffer.extendleft(reversed(unsent))
+        self._buffer_bytes += sum(len(f) for f in unsent)
         self.status = "detached"
         self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
         if self._draining:
-            self._end_reason = "drained"
-            scope.cancel()
-            return
+            return  # the loop ends the session: nobody is attached
         if not resumable and code == CLOSE_NORMAL:
             # A client that never asked for resumption has no handle to come back
             # with, and it said goodbye: holding its upstream and its slots for the
             # grace period would only block its key's next sessions.
-            self._end_reason = "client_closed"
-            scope.cancel()
+            self._end("client_closed")
             return
         self._grace_deadline = trio.current_time() + self._settings.grace_period
 
     # -- client -> upstream -------------------------------------------------------
 
-    async def send_to_upstream(self, item: FromClient) -> None:
-        """Hand one client message to the upstream, in the caller's task (the
-        client's reading task: no pump task or queue in between).
-
-        Raises:
-            trio.ClosedResourceError: the session has ended.
-        """
-        upstream = self._upstream
-        if upstream is None or not self._accepting:
-            raise trio.ClosedResourceError("the session has ended")
-        self._note_client_message(item.message)
-        # The client may leave mid-send (its task is cancelled): a message read
-        # from it is still handed over, as a queue in between would have done.
-        with trio.move_on_after(_SEND_GRACE, shield=True) as scope:
-            await upstream.send(item.message)
+    async def _to_upstream(self, upstream: Upstream, message: ClientMessage, size: int) -> None:
+        self._on_client_message(message, size)
+        with trio.move_on_after(_SEND_GRACE) as scope:
+            await upstream.send(message)
         if scope.cancelled_caught:
             self._metrics.errors.labels(kind="upstream_send_timeout").inc()
             log.warning("session.upstream_send_timeout", seconds=_SEND_GRACE)
             return
         self._in_messages.inc()
-        self._in_bytes.inc(item.size)
+        self._in_bytes.inc(size)
 
-    def _note_client_message(self, message: ClientMessage) -> None:
+    def _on_client_message(self, message: ClientMessage, size: int) -> None:
+        """Every client message, decoded, on its way upstream (turn tracking; meters hook here)."""
         content = message.client_content
         realtime = message.realtime_input
         starts_turn = (
@@ -520,31 +561,10 @@ class GatewaySession:
 
     # -- upstream -> client ---------------------------------------------------------
 
-    async def _from_upstream(self, upstream: Upstream) -> None:
-        async for event in upstream.events():
-            await self._on_upstream_event(event)
-        # The upstream ended without a Failed event: it was closed under us.
-        if self._end_reason != "upstream_failed":
-            self._end_reason = "upstream_closed"
-        self._end()
-
-    def _end(self) -> None:
-        if self._scope is None:
-            self._ended_early = True  # before the session's tasks started: they end at once
-        else:
-            self._scope.cancel()
-
-    async def _deliver_pushed(self, event: UpstreamEvent) -> None:
-        # Awaited by the upstream in its own task (its connection's reader). Shielded:
-        # a frame is handed to the client whole or not at all, never cut half-way
-        # and then delivered again (bounded by client_send_timeout in _deliver).
-        with trio.CancelScope(shield=True):
-            await self._on_upstream_event(event)
-
-    async def _on_upstream_event(self, event: UpstreamEvent) -> None:
+    def _on_upstream_event(self, event: UpstreamEvent) -> None:
         match event:
             case Frame(message=message):
-                await self._on_frame(message)
+                self._on_frame(message)
             case Reconnecting(reason=reason, code=code):
                 self.upstream_reconnects += 1
                 if code is not None:
@@ -568,6 +588,8 @@ class GatewaySession:
                     gap_seconds=round(gap, 3),
                     replayed=replayed,
                 )
+            case ContextLost(reason=reason, dropped=dropped):
+                self._on_context_lost(reason, dropped)
             case ToolFinished(name=name, outcome=outcome, duration_seconds=duration):
                 self._metrics.tool_calls.labels(tool=name, runner="daemon", outcome=outcome).inc()
                 if duration is not None:
@@ -593,26 +615,40 @@ class GatewaySession:
                     self.last_upstream_close_code = code
                 self.last_close_code = code if code is not None else CLOSE_INTERNAL
                 self.last_close_reason = reason
-                self._end_reason = "upstream_failed"
                 log.warning("session.upstream_failed", code=code, reason=reason)
-                self._end()
-                return
+                self._end("upstream_failed")
 
-    async def _on_frame(self, message: ServerMessage) -> None:
-        forwarded = self._rewrite(message)
+    def _on_context_lost(self, reason: str, dropped: int) -> None:
+        """The upstream started over without the conversation: act on the profile's policy.
+
+        ``fail`` (the default): the client is closed with CLOSE_CONTEXT_LOST and
+        the session ends; ``reseed`` and ``continue``: the library restored the
+        history (or carries on without it) and the client stays.
+        """
+        policy = self._settings.context_loss
+        outcome = {"reseed": "reseeded", "continue": "continued"}.get(policy, "closed")
+        self.context_lost += 1
+        self.context_lost_outcome = outcome
+        self._metrics.context_lost.labels(outcome=outcome).inc()
+        log.warning("session.context_lost", reason=reason, dropped=dropped, outcome=outcome)
+        if outcome == "closed":
+            self.last_close_code = CLOSE_CONTEXT_LOST
+            self.last_close_reason = CONTEXT_LOST_REASON
+            self._end("context_lost")
+
+    def _on_frame(self, message: ServerMessage) -> None:
+        forwarded = self._on_server_message(message)
         if forwarded is None:
-            await self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        if self.link is not None and self._catching_up is None:
-            await self._deliver(frame)
-        else:
-            self._keep(frame)
-        await self._pay_owed()
-        # Only now: a drain waiting for the turn to end must not cut this frame off.
+        self._deliver(frame, droppable=_is_audio_only(forwarded))
         self._check_idle()
+
+    def _on_server_message(self, message: ServerMessage) -> ServerMessage | None:
+        """Every decoded server message, once (meters hook here); what the client may see of it."""
+        return self._rewrite(message)
 
     def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
@@ -705,7 +741,12 @@ class GatewaySession:
         ticket = self._persist(issue_handle=issue, **changes)
         if link is not None and wants:
             link.handle_requested = link.handle_requested or issue
-            ticket.on_done(lambda t: self._on_committed(link, t))
+
+            # Called in the store writer's task: a message, never a wait.
+            def committed(done: Ticket) -> None:
+                self._mailbox.post(HandleCommitted(link=link, ticket=done))
+
+            ticket.on_done(committed)
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
         if link.handle is None and ticket.handle is not None:
@@ -714,35 +755,14 @@ class GatewaySession:
             link.handle_requested = False  # the write failed: the next update asks again
         if not ticket.ok or link.handle is None or link is not self.link:
             return
-        frame = encode_server(
-            ServerMessage(
-                session_resumption_update=SessionResumptionUpdate(
-                    new_handle=link.handle, resumable=True
-                )
-            )
-        )
-        if self._owed is not None and self._owed[0] is link:
-            return  # one owed update per link is enough: they all carry the same handle
-        if link.closing.is_set():
-            return
-        # Called from the store writer's task: the update goes with the next frame,
-        # or in a task of its own if none comes first.
-        self._owed = (link, frame)
-        if self._nursery is not None:
-            self._nursery.start_soon(self._pay_owed)
+        update = SessionResumptionUpdate(new_handle=link.handle, resumable=True)
+        frame = encode_server(ServerMessage(session_resumption_update=update))
+        self._out_messages.inc()
+        self._out_bytes.inc(len(frame))
+        self._deliver(frame)
 
-    async def _pay_owed(self) -> None:
-        owed, self._owed = self._owed, None
-        if owed is not None and owed[0] is self.link:
-            self._out_messages.inc()
-            self._out_bytes.inc(len(owed[1]))
-            await self._deliver(owed[1])
-
-    def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
-        if oldest:
-            self._buffer.appendleft(frame)
-        else:
-            self._buffer.append(frame)
+    def _keep(self, frame: bytes) -> None:
+        self._buffer.append(frame)
         self._buffer_bytes += len(frame)
         dropped = 0
         while (
@@ -755,45 +775,62 @@ class GatewaySession:
             self._metrics.errors.labels(kind="detached_buffer_overflow").inc(dropped)
             log.warning("session.buffer_dropped", frames=dropped)
 
-    async def _deliver(self, frame: bytes, *, oldest: bool = False) -> None:
-        """Send ``frame`` to the attached client, or keep it for the next one.
+    def _deliver(self, frame: bytes, *, droppable: bool = False) -> None:
+        """Post ``frame`` to the attached client's outbox, or keep it for the next client.
 
-        A frame that cannot go is kept: at the buffer's front when it is the
-        ``oldest`` (taken from there), else at its end.
+        Never waits. Model audio past the outbox's bound is dropped oldest-first
+        and counted; a conversation frame that does not fit closes the client
+        with CLOSE_CLIENT_TOO_SLOW, and what it had not read is kept for a resume.
         """
         link = self.link
-        if link is None:
-            self._keep(frame, oldest=oldest)
+        if link is None or link.closing.is_set():
+            self._keep(frame)
             return
-        timeout = self._settings.client_send_timeout
-        try:
-            delivered = await link.send(frame, within=timeout)
-        except trio.ClosedResourceError:
-            self._keep(frame, oldest=oldest)  # the client is going; keep it for a resume
-            return
-        if not delivered:
-            self._metrics.errors.labels(kind="client_too_slow").inc()
-            log.warning("session.client_too_slow", timeout=timeout)
-            link.request_close(CLOSE_POLICY, "Client is not reading its messages.")
-            self._keep(frame, oldest=oldest)
+        posted, dropped = link.outbox.post(frame, droppable=droppable)
+        if dropped:
+            self._metrics.media_dropped.labels(kind="client_audio").inc(dropped)
+        if posted is Posted.FULL:
+            self._count_too_slow()
+            for unsent in link.abandon(CLOSE_CLIENT_TOO_SLOW, TOO_SLOW_REASON):
+                self._keep(unsent)
+            self._keep(frame)
 
-    # -- drain ----------------------------------------------------------------------
+    def _count_too_slow(self) -> None:
+        # Also called by the link's writer (a send timed out): a metric and a log line only.
+        self._metrics.errors.labels(kind="client_too_slow").inc()
+        log.warning("session.client_too_slow", code=CLOSE_CLIENT_TOO_SLOW)
 
     def _check_idle(self) -> None:
         if not self.busy:
             self._idle.set()
             self._idle = trio.Event()
 
-    async def _drain_on_stop(self, ctx: Any, scope: trio.CancelScope) -> None:
-        await ctx.wait_stop_requested()
-        self._draining = True
-        log.info("session.draining", busy=self.busy, client_attached=self.link is not None)
-        while self.busy and self.link is not None:
-            await self._idle.wait()
-        self.last_close_code = CLOSE_GOING_AWAY
-        self.last_close_reason = "Server is restarting; resume with your session handle."
-        self._end_reason = "drained"
-        scope.cancel()
+
+def _is_audio_only(message: ServerMessage) -> bool:
+    """Model audio and nothing else: the one kind of frame a slow client may lose."""
+    content = message.server_content
+    if content is None or content.model_turn is None or not content.model_turn.parts:
+        return False
+    if any(getattr(message, f) is not None for f in _SERVER_FIELDS if f != "server_content"):
+        return False
+    if (
+        content.turn_complete
+        or content.generation_complete
+        or content.interrupted
+        or content.output_transcription is not None
+        or content.input_transcription is not None
+    ):
+        return False
+    return all(
+        part.inline_data is not None
+        and (part.inline_data.mime_type or "").startswith("audio/")
+        and part.text is None
+        for part in content.model_turn.parts
+    )
+
+
+def _is_model_audio(event: UpstreamEvent) -> bool:
+    return isinstance(event, Frame) and _is_audio_only(event.message)
 
 
 _SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))

@@ -14,11 +14,13 @@ from typing import Protocol
 
 import msgspec
 
+from livesvc.close_codes import CLOSE_INTERNAL
 from livesvc.tools import ToolSpec
 from livesvc.wire import ClientMessage, ServerMessage, Setup
 
 __all__ = [
     "UpstreamUnavailable",
+    "ContextLost",
     "Failed",
     "Frame",
     "MediaDropped",
@@ -81,6 +83,17 @@ class SendRefused(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
+class ContextLost(msgspec.Struct, frozen=True, kw_only=True):
+    """The upstream started over without the conversation (a resume was refused, no handle).
+
+    ``dropped``: messages of the old conversation not replayed. The gateway acts
+    on the profile's ``context_loss`` policy.
+    """
+
+    reason: str = ""
+    dropped: int = 0
+
+
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
     """The upstream session stopped for good; the client is closed with this code."""
 
@@ -89,14 +102,21 @@ class Failed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 UpstreamEvent = (
-    Frame | Reconnecting | Reconnected | ToolFinished | MediaDropped | SendRefused | Failed
+    Frame
+    | Reconnecting
+    | Reconnected
+    | ContextLost
+    | ToolFinished
+    | MediaDropped
+    | SendRefused
+    | Failed
 )
 
 
 class UpstreamUnavailable(Exception):
     """The upstream session could not be opened; the client is refused with ``code``."""
 
-    def __init__(self, reason: str, *, code: int = 1011) -> None:
+    def __init__(self, reason: str, *, code: int = CLOSE_INTERNAL) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -111,9 +131,9 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     resume_handle: str | None = None  # an upstream (Google) handle, after a daemon restart
     resumption: bool = True
     transparent: bool = False
-    # Push delivery: an upstream may await this with each event, in its own
-    # tasks, instead of queueing it for events() (which then only ends with
-    # the upstream). The gateway session sets it; one hand-off less per frame.
+    # Push delivery: an upstream may call this with each event, in its own
+    # tasks (its reader), instead of queueing it for events() (which then only
+    # ends with the upstream). The gateway session sets it; it never waits.
     deliver: Callable[[UpstreamEvent], Awaitable[None]] | None = None
 
 

@@ -79,13 +79,38 @@ async def store(tmp_path: Path, nursery: trio.Nursery) -> Store:
     return Store(send)
 
 
+class Push:
+    """How a fake upstream reports an event: as the daemon's upstream does.
+
+    With the gateway session's ``deliver`` (production's path), the event is
+    handed over in the caller's task, which stands for the upstream's reader;
+    without one, it is queued for ``events()``.
+    """
+
+    def __init__(self, request: UpstreamRequest) -> None:
+        self._request = request
+        self._send, self.events = trio.open_memory_channel[UpstreamEvent](100)
+        self.delivered = 0
+
+    async def send(self, event: UpstreamEvent) -> None:
+        if self._request.deliver is not None:
+            await self._request.deliver(event)
+            self.delivered += 1
+        else:
+            await self._send.send(event)
+
+    def close(self) -> None:
+        self._send.close()
+
+
 class FakeUpstream:
     """An upstream that echoes text turns and hands out resumption handles."""
 
     def __init__(self, request: UpstreamRequest) -> None:
         self.request = request
         self.sent: list[ClientMessage] = []
-        self.push, self._events = trio.open_memory_channel[UpstreamEvent](100)
+        self.push = Push(request)
+        self._events = self.push.events
         self.handles = 0
         self.closed = False
 

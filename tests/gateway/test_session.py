@@ -7,6 +7,8 @@ import pytest
 import trio
 import trio_websocket
 
+from livesvc.close_codes import CLOSE_CLIENT_TOO_SLOW
+from livesvc.gateway._link import TOO_SLOW_REASON
 from livesvc.gateway._session import (
     Attach,
     ClientLink,
@@ -119,7 +121,7 @@ async def test_a_zero_grace_period_still_serves_the_first_client_then_ends_on_de
         await session.inbox_send.send(Attach(link=link, resumed=False))
         with trio.fail_after(60):  # virtual seconds: a session ended unborn never answers
             assert "setupComplete" in (await frames(link, 1))[0]
-        await session.send_to_upstream(FromClient(message=text_turn("hi"), size=1))
+        await session.inbox_send.send(FromClient(message=text_turn("hi"), size=1))
         assert (await frames(link, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: hi"
         }
@@ -175,7 +177,7 @@ async def test_drain_waits_for_the_running_turn_then_says_going_away(
             upstream.sent.append(message)
 
         upstream.send = silent_send  # type: ignore[method-assign]
-        await session.send_to_upstream(FromClient(message=text_turn("long question"), size=1))
+        await session.inbox_send.send(FromClient(message=text_turn("long question"), size=1))
         await trio.testing.wait_all_tasks_blocked()
         assert session.busy
         ctx.request_stop()
@@ -201,11 +203,14 @@ async def test_a_client_that_reads_nothing_is_closed(autojump_clock, upstreams: 
         await upstreams.last().reply("one")  # the client's queue (size 1) is already full
         await link.closing.wait()
         assert trio.current_time() == start + 10
-        assert (link.close_code, link.close_reason) == (1008, "Client is not reading its messages.")
+        assert (link.close_code, link.close_reason) == (CLOSE_CLIENT_TOO_SLOW, TOO_SLOW_REASON)
         # The write was cut: the connection is to be aborted (no close frame can
         # follow half a frame), and the frame is kept for a resume.
         assert link.broken
-        assert b"one" in b"".join(session.buffered_frames())
+        await session.inbox_send.send(Detach(link=link, code=CLOSE_CLIENT_TOO_SLOW))
+        await trio.testing.wait_all_tasks_blocked()
+        assert b"one" in b"".join(session.buffered_frames())  # kept for a resume
+        assert session.status == "detached"  # the session stays
         nursery.cancel_scope.cancel()
     sample = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
     assert sample == 1.0
@@ -222,7 +227,7 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
         link = client_link(wants_resumption=wants)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
-        await session.send_to_upstream(FromClient(message=text_turn("hi"), size=1))
+        await session.inbox_send.send(FromClient(message=text_turn("hi"), size=1))
         got = await frames(link, 3 if wants else 2)
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
@@ -251,7 +256,7 @@ async def test_a_spent_memory_budget_closes_the_client_with_4004_and_the_session
         again = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=again, resumed=True))
         await frames(again, 1)
-        await session.send_to_upstream(FromClient(message=text_turn("still there?"), size=1))
+        await session.inbox_send.send(FromClient(message=text_turn("still there?"), size=1))
         assert (await frames(again, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: still there?"
         }
@@ -289,10 +294,11 @@ async def test_a_message_read_from_a_leaving_client_still_reaches_the_upstream(
         nursery.start_soon(room_at_two)
         with trio.CancelScope() as reader:  # the client's reading task
             reader.deadline = trio.current_time() + 1.0  # the client leaves at t = 1
-            await session.send_to_upstream(FromClient(message=text_turn("hi"), size=10))
+            await session.inbox_send.send(FromClient(message=text_turn("hi"), size=10))
             await trio.sleep(10)  # the reader's next wait: cancelled at once
         assert reader.cancelled_caught
-        assert trio.current_time() == 2.0  # the hand-over finished when room came, then it ended
+        assert trio.current_time() == 1.0  # the hand-over is the session's, not the reader's
+        await trio.sleep(1.5)
         assert [m.client_content.turns[0].parts[0].text for m in upstream.sent] == ["hi"]
         nursery.cancel_scope.cancel()
 
@@ -306,7 +312,7 @@ async def test_client_messages_are_refused_once_the_session_ended(
         await session.inbox_send.send(Close(reason="bye", code=1000))
         await session.ended.wait()
         with pytest.raises(trio.ClosedResourceError):
-            await session.send_to_upstream(FromClient(message=text_turn("late"), size=4))
+            await session.inbox_send.send(FromClient(message=text_turn("late"), size=4))
         assert upstreams.last().sent == []
 
 
@@ -344,7 +350,8 @@ async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> No
         upstreams.last().sent.append(message)
 
     upstreams.last().send = silent  # type: ignore[method-assign]
-    await session.send_to_upstream(FromClient(message=text_turn("hi"), size=2))
+    await session.inbox_send.send(FromClient(message=text_turn("hi"), size=2))
+    await trio.testing.wait_all_tasks_blocked()
     assert session.busy
 
 
@@ -448,11 +455,11 @@ async def test_frames_for_a_gone_client_are_kept_for_its_resume(
         await nursery.start(session.run)
         link = ClientLink(wants_resumption=False, socket=GoneSocket())
         await session.inbox_send.send(Attach(link=link, resumed=False))
+        await link.closing.wait()  # the writer found the client gone
+        assert not link.broken
+        await session.inbox_send.send(Detach(link=link, code=1006))
         await trio.testing.wait_all_tasks_blocked()
         assert [msgspec.json.decode(f) for f in session.buffered_frames()] == [
             {"setupComplete": {"sessionId": "ls_1"}}
         ]
-        link.request_close(1000, "")
-        with pytest.raises(trio.ClosedResourceError):
-            await link.send(b"{}", within=1.0)
         nursery.cancel_scope.cancel()
