@@ -71,7 +71,7 @@ class DaemonMetrics:
         first_response_latency: seconds from a client's turn to the first model output.
         errors: errors by ``kind``.
         media_dropped: realtime media chunks dropped while disconnected, by ``kind``
-            (``model_audio`` / ``client_audio``: model audio a slow client did not get).
+            (``model_audio``: model audio shed oldest-first for a client or session behind).
         context_lost: upstream conversations lost, by ``outcome`` (closed, reseeded, continued).
         config_reloads: SIGHUP reloads by ``result`` (applied, rejected).
     """

@@ -40,6 +40,10 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     last_close_code: int | None = None
     last_close_reason: str | None = None
     worker: str | None = None  # the worker process serving it (several workers only)
+    # Times the upstream lost the conversation, and what the gateway did the last
+    # time (closed, reseeded, continued); live sessions only.
+    context_lost: int = 0
+    context_lost_outcome: str | None = None
 
 
 class DaemonControl(Protocol):

@@ -23,6 +23,9 @@ from livesvc.auth import ApiKey, Auth, Backend, VertexAI
 from livesvc.close_codes import CLOSE_INTERNAL
 from livesvc.config import SecretUnavailable, read_secret
 from livesvc.gateway._upstream import (
+    ContextLost as UpstreamContextLost,
+)
+from livesvc.gateway._upstream import (
     Failed,
     Frame,
     MediaDropped,
@@ -169,8 +172,9 @@ class SessionUpstream:
                     self._media_dropped = dropped
                 return out
             case ContextLost(reason=reason, dropped=dropped):
+                # The gateway session acts on it (its profile's context_loss policy).
                 log.warning("upstream.context_lost", reason=reason, dropped=dropped)
-                return []
+                return [UpstreamContextLost(reason=reason, dropped=dropped)]
             case ToolCallFinished(name=name, outcome=outcome, duration_seconds=duration):
                 # Calls the client answers are counted by the gateway as it forwards them.
                 if name not in self._daemon_tools:

@@ -34,6 +34,8 @@ def live_view(session: GatewaySession, *, now: float | None = None) -> SessionVi
         restarts=session.restarts(),
         last_close_code=session.last_close_code,
         last_close_reason=session.last_close_reason,
+        context_lost=session.context_lost,
+        context_lost_outcome=session.context_lost_outcome,
     )
 
 

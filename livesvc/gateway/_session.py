@@ -788,7 +788,7 @@ class GatewaySession:
             return
         posted, dropped = link.outbox.post(frame, droppable=droppable)
         if dropped:
-            self._metrics.media_dropped.labels(kind="client_audio").inc(dropped)
+            self._metrics.media_dropped.labels(kind="model_audio").inc(dropped)
         if posted is Posted.FULL:
             self._count_too_slow()
             for unsent in link.abandon(CLOSE_CLIENT_TOO_SLOW, TOO_SLOW_REASON):
