@@ -46,8 +46,21 @@ from livesvc.close_codes import (
     CLOSE_MEMORY_BUDGET,
     CLOSE_NORMAL,
 )
+from livesvc.gateway._frame_filter import FrameFilter, only_audio
+from livesvc.gateway._handle_offer import committed, needs_issue, offered
 from livesvc.gateway._link import TOO_SLOW_REASON, ClientLink
 from livesvc.gateway._mailbox import Mailbox, Posted
+from livesvc.gateway._messages import (
+    Attach,
+    Close,
+    Detach,
+    Drain,
+    FromClient,
+    FromUpstream,
+    HandleCommitted,
+    Message,
+    UpstreamEnded,
+)
 from livesvc.gateway._upstream import (
     ContextLost,
     Failed,
@@ -71,8 +84,6 @@ from livesvc.wire import (
     ServerMessage,
     SessionResumptionUpdate,
     SetupComplete,
-    ToolCall,
-    ToolCallCancellation,
     encode_server,
 )
 
@@ -110,60 +121,6 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     buffer_bytes: int = 8 * 1024 * 1024
     inbox_size: int = 64  # messages; upstream events are never refused (see Mailbox.post)
     context_loss: str = "fail"  # "fail" | "reseed" | "continue" (the profile's)
-
-
-class FromClient(msgspec.Struct, frozen=True, kw_only=True):
-    """A client message on its way upstream, with the size of the frame it came in."""
-
-    message: ClientMessage
-    size: int
-
-
-class Attach(msgspec.Struct, frozen=True, kw_only=True):
-    """Attach this client (taking over from any attached one); ``resumed`` by handle."""
-
-    link: ClientLink
-    resumed: bool
-
-
-class Detach(msgspec.Struct, frozen=True, kw_only=True):
-    """This client left (``code``: how); the grace period starts if it was the attached one."""
-
-    link: ClientLink
-    code: int | None = None
-
-
-class Close(msgspec.Struct, frozen=True, kw_only=True):
-    """End the session now (the operator asked); the client gets ``code`` and ``reason``."""
-
-    reason: str
-    code: int = CLOSE_NORMAL
-
-
-class FromUpstream(msgspec.Struct, frozen=True, kw_only=True):
-    """An event the upstream reported (posted by its reader, which never waits)."""
-
-    event: UpstreamEvent
-
-
-class UpstreamEnded(msgspec.Struct, frozen=True, kw_only=True):
-    """The upstream's event stream ended."""
-
-
-class HandleCommitted(msgspec.Struct, frozen=True, kw_only=True):
-    """A store batch holding this link's handle offer was committed (or failed)."""
-
-    link: ClientLink
-    ticket: Ticket
-
-
-class Drain(msgspec.Struct, frozen=True, kw_only=True):
-    """The supervisor asks the session to stop: finish the running turn, then end resumable."""
-
-
-Message = (
-    Attach | Detach | Close | FromClient | FromUpstream | UpstreamEnded | HandleCommitted | Drain
-)
 
 
 class GatewaySession:
@@ -204,7 +161,6 @@ class GatewaySession:
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
         self._settings = settings
-        self._daemon_tools = daemon_tools
         self._wall = wall_clock
         self._on_end = on_end
         # One mailbox for every message; ``inbox_send`` is its sending side.
@@ -218,6 +174,9 @@ class GatewaySession:
         self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
         self._out_messages = metrics.messages_relayed.labels(direction="upstream_to_client")
         self._out_bytes = metrics.bytes_relayed.labels(direction="upstream_to_client")
+        self._forwarded_calls = metrics.tool_calls.labels(
+            tool="client", runner="client", outcome="forwarded"
+        )
         # State shared by the session's own tasks.
         self.status = "starting"
         self.link: ClientLink | None = None
@@ -227,7 +186,7 @@ class GatewaySession:
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
         self._grace_deadline = trio.current_time() + max(settings.grace_period, FIRST_ATTACH_WINDOW)
-        self._client_calls: set[str] = set()
+        self._filter = FrameFilter(daemon_tools)
         self._awaiting_turn_since: float | None = None
         self._generating = False
         self._idle = trio.Event()
@@ -255,7 +214,11 @@ class GatewaySession:
     def busy(self) -> bool:
         """A turn is running: the client asked, the model is answering (or, on Gemini 3.8,
         still working in the background), or a client tool is pending."""
-        return self._awaiting_turn_since is not None or self._generating or bool(self._client_calls)
+        return (
+            self._awaiting_turn_since is not None
+            or self._generating
+            or bool(self._filter.client_calls)
+        )
 
     def restarts(self) -> dict[str, int]:
         return self._upstream.restarts() if self._upstream is not None else {}
@@ -556,7 +519,7 @@ class GatewaySession:
         if message.tool_response is not None:
             for response in message.tool_response.function_responses or ():
                 if response.id is not None:
-                    self._client_calls.discard(response.id)
+                    self._filter.answered(response.id)
             self._check_idle()
 
     # -- upstream -> client ---------------------------------------------------------
@@ -643,7 +606,7 @@ class GatewaySession:
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        self._deliver(frame, droppable=_is_audio_only(forwarded))
+        self._deliver(frame, droppable=only_audio(forwarded))
         self._check_idle()
 
     def _on_server_message(self, message: ServerMessage) -> ServerMessage | None:
@@ -652,45 +615,16 @@ class GatewaySession:
 
     def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
-        if (
-            message.go_away is None
-            and message.setup_complete is None
-            and message.session_resumption_update is None
-            and message.tool_call is None
-            and message.tool_call_cancellation is None
-        ):
-            # Most frames (model output, audio) pass as they are.
-            if message.server_content is not None:
-                self._note_server_content(message.server_content)
+        if message.server_content is not None:
+            self._note_server_content(message.server_content)
+        if self._filter.passes_whole(message):
             return message
-        changes: dict[str, Any] = {"go_away": None, "setup_complete": None}
         update = message.session_resumption_update
-        if update is not None:
-            changes["session_resumption_update"] = self._handle_update(update)
-        if message.tool_call is not None:
-            calls = [
-                c
-                for c in message.tool_call.function_calls or ()
-                if c.name not in self._daemon_tools
-            ]
-            for call in calls:
-                if call.id is not None:
-                    self._client_calls.add(call.id)
-                self._metrics.tool_calls.labels(
-                    tool="client", runner="client", outcome="forwarded"
-                ).inc()
-            changes["tool_call"] = ToolCall(function_calls=calls) if calls else None
-        if message.tool_call_cancellation is not None:
-            ids = [i for i in message.tool_call_cancellation.ids or () if i in self._client_calls]
-            self._client_calls.difference_update(ids)
-            changes["tool_call_cancellation"] = ToolCallCancellation(ids=ids) if ids else None
-        content = message.server_content
-        if content is not None:
-            self._note_server_content(content)
-        rewritten = msgspec.structs.replace(message, **changes)
-        if all(getattr(rewritten, f) is None for f in _SERVER_FIELDS):
-            return None
-        return rewritten
+        replacement = self._handle_update(update) if update is not None else None
+        forwarded, calls = self._filter.rewrite(message, update=replacement)
+        if calls:
+            self._forwarded_calls.inc(calls)
+        return forwarded
 
     def _note_server_content(self, content: Any) -> None:
         output = content.model_turn is not None or content.output_transcription is not None
@@ -736,26 +670,21 @@ class GatewaySession:
     def _offer_handle(self, **changes: Any) -> None:
         """Persist ``changes``; the attached client gets its daemon handle once they are durable."""
         link = self.link
-        wants = link is not None and link.wants_resumption
-        issue = link is not None and wants and link.handle is None and not link.handle_requested
+        issue = needs_issue(link)
         ticket = self._persist(issue_handle=issue, **changes)
-        if link is not None and wants:
-            link.handle_requested = link.handle_requested or issue
+        if link is not None and link.wants_resumption:
+            offered(link, issue)
 
             # Called in the store writer's task: a message, never a wait.
-            def committed(done: Ticket) -> None:
+            def on_done(done: Ticket) -> None:
                 self._mailbox.post(HandleCommitted(link=link, ticket=done))
 
-            ticket.on_done(committed)
+            ticket.on_done(on_done)
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
-        if link.handle is None and ticket.handle is not None:
-            link.handle = ticket.handle
-        if link.handle is None:
-            link.handle_requested = False  # the write failed: the next update asks again
-        if not ticket.ok or link.handle is None or link is not self.link:
+        update = committed(link, ticket, attached=self.link)
+        if update is None:
             return
-        update = SessionResumptionUpdate(new_handle=link.handle, resumable=True)
         frame = encode_server(ServerMessage(session_resumption_update=update))
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
@@ -806,34 +735,10 @@ class GatewaySession:
             self._idle = trio.Event()
 
 
-def _is_audio_only(message: ServerMessage) -> bool:
-    """Model audio and nothing else: the one kind of frame a slow client may lose."""
-    content = message.server_content
-    if content is None or content.model_turn is None or not content.model_turn.parts:
-        return False
-    if any(getattr(message, f) is not None for f in _SERVER_FIELDS if f != "server_content"):
-        return False
-    if (
-        content.turn_complete
-        or content.generation_complete
-        or content.interrupted
-        or content.output_transcription is not None
-        or content.input_transcription is not None
-    ):
-        return False
-    return all(
-        part.inline_data is not None
-        and (part.inline_data.mime_type or "").startswith("audio/")
-        and part.text is None
-        for part in content.model_turn.parts
-    )
-
-
 def _is_model_audio(event: UpstreamEvent) -> bool:
-    return isinstance(event, Frame) and _is_audio_only(event.message)
+    return isinstance(event, Frame) and only_audio(event.message)
 
 
-_SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))
 _REASONS = {
     "grace_expired": "Session ended: no client came back in time.",
     "admin": "Session closed by the operator.",
