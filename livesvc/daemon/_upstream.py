@@ -120,8 +120,8 @@ class SessionUpstream:
 
         Runs in the library's connection reader (no dispatcher task or
         iterator in between): pushed to the gateway session's ``deliver`` when
-        it gave one, else queued for :meth:`events`. Either way, a slow
-        client holds up the upstream socket, not memory.
+        it gave one (it posts to the session's mailbox and never waits), else
+        queued for :meth:`events`.
         """
         for translated in self._translate(event):
             await self._hand_over(translated)

@@ -57,7 +57,7 @@ class ClientLink:
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
         self.broken = False  # a write was cut off mid-frame: abort, do not close
-        self.writer_started = False
+        self.writer_started = False  # set by the session when it starts the writer
         self.writer_done = trio.Event()
         self.handle: str | None = None  # the daemon handle issued during this attachment
         self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
@@ -83,7 +83,6 @@ class ClientLink:
         CLOSE_CLIENT_TOO_SLOW; the frame was cut, so the handler aborts the
         connection. Frames not sent stay in the outbox for the session.
         """
-        self.writer_started = True
         try:
             while True:
                 batch = await self.outbox.take_batch()

@@ -168,7 +168,6 @@ class GatewaySession:
         self.inbox_send = self._mailbox
         self._scope: trio.CancelScope | None = None  # the session's tasks, once started
         self._writers: trio.Nursery | None = None  # the attached links' writer tasks
-        self._ended_early = False
         # Label lookups once, not per message.
         self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
         self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
@@ -293,8 +292,6 @@ class GatewaySession:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     self._scope = nursery.cancel_scope
-                    if self._ended_early:
-                        nursery.cancel_scope.cancel()
                     nursery.start_soon(self._forward_events, upstream)
                     nursery.start_soon(self._loop, upstream)
                     if ctx is not None:
@@ -352,10 +349,8 @@ class GatewaySession:
     def _end(self, reason: str) -> None:
         if self._end_reason == "closed":
             self._end_reason = reason
-        if self._scope is None:
-            self._ended_early = True  # before the session's tasks started: they end at once
-        else:
-            self._scope.cancel()
+        assert self._scope is not None  # only the loop ends the session, inside the scope
+        self._scope.cancel()
 
     async def _forward_events(self, upstream: Upstream) -> None:
         """Events of an upstream that does not push; then the end of its stream."""
@@ -449,6 +444,7 @@ class GatewaySession:
         link.outbox.max_frames = max(link.outbox.max_frames, self._settings.buffer_frames)
         link.outbox.max_bytes = max(link.outbox.max_bytes, self._settings.buffer_bytes)
         assert self._writers is not None
+        link.writer_started = True  # from now on its handler waits for the writer
         self._writers.start_soon(
             functools.partial(
                 link.run_writer,
@@ -683,8 +679,8 @@ class GatewaySession:
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
         update = committed(link, ticket, attached=self.link)
-        if update is None:
-            return
+        if update is None or link.closing.is_set():
+            return  # a leaving client's handle is not kept for the next one
         frame = encode_server(ServerMessage(session_resumption_update=update))
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
