@@ -6,18 +6,24 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config/livesvc.toml
 
-.PHONY: run test bench soak lint emulator chat clean system-deps
+.PHONY: js-deps run test bench soak lint emulator chat clean system-deps
 
 # Real servers and tools the tests use (Debian packages): Redis for the
 # fleet store, HAProxy in front of a fleet, iproute2 for the fleet tests' network
-# namespaces. Installed only where missing; as
-# root (CI) with apt-get, else the command to run is printed.
-SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy ip:iproute2
+# namespaces, systemd-analyze to verify deploy/livesvc.service (package
+# systemd; `verify` works without systemd running). Installed only where missing;
+# as root (CI) with apt-get, else the command to run is printed.
+SYSTEM_DEPS := redis-server:redis-server haproxy:haproxy ip:iproute2 systemd-analyze:systemd
 
+# First run: each slow step says what it does (pip lists every package it fetches).
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] creating the virtualenv $(VENV) with $$($(PYTHON) --version 2>&1)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] upgrading pip in $(VENV)"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "==> [3/3] installing livesvc and its dependencies into $(VENV) (about a minute on a fresh machine)"
+	$(PY) -m pip install --progress-bar off -e '.[dev]'
+	@echo "==> installed; later runs skip these steps until pyproject.toml changes"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -43,8 +49,16 @@ system-deps:
 		fi; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps js-deps
 	$(PY) -m pytest -q
+
+# The stock JavaScript SDK for tests/daemon/test_js_sdk.py, where Node.js exists
+# (pinned in tests/js/package-lock.json; the test skips, saying why, without node).
+js-deps:
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/js/node_modules/@google/genai ]; then \
+		echo "installing the JavaScript SDK for the tests (npm ci in tests/js)"; \
+		cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -53,6 +53,7 @@ def write_config(
     log_level: str = "info",
     store_path: Path | None = None,
     workers: int = 1,
+    metering: bool = True,
 ) -> Path:
     """A ``livesvc serve`` config for the benchmark, written into ``directory``."""
     from livesvc.config import hash_key
@@ -86,6 +87,9 @@ name = "bench"
 hash = "{hash_key(CLIENT_KEY)}"
 profile = "bench"
 max_sessions = {max_sessions}
+
+[gateway.usage]
+enabled = {"true" if metering else "false"}
 
 [gateway.limits]
 messages_per_second = 1000

@@ -92,7 +92,12 @@ def write_results(suite: str, result: dict[str, Any], options: Options) -> Path:
     text = json.dumps(result, indent=2, sort_keys=False) + "\n"
     path = options.results_dir / f"{suite}-{stamp}.json"
     path.write_text(text)
-    (options.results_dir / f"{suite}-latest.json").write_text(text)
+    latest = options.results_dir / f"{suite}-latest.json"
+    latest.write_text(text)
+    from bench._plots import plot_result  # matplotlib loads only here (bench-only)
+
+    for picture in plot_result(result, latest):
+        print(f"plot: {picture}")
     return path
 
 

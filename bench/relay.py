@@ -60,7 +60,15 @@ __all__ = ["QUICK", "RelayParams", "SUITE", "run_relay"]
 
 # `gateway-workers`: `livesvc serve` with `workers = 2` (a master and two worker
 # processes on one SO_REUSEPORT port, no proxy), to compare one event loop with two.
-CONTENDERS = ("direct", "gateway", "gateway-workers", "websockets", "nginx", "trio-websocket")
+CONTENDERS = (
+    "direct",
+    "gateway",
+    "gateway-unmetered",
+    "gateway-workers",
+    "websockets",
+    "nginx",
+    "trio-websocket",
+)
 # Not in the default run: two `livesvc serve` processes sharing one store, behind nginx.
 OPTIONAL_CONTENDERS = ("gateway-x2",)
 WORKERS = 2
@@ -216,6 +224,8 @@ async def _contenders(
                     await _start_nginx(stack, contender, params, workdir, upstream_url, path)
                 elif name == "gateway":
                     await _start_gateway(stack, contender, workdir, upstream_url)
+                elif name == "gateway-unmetered":  # the same, with usage metering off
+                    await _start_gateway(stack, contender, workdir, upstream_url, metering=False)
                 elif name == "gateway-workers":
                     await _start_gateway(stack, contender, workdir, upstream_url, workers=WORKERS)
                 elif name == "gateway-x2":
@@ -260,6 +270,7 @@ async def _start_gateway(
     upstream_url: str,
     *,
     workers: int = 1,
+    metering: bool = True,
 ) -> None:
     """``livesvc serve``; with ``workers`` > 1 a master and its workers, one process group.
 
@@ -276,6 +287,7 @@ async def _start_gateway(
         port=port,
         admin_port=admin_port,
         workers=workers,
+        metering=metering,
     )
     contender.child = await stack.enter_async_context(
         spawn(
@@ -461,6 +473,17 @@ def _result(
     workers = _ratios(by_name.get("gateway-workers"), by_name.get("websockets"))
     if by_name.get("gateway-workers") is not None:
         ratios["workers"] = workers
+    metered, unmetered = by_name.get("gateway"), by_name.get("gateway-unmetered")
+    if (
+        metered
+        and unmetered
+        and metered["relay_cpu_us_per_message"]
+        and unmetered["relay_cpu_us_per_message"]
+    ):
+        # What usage metering costs the relay: CPU per message with it / without it.
+        ratios["cpu_per_message_metered_over_unmetered"] = round(
+            metered["relay_cpu_us_per_message"] / unmetered["relay_cpu_us_per_message"], 2
+        )
     return {
         "suite": "relay",
         "utc": datetime.now(UTC).isoformat(timespec="seconds"),

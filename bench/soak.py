@@ -37,7 +37,7 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -331,10 +331,17 @@ async def _lift_delay(control: httpx.AsyncClient, target: str, after: float) -> 
     await control.post("/_emulator/faults/delay", json={"seconds": 0, "sessionId": target})
 
 
-async def _monitor(samples: list[tuple[float, int, int]], every: float = 1.0) -> None:
+async def _monitor(
+    samples: list[tuple[float, int, int]],
+    timeline: list[dict[str, float]],
+    counts: Callable[[], dict[str, int]],
+    every: float = 1.0,
+) -> None:
     start = trio.current_time()
     while True:
-        samples.append((trio.current_time() - start, _count_tasks(), _rss_bytes()))
+        now = trio.current_time() - start
+        samples.append((now, _count_tasks(), _rss_bytes()))
+        timeline.append({"t": round(now, 1), **counts()})  # cumulative, for the plot
         await trio.sleep(every)
 
 
@@ -373,6 +380,7 @@ async def _soak(params: SoakParams, workdir: Path) -> dict[str, Any]:
     started = time.monotonic()
     fault_counts: Counter[str] = Counter()
     samples: list[tuple[float, int, int]] = []
+    timeline: list[dict[str, float]] = []
     async with spawn(
         "upstream",
         upstream_argv(
@@ -392,7 +400,16 @@ async def _soak(params: SoakParams, workdir: Path) -> dict[str, Any]:
             httpx.AsyncClient(base_url=base_url, timeout=10) as control,
             trio.open_nursery() as nursery,
         ):
-            nursery.start_soon(_monitor, samples)
+            nursery.start_soon(
+                _monitor,
+                samples,
+                timeline,
+                lambda: {
+                    "faults": sum(fault_counts.values()),
+                    "reconnects": sum(int(s.stats.get("reconnects", 0)) for s in states),
+                    "turns": sum(s.turns_sent for s in states),
+                },
+            )
             for runner in runners:
                 nursery.start_soon(runner.run)
                 await trio.sleep(0.05)
@@ -414,6 +431,7 @@ async def _soak(params: SoakParams, workdir: Path) -> dict[str, Any]:
             nursery.cancel_scope.cancel()
     result = _verdict(params, states, listing, drop_log, fault_counts, samples, started)
     result["log_events"] = dict(drop_log.events.most_common())
+    result["timeline"] = timeline[:: max(1, len(timeline) // 240)]
     return result
 
 

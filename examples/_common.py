@@ -31,7 +31,15 @@ from livesvc.models import resolve
 
 def parser(description: str) -> argparse.ArgumentParser:
     """The command line every example shares."""
-    p = argparse.ArgumentParser(description=description)
+    p = argparse.ArgumentParser(
+        description=description,
+        epilog=(
+            "TLS: a wss:// or https:// --url needs its CA trusted. The daemon of `make run` "
+            "writes its self-signed CA to .livesvc/tls/ca.pem and `make emulator` the "
+            "emulator's: pass it with --ca. Without --url an in-process emulator (plain ws://) "
+            "is used and no CA is needed."
+        ),
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--url", help="a running emulator or gateway (ws://, wss://, http://, https://)"

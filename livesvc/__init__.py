@@ -11,7 +11,6 @@ __version__ = "0.1.0"
 # The session library (docs/sessions.md).
 from livesvc.session import CloseClass as CloseClass
 from livesvc.session import Closed as Closed
-from livesvc.session import ConfigError as ConfigError
 from livesvc.session import Connected as Connected
 from livesvc.session import ContextLost as ContextLost
 from livesvc.session import DeliveryFailed as DeliveryFailed
@@ -27,6 +26,7 @@ from livesvc.session import ReconnectPolicy as ReconnectPolicy
 from livesvc.session import Session as Session
 from livesvc.session import SessionClosed as SessionClosed
 from livesvc.session import SessionConfig as SessionConfig
+from livesvc.session import SessionConfigError as SessionConfigError
 from livesvc.session import SessionFailed as SessionFailed
 from livesvc.session import SessionResumptionUpdated as SessionResumptionUpdated
 from livesvc.session import SessionStatus as SessionStatus
@@ -45,7 +45,7 @@ from livesvc.tools import tool as tool
 __all__ = [
     "CloseClass",
     "Closed",
-    "ConfigError",
+    "SessionConfigError",
     "Connected",
     "ContextLost",
     "DeliveryFailed",
@@ -77,3 +77,12 @@ __all__ = [
     "open_session",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Deprecated spelling (see livesvc.session): the session's error is SessionConfigError.
+    if name == "ConfigError":
+        from livesvc import session
+
+        return session.__getattr__("ConfigError")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

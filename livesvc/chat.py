@@ -58,7 +58,22 @@ class ChatError(Exception):
 
 def register(subparsers: Any) -> None:
     """Add ``chat`` to the ``livesvc`` command line."""
-    parser = subparsers.add_parser("chat", help="talk to a running daemon from the terminal")
+    parser = subparsers.add_parser(
+        "chat",
+        help="talk to a running daemon from the terminal",
+        description=(
+            "Talk to a running livesvc gateway in the Live protocol: type a line, read the\n"
+            "model's answer as it streams (text, or the transcription of an audio answer).\n"
+            "The client asks for session resumption and, when the connection drops (a\n"
+            "daemon restart, say), reconnects and resumes the same conversation by itself."
+        ),
+        epilog=(
+            "examples:\n"
+            "  livesvc chat --key dev-key                     # `make run` in another terminal\n"
+            '  livesvc chat --url wss://gw.example.com:8443 --ca ca.pem --key "$LIVESVC_KEY"'
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--url", default="wss://127.0.0.1:8443", help="gateway URL (default: %(default)s)"
     )

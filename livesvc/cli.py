@@ -19,12 +19,22 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "livesvc.daemon.cli",
     "livesvc.emulator.cli",
     "livesvc.chat",
+    "livesvc.sessions_view",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="livesvc", description="Gemini Live sessions, gateway and emulator."
+        prog="livesvc",
+        description="Gemini Live sessions, gateway and emulator.",
+        epilog=(
+            "examples:\n"
+            "  livesvc serve --config config/livesvc.toml     # the daemon (`make run`)\n"
+            "  livesvc check-config config/livesvc.toml\n"
+            "  livesvc chat --key dev-key\n"
+            "  livesvc COMMAND --help                         # each command's options and examples"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"livesvc {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import (
@@ -22,12 +23,19 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = ["SESSION_STATUSES", "DaemonMetrics"]
+
+# Prometheus conventions: no ``*_created`` series beside every counter (they
+# double the series and dashboards never use them).
+disable_created_metrics()
 
 SESSION_STATUSES = ("active", "detached", "closing")
 
@@ -70,9 +78,7 @@ class DaemonMetrics:
         tool_duration: seconds a daemon tool took, by ``tool``.
         first_response_latency: seconds from a client's turn to the first model output.
         errors: errors by ``kind``.
-        media_dropped: realtime media chunks dropped while disconnected, by ``kind``
-            (``model_audio``: model audio shed oldest-first for a client or session behind).
-        context_lost: upstream conversations lost, by ``outcome`` (closed, reseeded, continued).
+        media_dropped: realtime media chunks dropped while disconnected, by ``kind``.
         config_reloads: SIGHUP reloads by ``result`` (applied, rejected).
     """
 
@@ -81,6 +87,18 @@ class DaemonMetrics:
         r = self.registry
         self._sessions = _SessionsByStatus()
         r.register(self._sessions)
+        # process_* (CPU, memory, file descriptors, start time) and python_info.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        self.build_info = Gauge(
+            "livesvc_build_info",
+            "Always 1; the labels say which livesvc and Python this is.",
+            ["version", "python"],
+            registry=r,
+        )
+        from livesvc import __version__  # the package imports this module first
+
+        self.build_info.labels(version=__version__, python=platform.python_version()).set(1)
         self.client_connections = Counter(
             "livesvc_client_connections",
             "Client WebSocket handshakes, by result.",
@@ -148,17 +166,40 @@ class DaemonMetrics:
             registry=r,
         )
         self.errors = Counter("livesvc_errors", "Errors, by kind.", ["kind"], registry=r)
-        self.media_dropped = Counter(
-            "livesvc_media_dropped",
-            "Realtime media chunks dropped while the upstream was away, by kind.",
-            ["kind"],
+        self.usage_tokens = Counter(
+            "livesvc_usage_tokens",
+            "Tokens the upstream reported, by key, profile, model, direction and modality.",
+            ["key", "profile", "model", "direction", "modality"],
+            registry=r,
+        )
+        self.usage_audio_seconds = Counter(
+            "livesvc_usage_audio_seconds",
+            "Seconds of PCM audio relayed, by key, profile and direction (in, out).",
+            ["key", "profile", "direction"],
+            registry=r,
+        )
+        self.usage_session_seconds = Counter(
+            "livesvc_usage_session_seconds",
+            "Seconds sessions were open, by key and profile.",
+            ["key", "profile"],
+            registry=r,
+        )
+        self.budget_exceeded = Counter(
+            "livesvc_budget_exceeded",
+            "Budgets found spent, by key, budget and what followed (refused, warned, closed).",
+            ["key", "budget", "action"],
             registry=r,
         )
         self.context_lost = Counter(
             "livesvc_context_lost",
-            "Times an upstream lost its conversation, by what the gateway did "
-            "(closed, reseeded, continued).",
+            "Conversations the upstream lost, by outcome (failed, reseeded, continued).",
             ["outcome"],
+            registry=r,
+        )
+        self.media_dropped = Counter(
+            "livesvc_media_dropped",
+            "Realtime media chunks dropped while the upstream was away, by kind.",
+            ["kind"],
             registry=r,
         )
         self.config_reloads = Counter(

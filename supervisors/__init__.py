@@ -36,6 +36,7 @@ from ._backoff import Backoff as Backoff
 from ._context import ChildContext as ChildContext
 from ._core import SupervisorBase as SupervisorBase
 from ._dynamic import DynamicSupervisor as DynamicSupervisor
+from ._errors import ChildKilled as ChildKilled
 from ._errors import ChildNotFound as ChildNotFound
 from ._errors import DuplicateChild as DuplicateChild
 from ._errors import RestartIntensityExceeded as RestartIntensityExceeded
@@ -68,6 +69,7 @@ __all__ = [
     "AutoShutdown",
     "Backoff",
     "ChildContext",
+    "ChildKilled",
     "ChildNotFound",
     "ChildSnapshot",
     "ChildSpec",

@@ -54,7 +54,13 @@ import trio
 
 from ._backoff import Backoff
 from ._context import ChildContext
-from ._errors import RestartIntensityExceeded, StartFailed, SupervisorError
+from ._errors import (
+    ChildKilled,
+    ChildNotFound,
+    RestartIntensityExceeded,
+    StartFailed,
+    SupervisorError,
+)
 from ._log import log
 from ._records import (
     ChildRecord,
@@ -259,6 +265,36 @@ class SupervisorBase:
             significant=significant,
             subtree=self.snapshot,
         )
+
+    def kill_child(self, id: str) -> bool:
+        """Kill child ``id`` now, as OTP's ``exit(Pid, kill)``: no grace, no stop request.
+
+        Its running incarnation is cancelled and its exit reported as an error
+        (:class:`ChildKilled`), so it is restarted per its spec and counts
+        against the restart intensity, like any crash. Meant for fault injection
+        and for an owner that knows a child is stuck.
+
+        Returns ``False`` (and does nothing) when the child is not running: it
+        is starting, waiting to restart, stopping or stopped.
+
+        Raises:
+            ChildNotFound: no child has this id.
+
+        Example::
+
+            async with sup.running():
+                assert sup.kill_child("pinger")   # restarted per its spec
+        """
+        child = self._children.get(id)
+        if child is None:
+            raise ChildNotFound(supervisor=self.name, child=id)
+        inc = child.current
+        if inc is None or inc.settled or inc.started_at is None or inc.exited.is_set():
+            return False
+        inc.killed = True
+        inc.scope.cancel(reason=f"supervisor {self.name!r}: kill_child")
+        log.warning("child.killing", supervisor=self.name, child=id, incarnation=inc.number)
+        return True
 
     def which_children(self) -> list[ChildSnapshot]:
         """Every child, in start order, with its state and counters."""
@@ -514,6 +550,9 @@ class SupervisorBase:
 
             if error is not None:
                 outcome = classify_exit(error)
+            elif inc.scope.cancelled_caught and inc.killed:
+                error = ChildKilled(spec.id)
+                outcome = Outcome.ERROR
             elif inc.scope.cancelled_caught:
                 outcome = Outcome.KILLED
             else:

@@ -85,6 +85,17 @@ class SupervisorFull(SupervisorError):
         self.child = child
 
 
+class ChildKilled(Exception):
+    """A child's incarnation was cancelled by ``kill_child`` (OTP's ``exit(Pid, kill)``).
+
+    It is the exit error of that incarnation: the exit counts as a crash.
+    """
+
+    def __init__(self, child: str) -> None:
+        super().__init__(f"child {child!r} killed")
+        self.child = child
+
+
 class ChildNotFound(SupervisorError, LookupError):
     """No child with this id is supervised (any more)."""
 

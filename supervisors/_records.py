@@ -34,6 +34,7 @@ class Incarnation:
         "ctx",
         "error",
         "exited",
+        "killed",
         "number",
         "outcome",
         "reason",
@@ -57,6 +58,7 @@ class Incarnation:
         # (it is terminating it, or has handled its exit): a late exit report
         # for it is then ignored, so it is never handled twice.
         self.settled = False
+        self.killed = False  # kill_child() cancelled it: its exit is an error
 
 
 class ChildRecord:

@@ -53,6 +53,9 @@ class Limits:
         max_connections: concurrent connections; further ones are closed at once.
         ws_max_message_bytes: largest WebSocket message a client may send (1009 above).
         ws_message_queue: WebSocket messages buffered before reading pauses.
+        pre_setup_bytes: bytes a WebSocket peer may send before the application
+            lifts the bound (``upgrade.stream.lift_read_limit()``, once its setup is
+            accepted); 1009 past it. ``None``: no bound.
         close_timeout: time allowed for a WebSocket closing handshake.
     """
 
@@ -64,6 +67,7 @@ class Limits:
     max_connections: int = 1024
     ws_max_message_bytes: int = 16 << 20
     ws_message_queue: int = 8
+    pre_setup_bytes: int | None = None
     close_timeout: float = 5.0
 
 
@@ -96,6 +100,7 @@ class WebSocketUpgrade:
     async def accept(self) -> trio_websocket.WebSocketConnection:
         """Complete the handshake and return the WebSocket connection."""
         self.connection = await self._request.accept()
+        self.stream.websocket = self.connection  # its protocol closes get their frame
         return self.connection
 
     async def reject(self, status: int, message: str) -> None:
@@ -363,7 +368,9 @@ class FrontDoor:
             return
         path, query = split_target(request.target.decode("latin-1"))
         async with trio.open_nursery() as nursery:
-            connection_stream = ConnectionStream.open(nursery, stream, prefix=raw)
+            connection_stream = ConnectionStream.open(
+                nursery, stream, prefix=raw, read_limit=self._limits.pre_setup_bytes
+            )
             with trio.move_on_at(deadline) as scope:
                 ws_request = await trio_websocket.wrap_server_stream(
                     nursery,

@@ -9,11 +9,22 @@ faults, which must act below the WebSocket layer:
 * :meth:`ConnectionStream.hold` stops reading and writing: the WebSocket library no
   longer sees pings, so it no longer answers them (a stalled peer);
 * :meth:`ConnectionStream.abort` closes the transport at once, without a close frame.
+
+It also keeps two promises of RFC 6455 that the WebSocket library leaves to it:
+
+* a peer that breaks the protocol (invalid UTF-8, a reserved opcode or bit, an
+  unmasked frame) gets a close frame with 1002 or 1007 before the connection
+  ends: trio-websocket records the close but does not write it;
+* until :meth:`lift_read_limit`, at most ``read_limit`` bytes are read from the
+  peer (a client that has not sent an accepted setup holds almost nothing);
+  past it the peer gets 1009 and the connection ends.
 """
 
 from __future__ import annotations
 
 import math
+import struct
+from typing import Any
 
 import trio
 
@@ -23,6 +34,22 @@ __all__ = ["ConnectionStream"]
 _SEND_QUEUE = 256
 # How long aclose() waits for delayed chunks to reach the wire, beyond the delay.
 _DRAIN_GRACE = 2.0
+# Closes the WebSocket library decides on reading but does not send (a parse failure).
+_UNSENT_CLOSES = frozenset({1002, 1007, 1009})
+_CLOSE_OPCODE = 0x8
+_TOO_MUCH_BEFORE_SETUP = "Too much data before the setup was accepted."
+_LINGER = 2.0  # seconds spent discarding a refused peer's bytes before the close
+_LINGER_CHUNK = 64 * 1024
+
+
+def close_frame(code: int, reason: str) -> bytes:
+    """A server's (unmasked) close frame; the reason is cut to fit a control frame.
+
+    >>> close_frame(1002, "bad")
+    b'\\x88\\x05\\x03\\xeabad'
+    """
+    payload = struct.pack("!H", code) + reason.encode("utf-8")[:123]
+    return bytes([0x80 | _CLOSE_OPCODE, len(payload)]) + payload
 
 
 class ConnectionStream(trio.abc.Stream):
@@ -38,9 +65,17 @@ class ConnectionStream(trio.abc.Stream):
         await stream.abort()       # drop the connection without a close frame
     """
 
-    def __init__(self, transport: trio.abc.Stream, prefix: bytes = b"") -> None:
+    def __init__(
+        self, transport: trio.abc.Stream, prefix: bytes = b"", *, read_limit: int | None = None
+    ) -> None:
         self.transport = transport
         self._prefix = bytearray(prefix)
+        self.read_limit = read_limit  # bytes the peer may send until lift_read_limit()
+        self.bytes_read = 0
+        self.read_limit_exceeded = False
+        self.websocket: Any = None  # the WebSocket on top, once accepted (for its close code)
+        self._close_frame_sent = False
+        self._receiving = False  # a task is inside transport.receive_some
         self._delay = 0.0
         self._pending = 0  # chunks handed to the writer task and not yet written
         self._queue_in, self._queue_out = trio.open_memory_channel[tuple[float, bytes]](_SEND_QUEUE)
@@ -55,14 +90,19 @@ class ConnectionStream(trio.abc.Stream):
 
     @classmethod
     def open(
-        cls, nursery: trio.Nursery, transport: trio.abc.Stream, prefix: bytes = b""
+        cls,
+        nursery: trio.Nursery,
+        transport: trio.abc.Stream,
+        prefix: bytes = b"",
+        *,
+        read_limit: int | None = None,
     ) -> ConnectionStream:
         """Wrap ``transport``; the delayed-writer task starts in ``nursery`` on the first delay.
 
         Only a fault (a delay) needs the writer: without one, chunks go straight
         to the transport, and an idle connection costs no task for it.
         """
-        stream = cls(transport, prefix)
+        stream = cls(transport, prefix, read_limit=read_limit)
         stream._nursery = nursery
         return stream
 
@@ -98,6 +138,10 @@ class ConnectionStream(trio.abc.Stream):
             self._released.set()
             self._released = None
 
+    def lift_read_limit(self) -> None:
+        """The peer is trusted now (its setup was accepted): read without the bound."""
+        self.read_limit = None
+
     async def abort(self) -> None:
         """Close the transport now: the peer sees the connection end, no close frame."""
         self.aborted = True
@@ -118,9 +162,22 @@ class ConnectionStream(trio.abc.Stream):
             return chunk
         if self.aborted:
             raise trio.ClosedResourceError("connection aborted")
-        return bytes(await self.transport.receive_some(max_bytes))
+        if self.read_limit is not None:
+            room = self.read_limit - self.bytes_read
+            if room <= 0:
+                await self._refuse_more()
+            max_bytes = room if max_bytes is None else min(max_bytes, room)
+        self._receiving = True
+        try:
+            data = bytes(await self.transport.receive_some(max_bytes))
+        finally:
+            self._receiving = False
+        self.bytes_read += len(data)
+        return data
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if len(data) and data[0] == 0x80 | _CLOSE_OPCODE:
+            self._close_frame_sent = True  # the library writes each frame in one call
         if self._write_error is not None:
             raise trio.BrokenResourceError("earlier write failed") from self._write_error
         if self._closed:
@@ -142,6 +199,7 @@ class ConnectionStream(trio.abc.Stream):
 
     async def aclose(self) -> None:
         if not self._closed:
+            await self._send_unsent_close()
             self._closed = True
             if not self.held:
                 with trio.move_on_after(self._delay + _DRAIN_GRACE):
@@ -150,6 +208,43 @@ class ConnectionStream(trio.abc.Stream):
         await self.transport.aclose()
 
     # -- internals ------------------------------------------------------------
+
+    async def _refuse_more(self) -> None:
+        # The peer sent more than it may before its setup was accepted: 1009, then the end.
+        self.read_limit_exceeded = True
+        await self._write_close(1009, _TOO_MUCH_BEFORE_SETUP)
+        await self._linger()
+        raise trio.BrokenResourceError("read limit before setup exceeded")
+
+    async def _send_unsent_close(self) -> None:
+        closed = getattr(self.websocket, "closed", None)
+        if closed is not None and int(closed.code) in _UNSENT_CLOSES:
+            await self._write_close(int(closed.code), closed.reason or "")
+            await self._linger()
+
+    async def _linger(self) -> None:
+        # A peer cut off for what it sent is usually still sending. Closing a
+        # socket with unread bytes makes the kernel reset it, and the peer may
+        # never read its close frame: discard what is in flight first (bounded
+        # in time; nothing is kept).
+        if self.aborted or self._receiving:
+            return  # a reader is draining already
+        with trio.move_on_after(_LINGER):
+            try:
+                while await self.transport.receive_some(_LINGER_CHUNK):
+                    pass
+            except (trio.BrokenResourceError, trio.ClosedResourceError, trio.BusyResourceError):
+                pass  # gone, or another task reads (and so drains) it
+
+    async def _write_close(self, code: int, reason: str) -> None:
+        if self._close_frame_sent or self.aborted or self._write_error is not None:
+            return
+        self._close_frame_sent = True
+        with trio.move_on_after(_DRAIN_GRACE):
+            try:
+                await self.transport.send_all(close_frame(code, reason))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
 
     async def _wait_released(self) -> None:
         while self._released is not None:

@@ -20,6 +20,7 @@ configured hash in constant time.
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -34,6 +35,7 @@ from livesvc.config import key_matches
 from livesvc.gateway import AuthTokenRequest, TokenRequestError
 from livesvc.gateway._gateway import Handover
 from livesvc.logs import get_logger
+from livesvc.usage._report import UsageQueryError, parse_group_by
 
 __all__ = ["AdminApp"]
 
@@ -176,6 +178,17 @@ class AdminApp:
                 )
             sessions = await self._control.list_sessions(status=status)
             return _json(200, {"sessions": sessions})
+        if path == "/v1/usage":
+            _allow(method, "GET")
+            try:
+                since, until = _days(query.get("since"), query.get("until"))
+                group_by = parse_group_by(query.get("group_by"))
+            except UsageQueryError as err:
+                raise _error(400, str(err)) from None
+            report = await self._control.usage_report(
+                key=query.get("key") or None, since=since, until=until, group_by=group_by
+            )
+            return _json(200, report)
         if match := _SESSION.fullmatch(path):
             session_id = match["id"]
             if method == "GET":
@@ -251,3 +264,18 @@ class AdminApp:
 def _allow(method: str, allowed: str) -> None:
     if method != allowed:
         raise _error(405, f"Method {method} is not allowed here.")
+
+
+def _days(since: str | None, until: str | None) -> tuple[str, str]:
+    """The query's day range (UTC dates; default: today); at most 400 days."""
+    today = datetime.datetime.now(datetime.UTC).date()
+    try:
+        end = datetime.date.fromisoformat(until) if until else today
+        start = datetime.date.fromisoformat(since) if since else end
+    except ValueError as err:
+        raise UsageQueryError(f"since/until: expected YYYY-MM-DD ({err})") from None
+    if start > end:
+        raise UsageQueryError("since: must not be after until")
+    if (end - start).days >= 400:
+        raise UsageQueryError("since/until: at most 400 days at once")
+    return start.isoformat(), end.isoformat()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -35,15 +35,14 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     turns: int = 0
     upstream_resumes: int = 0
     upstream_reconnects: int = 0
+    context_losses: int = 0  # times the upstream lost the conversation
+    last_context_loss: str | None = None  # failed, reseeded or continued
+    budget_exceeded: str | None = None  # the key's budget this session found spent (docs/usage.md)
     client_resumes: int = 0
     restarts: dict[str, int] = {}
     last_close_code: int | None = None
     last_close_reason: str | None = None
     worker: str | None = None  # the worker process serving it (several workers only)
-    # Times the upstream lost the conversation, and what the gateway did the last
-    # time (closed, reseeded, continued); live sessions only.
-    context_lost: int = 0
-    context_lost_outcome: str | None = None
 
 
 class DaemonControl(Protocol):
@@ -61,6 +60,10 @@ class DaemonControl(Protocol):
     async def list_sessions(self, *, status: str | None = None) -> list[SessionView]: ...
 
     async def get_session(self, session_id: str) -> SessionView | None: ...
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]: ...
 
     async def close_session(self, session_id: str, *, reason: str) -> bool: ...
 

@@ -70,6 +70,8 @@ class ApiKey:
     def query(self) -> dict[str, str]:
         return {}
 
+    refreshable = False
+
     async def refresh(self) -> bool:
         # A rejected key stays rejected: retrying would be a retry storm on a bad key.
         return False

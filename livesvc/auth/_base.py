@@ -62,6 +62,11 @@ class Auth(Protocol):
         """Force a new credential after an auth close. ``False`` if nothing can change."""
         ...
 
+    @property
+    def refreshable(self) -> bool:
+        """Whether :meth:`refresh` can yield a different credential (worth a retry)."""
+        ...
+
 
 async def build_endpoint(
     auth: Auth, *, base_url: str | None = None, api_version: str | None = None

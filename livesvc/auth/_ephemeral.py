@@ -76,6 +76,8 @@ class EphemeralToken:
     def query(self) -> dict[str, str]:
         return {"access_token": self._token} if self._in_query else {}
 
+    refreshable = False
+
     async def refresh(self) -> bool:
         return False  # a token cannot renew itself; mint a new one
 

@@ -193,6 +193,8 @@ class VertexAI:
             headers.append(("x-goog-user-project", quota_project))
         return headers
 
+    refreshable = True
+
     async def refresh(self) -> bool:
         async with self._lock:
             creds = await self._load()

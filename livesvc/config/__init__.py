@@ -1,14 +1,15 @@
 """The daemon's configuration: TOML files read into frozen msgspec structs.
 
-Errors name the file, the key path and what was expected, and every problem
-found is reported at once where possible::
+Errors name the file, the line, the key path, what was expected and a likely
+fix, and every problem in the file is reported at once::
 
     from livesvc.config import ConfigError, load_config
 
     try:
         config = load_config("config/livesvc.toml")
     except ConfigError as err:
-        print(err)  # config/livesvc.toml: gateway.port: expected int, got str
+        print(err)  # config/livesvc.toml:23: gateway.port: expected int, got str (...)
+        err.issues  # one ConfigIssue(path, message, line, hint) per problem
 
 Secrets are never inline: client keys and the admin token are stored as
 ``sha256:`` hashes (:func:`hash_key`), and upstream credentials are named by

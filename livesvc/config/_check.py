@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from livesvc.config._errors import ConfigError, ConfigIssue
 from livesvc.config._imports import check_tool_imports
-from livesvc.config._load import SetupValidator, load_config
+from livesvc.config._load import SetupValidator, check_text, locate, merge_issues, read_source
 from livesvc.config._schema import Config
 from livesvc.config._secrets import SecretUnavailable, read_secret
 
@@ -69,16 +70,27 @@ def load_checked(
         The config and the warnings.
 
     Raises:
-        ConfigError: every error found.
+        ConfigError: every error found, each with its line in the file.
     """
-    config = load_config(path, setup_validator=setup_validator)
-    errors = check_tool_imports(config)
+    source, text = read_source(path)
+    config, errors = check_text(
+        text,
+        source=source,
+        base_dir=Path(source).resolve().parent,
+        setup_validator=setup_validator,
+    )
+    if config is None:  # not TOML: nothing else can be checked
+        raise ConfigError(source, errors)
+    # Imports and secrets are checked even when the file has other problems, so one
+    # run reports everything; what an earlier problem already names is not repeated.
+    errors = merge_issues(errors, check_tool_imports(config))
     secret_issues = check_secrets(config, environ)
     warnings: list[ConfigIssue] = []
     if strict_secrets:
-        errors += secret_issues
+        errors = merge_issues(errors, secret_issues)
     else:
-        warnings += secret_issues
+        warnings = locate(merge_issues(errors, secret_issues)[len(errors) :], text)
+    errors = locate(errors, text)
     if errors:
-        raise ConfigError(config.source, errors)
+        raise ConfigError(source, errors)
     return config, warnings

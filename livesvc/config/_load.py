@@ -13,10 +13,18 @@ from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 import msgspec
 
 from livesvc.config._errors import ConfigError, ConfigIssue
+from livesvc.config._lines import key_lines, line_of, toml_error_line
 from livesvc.config._schema import Config, Profile
 from livesvc.config._semantics import check_semantics
 
-__all__ = ["load_config", "parse_config"]
+__all__ = [
+    "check_text",
+    "load_config",
+    "locate",
+    "merge_issues",
+    "parse_config",
+    "read_source",
+]
 
 _MSGSPEC_ERROR = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
@@ -43,25 +51,21 @@ def load_config(
     replaces it.
 
     Raises:
-        ConfigError: the file is missing, is not TOML, or does not fit the schema.
+        ConfigError: the file is missing, is not TOML, or does not fit the schema;
+            it lists every problem found, each with its line.
 
     Example::
 
         config = load_config("config/livesvc.toml")
         config.gateway.port   # 8443
     """
-    source = os.fspath(path)
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(
-            source, [ConfigIssue(path="", message=f"cannot read: {err.strerror}")]
-        ) from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(source, [ConfigIssue(path="", message="not UTF-8 text")]) from err
-    return parse_config(
+    source, text = read_source(path)
+    config, issues = check_text(
         text, source=source, base_dir=Path(source).resolve().parent, setup_validator=setup_validator
     )
+    if issues or config is None:
+        raise ConfigError(source, issues)
+    return config
 
 
 def parse_config(
@@ -77,49 +81,151 @@ def parse_config(
 
         config = parse_config('[profiles.default]\\nmodel = "m"\\n', source="inline")
     """
+    config, issues = check_text(
+        text, source=source, base_dir=base_dir, setup_validator=setup_validator
+    )
+    if issues or config is None:
+        raise ConfigError(source, issues)
+    return config
+
+
+def read_source(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """``(source, text)`` of a config file; a file that cannot be read is a ConfigError."""
+    source = os.fspath(path)
+    try:
+        return source, Path(source).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(
+            source, [ConfigIssue(path="", message=f"cannot read: {err.strerror}")]
+        ) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(source, [ConfigIssue(path="", message="not UTF-8 text")]) from err
+
+
+def check_text(
+    text: str,
+    *,
+    source: str,
+    base_dir: Path | None = None,
+    setup_validator: SetupValidator | None = None,
+) -> tuple[Config | None, list[ConfigIssue]]:
+    """Every problem in TOML ``text`` (with lines), and the config its usable keys make.
+
+    Keys with a problem are left out of that config (their defaults apply), so the
+    checks that span keys still run on the rest; the config is None only when the
+    text is not TOML.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(source, [ConfigIssue(path="", message=f"invalid TOML: {err}")]) from err
-    if "source" in raw:
-        raise ConfigError(source, [_unknown_key("", "source")])
-
-    raw_profiles = raw.pop("profiles", {})
-    if not isinstance(raw_profiles, dict):
-        raise ConfigError(
-            source,
-            [ConfigIssue(path="profiles", message="expected a table of [profiles.NAME] tables")],
-        )
-    # Profiles are converted one by one so an error names the profile
-    # (msgspec reports dict values as `[...]`).
-    config = _convert(raw, Config, source, prefix="")
-    profiles: dict[str, Profile] = {}
-    for name, raw_profile in raw_profiles.items():
-        if not isinstance(raw_profile, dict):
-            raise ConfigError(
-                source, [ConfigIssue(path=f"profiles.{name}", message="expected a table")]
-            )
-        profiles[name] = _convert(raw_profile, Profile, source, prefix=f"profiles.{name}")
-    config = msgspec.structs.replace(config, profiles=profiles, source=source)
+        line = toml_error_line(str(err))
+        return None, [ConfigIssue(path="", message=f"invalid TOML: {err}", line=line)]
+    issues: list[ConfigIssue] = []
+    usable = _walk(raw, Config, "", issues)
+    try:
+        config = msgspec.convert(usable, Config, strict=True)
+    except msgspec.ValidationError as err:  # a schema shape _walk does not follow
+        issues.append(_translate(str(err), Config, "", usable))
+        return None, locate(issues, text)
+    config = msgspec.structs.replace(config, source=source)
     config = _resolve_paths(config, base_dir or Path.cwd())
 
-    issues = check_semantics(config)
+    issues = merge_issues(issues, check_semantics(config))
     setup_validator = setup_validator or _default_setup_validator()
     for name, profile in config.profiles.items():
         where = f"profiles.{name}"
         # A profile already reported (e.g. unknown fields) would only be reported twice.
         if not any(i.path == where or i.path.startswith(where + ".") for i in issues):
             issues.extend(setup_validator(where, profile))
-    if issues:
-        raise ConfigError(source, issues)
-    return config
+    return config, locate(issues, text)
 
 
-def _convert(raw: Any, kind: type[Any], source: str, *, prefix: str) -> Any:
+def locate(issues: list[ConfigIssue], text: str) -> list[ConfigIssue]:
+    """``issues`` with the line of their key path in ``text`` filled in, in file order.
+
+    Issues about keys the file does not write (a default that conflicts) come last.
+    """
+    lines = key_lines(text)
+    located = [
+        issue
+        if issue.line is not None
+        else msgspec.structs.replace(issue, line=line_of(lines, issue.path))
+        for issue in issues
+    ]
+    return sorted(located, key=lambda issue: (issue.line is None, issue.line or 0))
+
+
+def merge_issues(first: list[ConfigIssue], more: list[ConfigIssue]) -> list[ConfigIssue]:
+    """``first`` plus the issues of ``more`` not at, under or above a path ``first`` names.
+
+    A key left out for a schema problem would otherwise be reported again by the
+    checks that saw its default instead.
+    """
+    named = [issue.path for issue in first if issue.path]
+    return first + [issue for issue in more if not any(_related(issue.path, p) for p in named)]
+
+
+def _related(a: str, b: str) -> bool:
+    """True when one key path is the other or lies inside it."""
+    if not a or not b:
+        return False
+    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+
+
+def _walk(raw: Any, kind: Any, where: str, issues: list[ConfigIssue]) -> Any:
+    """Check ``raw`` against ``kind`` key by key, appending an issue per problem.
+
+    Returns what of ``raw`` is usable (bad keys left out), or ``_MISSING`` when
+    nothing is. msgspec alone stops at the first error; walking the structs lets
+    one run report them all.
+    """
+    target = _unwrap(kind)
+    if _struct_hints(target) is not None and isinstance(raw, dict):
+        return _walk_struct(raw, target, where, issues)
+    origin, args = get_origin(target), get_args(target)
+    if origin is list and isinstance(raw, list) and _struct_hints(_unwrap(args[0])) is not None:
+        items = [_walk(item, args[0], f"{where}[{i}]", issues) for i, item in enumerate(raw)]
+        # Leave the whole list out rather than shift the indexes later checks report.
+        return _MISSING if any(item is _MISSING for item in items) else items
+    if origin is dict and isinstance(raw, dict) and _struct_hints(_unwrap(args[1])) is not None:
+        values = {
+            key: _walk(value, args[1], _join(where, key), issues) for key, value in raw.items()
+        }
+        return {key: value for key, value in values.items() if value is not _MISSING}
     try:
-        return msgspec.convert(raw, kind, strict=True)
+        msgspec.convert(raw, kind, strict=True)
     except msgspec.ValidationError as err:
-        raise ConfigError(source, [_translate(str(err), kind, prefix, raw)]) from err
+        issues.append(_translate(str(err), kind, where, raw))
+        return _MISSING
+    return raw
+
+
+def _walk_struct(
+    raw: dict[str, Any], kind: type[msgspec.Struct], where: str, issues: list[ConfigIssue]
+) -> Any:
+    hints = _struct_hints(kind)
+    assert hints is not None
+    known = sorted(h for h in hints if h != "source")
+    usable: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            issues.append(_unknown_key(where, key, known if where or key != "source" else None))
+            continue
+        checked = _walk(value, hints[key], _join(where, key), issues)
+        if checked is not _MISSING:
+            usable[key] = checked
+    complete = True
+    for field in msgspec.structs.fields(kind):
+        if field.required and field.name not in raw:
+            issues.append(
+                ConfigIssue(path=_join(where, field.name), message="required key is missing")
+            )
+        if field.required and field.name not in usable:
+            if field.type is str:  # unconstrained: a placeholder passes the schema
+                usable[field.name] = ""  # keeps e.g. a profile's name known to the other checks
+            else:
+                complete = False
+    return usable if complete else _MISSING
 
 
 def _join(prefix: str, path: str) -> str:
@@ -147,32 +253,46 @@ def _translate(message: str, kind: type[Any], prefix: str, raw: Any = None) -> C
     where = _join(prefix, path)
     if unknown := _UNKNOWN_FIELD.match(what):
         return _unknown_key(where, unknown["field"], _field_names_at(kind, path))
+    value = _raw_at(raw, path)
     if what.startswith("Invalid enum value"):
         choices = _literal_choices_at(kind, path)
-        value = what.removeprefix("Invalid enum value").strip()
+        shown = what.removeprefix("Invalid enum value").strip()
         if choices:
+            close = difflib.get_close_matches(str(value), choices, n=1)
             return ConfigIssue(
-                path=where, message=f"expected one of {', '.join(map(repr, choices))}, got {value}"
+                path=where,
+                message=f"expected one of {', '.join(map(repr, choices))}, got {shown}",
+                hint=f"did you mean {close[0]!r}?" if close else None,
             )
     if what.startswith("Object missing required field"):
         field = what.split("`")[1]
         return ConfigIssue(path=_join(where, field), message="required key is missing")
     if expected := _EXPECTED.match(what):
         text = "expected " + expected["rest"].replace("`", "")
+        text = text.replace("expected object", "expected a table")
         secret_like = False
+        hint = None
         for pattern, words in _PATTERN_WORDS.items():
             if text.endswith(f"matching regex {pattern!r}"):
                 text = f"expected {words}"
                 # A plain key pasted where its hash belongs must not be echoed.
                 secret_like = pattern.startswith("^sha256")
-        if (
-            not secret_like
-            and ", got " not in text
-            and (value := _raw_at(raw, path)) is not _MISSING
-        ):
+        if not secret_like and ", got " not in text and value is not _MISSING:
             text += f", got {value!r}"
-        return ConfigIssue(path=where, message=text)
+        if text.startswith(("expected int", "expected float")) and _is_number(value):
+            hint = f"write the number without quotes: {value.strip()}"
+        return ConfigIssue(path=where, message=text, hint=hint)
     return ConfigIssue(path=where, message=what[:1].lower() + what[1:])
+
+
+def _is_number(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value.strip())
+    except ValueError:
+        return False
+    return True
 
 
 _MISSING = object()
@@ -191,11 +311,11 @@ def _raw_at(raw: Any, path: str) -> Any:
 
 
 def _unknown_key(where: str, field: str, known: list[str] | None = None) -> ConfigIssue:
-    hint = ""
+    hint = None
     if known:
         close = difflib.get_close_matches(field, known, n=1)
-        hint = f" (did you mean `{close[0]}`?)" if close else f" (known keys: {', '.join(known)})"
-    return ConfigIssue(path=_join(where, field), message=f"unknown key{hint}")
+        hint = f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(known)}"
+    return ConfigIssue(path=_join(where, field), message="unknown key", hint=hint)
 
 
 def _type_at(kind: Any, path: str) -> Any:

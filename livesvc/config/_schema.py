@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from livesvc.usage._budget import Budget
+
 __all__ = [
     "AdminConfig",
     "BackoffConfig",
@@ -83,6 +85,8 @@ class ClientKey(_Section, kw_only=True, frozen=True):
     hash: KeyHash
     profile: Name | None = None  # default: gateway.default_profile
     max_sessions: PositiveInt | None = None  # default: gateway.limits.sessions_per_key
+    # What the key may spend per UTC day (docs/usage.md); none: no limit.
+    budget: Budget | None = None
 
 
 class LimitsConfig(_Section, kw_only=True, frozen=True):
@@ -96,12 +100,29 @@ class LimitsConfig(_Section, kw_only=True, frozen=True):
     # Connections that have not become a Live WebSocket yet (TCP, TLS or HTTP
     # pending), beyond max_clients; the oldest is shed when they are all taken.
     max_pending_connections: PositiveInt = 256
+    # Bytes a client may send before its setup is accepted (credential checked,
+    # session opened): an unauthenticated peer holds at most this; 1009 past it.
+    pre_setup_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024
+    # Ephemeral tokens a client key may mint itself (POST /v1alpha/auth_tokens).
+    token_mints_per_minute: PositiveInt = 10
+    max_token_uses: PositiveInt = 100
     messages_per_second: Annotated[float, msgspec.Meta(gt=0)] = 200.0
     message_burst: PositiveInt = 400
     sessions_per_key: PositiveInt = 16
     max_clients: PositiveInt = 1000
     setup_timeout_seconds: Seconds = 10.0  # from the upgrade to the client's `setup`
     client_send_timeout_seconds: Seconds = 10.0  # a client not reading this long is cut off
+
+
+class UsageConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.usage]``: metering and budgets (docs/usage.md)."""
+
+    enabled: bool = True
+    # Usage is written to the store this often (a kill -9 loses at most this much).
+    flush_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    # A running session past its key's budget is warned, then closed (4002) at the
+    # first turn boundary after this many seconds; never in the middle of a turn.
+    budget_grace_seconds: NonNegativeSeconds = 60.0
 
 
 class GatewayConfig(_Section, kw_only=True, frozen=True):
@@ -114,6 +135,7 @@ class GatewayConfig(_Section, kw_only=True, frozen=True):
     default_profile: Name = "default"
     grace_period_seconds: NonNegativeSeconds = 60.0  # upstream kept after a client leaves
     limits: LimitsConfig = LimitsConfig()
+    usage: UsageConfig = UsageConfig()
 
 
 class AdminConfig(_Section, kw_only=True, frozen=True):
@@ -240,8 +262,9 @@ class Profile(_Section, kw_only=True, frozen=True):
     compression: CompressionConfig | None = None
     setup: dict[str, Any] = {}
     client_overridable: list[str] = []
-    # What a gateway client gets when the upstream loses the conversation (a resume
-    # refused): "fail" closes it with 4001; "reseed" / "continue" keep it (docs/daemon.md).
+    # When the upstream loses the conversation (a resume refused, no handle yet):
+    # "fail" closes the client with 4001, "reseed" restores it from the transcript,
+    # "continue" goes on with an empty context. docs/daemon.md, "Context loss".
     context_loss: Literal["fail", "reseed", "continue"] = "fail"
 
 

@@ -26,7 +26,6 @@ private admin endpoint for the master instead of the public one.
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 import signal
 import time
@@ -41,8 +40,12 @@ from livesvc._gc import tune_collector
 from livesvc._private import private_dir
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, hash_key, load_checked, read_secret
+from livesvc.daemon._embedded import embedded_emulator_config
 from livesvc.daemon._logging import apply_logging
+from livesvc.daemon._purge import purge_periodically
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
+from livesvc.daemon._systemd import Notifier
+from livesvc.daemon._upstream import library_upstream
 from livesvc.daemon._views import live_view, stored_view
 from livesvc.daemon._worker import LiveOnly, MasterPeers, RemoteEmulator, WorkerRole, watch_master
 from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, ClientAuth, TokenMinter
@@ -53,8 +56,9 @@ from livesvc.gateway._tls import server_ssl_context
 from livesvc.gateway._upstream import UpstreamFactory
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._redis import RedisStore, RedisStoreServer
+from livesvc.usage import usage_report
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
 __all__ = ["Daemon", "UpstreamFactoryBuilder"]
@@ -65,7 +69,6 @@ log = get_logger(__name__)
 # emulator's address, say); the default opens sessions with the session library.
 UpstreamFactoryBuilder = Callable[["Daemon"], UpstreamFactory]
 
-_PURGE_INTERVAL = 3600.0
 # Where a worker accepts clients on its own port (docs/daemon.md, "Workers").
 _DIRECT_HOST = "127.0.0.1"
 
@@ -138,6 +141,8 @@ class Daemon:
         self._wall = wall_clock
         self._handle_signals = handle_signals
         self._configure_logs = configure_logs
+        # systemd (ops): only the main process speaks to the manager (NotifyAccess=main).
+        self._notifier = Notifier.from_environ(environ) if worker is None else Notifier()
         self.metrics = DaemonMetrics()
         store_send, self._store_receive = open_store_channel()
         self.store: Store
@@ -205,7 +210,7 @@ class Daemon:
         live = {s.id: live_view(s, now=now) for s in self._live()}
         views = [v for v in live.values() if status is None or v.status == status]
         if status in (None, "detached", "closed"):
-            wanted: list[SessionStatus] | None = None
+            wanted: list[RecordStatus] | None = None
             if status == "detached":
                 wanted = ["detached"]
             elif status == "closed":
@@ -220,6 +225,12 @@ class Daemon:
         now = self._wall()
         worker = str(self.worker.index) if self.worker is not None else None
         return [msgspec.structs.replace(live_view(s, now=now), worker=worker) for s in self._live()]
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]:
+        """Usage totals from the store (shared by every worker)."""
+        return await usage_report(self.store, key=key, since=since, until=until, group_by=group_by)
 
     async def get_session(self, session_id: str) -> SessionView | None:
         session = self.gateway.live_session(session_id) if self.gateway else None
@@ -299,8 +310,6 @@ class Daemon:
     def _upstream_factory(self) -> UpstreamFactory:
         if self._upstream_builder is not None:
             return self._upstream_builder(self)
-        from livesvc.daemon._upstream import library_upstream
-
         return library_upstream(self)
 
     # -- the children -------------------------------------------------------------------------
@@ -333,30 +342,23 @@ class Daemon:
             nursery.cancel_scope.cancel()
 
     async def _purge_periodically(self) -> None:
-        while True:
-            await trio.sleep(_PURGE_INTERVAL)
-            tokens, sessions = await self.store.purge(
-                now=self._wall(), keep_closed_seconds=self.config.store.keep_closed_sessions_seconds
-            )
-            if tokens or sessions:
-                log.info("store.purged", tokens=tokens, sessions=sessions)
+        await purge_periodically(
+            self.store,
+            keep_closed_seconds=lambda: self.config.store.keep_closed_sessions_seconds,
+            wall_clock=self._wall,
+        )
 
     async def _emulator_child(
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
     ) -> None:
-        from livesvc.emulator import EmulatorConfig, run_emulator
+        from livesvc.emulator import run_emulator
 
-        settings = self.config.upstream.emulator
         # A restarted emulator keeps its port, so upstream reconnects find it again.
-        port = self.emulator.port if self.emulator is not None else settings.port
-        lifetime = settings.session_lifetime_seconds or None  # 0: connections never age
-        emulator_config = EmulatorConfig(
-            host=settings.host,
-            port=port,
-            api_keys=(self.emulator_key,),
-            reply_interval=settings.reply_interval_seconds,
-            session_lifetime=lifetime,
-            go_away_notice=min(settings.go_away_notice_seconds, lifetime or math.inf),
+        port = (
+            self.emulator.port if self.emulator is not None else self.config.upstream.emulator.port
+        )
+        emulator_config = embedded_emulator_config(
+            self.config, api_key=self.emulator_key, port=port
         )
         async with trio.open_nursery() as nursery:
             self.emulator = await nursery.start(run_emulator, emulator_config)
@@ -439,7 +441,11 @@ class Daemon:
     ) -> None:
         assert self._config_path is not None
         watcher = ConfigWatcher(
-            self._config_path, self._holder, self.metrics, load=self._load_for_reload
+            self._config_path,
+            self._holder,
+            self.metrics,
+            load=self._load_for_reload,
+            notifier=self._notifier,
         )
         with ctx.cancel_on_stop():
             await watcher.run(task_status=task_status)
@@ -539,14 +545,20 @@ class Daemon:
                     frozen_objects=tuning.frozen_objects,
                     thresholds=list(tuning.thresholds),
                 )
-            log.info(
-                "worker.ready" if self.worker is not None else "daemon.ready",
-                name=config.service.name,
-                gateway=self.gateway_url,
-                admin=self.admin_url,
-                upstream=config.upstream.backend,
-                ca_file=self.ca_file,
-            )
+            ready = {
+                "name": config.service.name,
+                "gateway": self.gateway_url,
+                "admin": self.admin_url,
+                "upstream": config.upstream.backend,
+                "ca_file": self.ca_file,
+            }
+            if self.worker is not None:
+                log.info("worker.ready", **ready)
+            else:
+                log.info("daemon.ready", **ready)
+            # systemd (ops): READY=1 once listening, then the watchdog while the loop turns.
+            self._notifier.ready()
+            nursery.start_soon(self._notifier.feed_watchdog)
             task_status.started()
             await self._shutdown.wait()
             await self._drain_and_stop()
@@ -571,6 +583,7 @@ class Daemon:
     async def _drain_and_stop(self) -> None:
         timeout = self.config.service.shutdown_timeout_seconds
         self._draining = True
+        self._notifier.stopping()  # systemd (ops)
         self.metrics.ready.set(0)
         busy = sum(1 for s in self._live() if s.busy)
         log.info("daemon.draining", sessions=len(self._live()), busy=busy, timeout=timeout)

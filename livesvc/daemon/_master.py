@@ -30,7 +30,6 @@ inspected and closed wherever they run.
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 import signal
 import socket
@@ -43,16 +42,18 @@ from typing import Any
 import httpx
 import msgspec
 import trio
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
 
 from livesvc._private import private_dir
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
 from livesvc.admin import Readiness, SessionView, serve_admin
 from livesvc.config import Config, load_checked
+from livesvc.daemon._children import emulator_child, store_upkeep
 from livesvc.daemon._daemon import _backoff, gateway_url, resolve_admin_hash
 from livesvc.daemon._exposition import merge_expositions
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
+from livesvc.daemon._systemd import Notifier
 from livesvc.daemon._views import stored_view
 from livesvc.daemon._worker import WorkerReady, WorkerRole
 from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, TokenMinter
@@ -60,8 +61,9 @@ from livesvc.gateway._gateway import Handover
 from livesvc.gateway._tls import server_ssl_context
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
-from livesvc.store import SessionStatus, Store, StoreServer, open_store_channel
+from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._sql import connect as connect_store
+from livesvc.usage import usage_report
 from supervisors import ChildContext, ChildSpec, Restart, Supervisor
 
 __all__ = ["Master", "WorkerExited"]
@@ -140,6 +142,8 @@ class Master:
         self._environ = environ
         self._configure_logs = configure_logs
         self._handle_signals = handle_signals
+        # systemd (ops): the master alone speaks to the manager; workers never do.
+        self._notifier = Notifier.from_environ(environ)
         self._command = worker_command or self._default_command
         self._wall = wall_clock
         self._token = secrets.token_urlsafe(32)
@@ -148,6 +152,7 @@ class Master:
         self.store = Store(store_send, timeout=config.store.timeout_seconds)
         self.workers: dict[int, _Worker] = {}
         self.emulator: Any = None
+        self.service: Supervisor | None = None  # the master's tree (see _children)
         self.emulator_key = "emu_" + secrets.token_urlsafe(24)
         self.gateway_port: int | None = None
         self.admin_url: str | None = None
@@ -163,6 +168,7 @@ class Master:
         self._started = False
         self._draining = False
         self._registry = CollectorRegistry()
+        ProcessCollector(registry=self._registry)  # the master's own process_* series
         self._running = Gauge(
             "livesvc_workers_running", "Worker processes ready.", registry=self._registry
         )
@@ -250,25 +256,6 @@ class Master:
 
     async def _start(self, nursery: trio.Nursery) -> None:
         config = self.config
-        server = StoreServer(
-            self._store_receive,
-            path=config.store.path or "",
-            timeout=config.store.timeout_seconds,
-            synchronous=config.store.synchronous,
-        )
-        await nursery.start(server.run)
-        orphans = await self.store.mark_orphans_detached(now=self._wall())
-        if orphans:
-            log.info("store.sessions_restorable", sessions=orphans)
-        nursery.start_soon(self._purge_periodically)
-        if config.upstream.backend == "emulator":
-            self.emulator = await nursery.start(self._run_emulator)
-        port = await nursery.start(
-            functools.partial(
-                serve, self._no_websocket, self._internal_router().dispatch, host="127.0.0.1"
-            )
-        )
-        self._internal_url = f"http://127.0.0.1:{port}"
         self._supervisor = Supervisor(
             "workers",
             [
@@ -284,19 +271,16 @@ class Master:
             period=config.supervision.period_seconds,
             backoff=_backoff(config),
         )
-        await nursery.start(self._supervisor.run)
-        if config.admin.enabled:
-            self.admin_url = await nursery.start(
-                functools.partial(
-                    serve_admin,
-                    self,
-                    host=config.admin.host,
-                    port=config.admin.port,
-                    token_hash=lambda: self._admin_hash,
-                )
-            )
-        if self._handle_signals:
-            await nursery.start(self._signals)
+        # The daemon's shape: a "service" supervisor, store first, the emulator, what
+        # serves (here: the internal endpoint and the workers), then admin and signals.
+        self.service = Supervisor(
+            "service",
+            self._children(),
+            intensity=config.supervision.intensity,
+            period=config.supervision.period_seconds,
+            backoff=_backoff(config),
+        )
+        await nursery.start(self.service.run)
         self._started = True
         log.info(
             "daemon.ready",
@@ -307,37 +291,89 @@ class Master:
             ca_file=self.ca_file,
             workers=config.service.workers,
         )
+        # systemd (ops): READY=1 once every worker listens, then the watchdog.
+        self._notifier.ready()
+        nursery.start_soon(self._notifier.feed_watchdog)
 
-    async def _run_emulator(self, *, task_status: trio.TaskStatus[Any]) -> None:
-        from livesvc.emulator import EmulatorConfig, run_emulator
+    def _children(self) -> list[ChildSpec]:
+        config = self.config
+        assert self._supervisor is not None
+        children = [ChildSpec(id="store", start=self._store_child, shutdown=5.0)]
+        if config.upstream.backend == "emulator":
+            children.append(
+                ChildSpec(
+                    id="emulator", start=functools.partial(emulator_child, self), shutdown=5.0
+                )
+            )
+        children.append(ChildSpec(id="internal", start=self._internal_child, shutdown=1.0))
+        # Transient: its stop at a drain is the end of it; a crash restarts it.
+        children.append(self._supervisor.child_spec(id="workers", restart=Restart.TRANSIENT))
+        if config.admin.enabled:
+            children.append(ChildSpec(id="admin", start=self._admin_child, shutdown=5.0))
+        if self._handle_signals:
+            children.append(ChildSpec(id="signals", start=self._signals_child, shutdown=1.0))
+        return children
 
-        settings = self.config.upstream.emulator
-        lifetime = settings.session_lifetime_seconds or None  # 0: connections never age
-        emulator_config = EmulatorConfig(
-            host=settings.host,
-            port=settings.port,
-            api_keys=(self.emulator_key,),
-            reply_interval=settings.reply_interval_seconds,
-            session_lifetime=lifetime,
-            go_away_notice=min(settings.go_away_notice_seconds, lifetime or math.inf),
+    async def _store_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
+        config = self.config.store
+        server = StoreServer(
+            self._store_receive,
+            path=config.path or "",
+            timeout=config.timeout_seconds,
+            synchronous=config.synchronous,
         )
         async with trio.open_nursery() as nursery:
-            emulator = await nursery.start(run_emulator, emulator_config)
-            log.info("daemon.emulator_embedded", url=emulator.url)
-            task_status.started(emulator)
-
-    async def _purge_periodically(self) -> None:
-        while True:
-            await trio.sleep(3600.0)
-            tokens, sessions = await self.store.purge(
-                now=self._wall(), keep_closed_seconds=self.config.store.keep_closed_sessions_seconds
+            await nursery.start(server.run)
+            await store_upkeep(
+                nursery, self.store, config=lambda: self.config, wall_clock=self._wall
             )
-            if tokens or sessions:
-                log.info("store.purged", tokens=tokens, sessions=sessions)
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    async def _internal_child(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(
+                functools.partial(
+                    serve, self._no_websocket, self._internal_router().dispatch, host="127.0.0.1"
+                )
+            )
+            self._internal_url = f"http://127.0.0.1:{port}"
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    async def _admin_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
+        admin = self.config.admin
+        async with trio.open_nursery() as nursery:
+            self.admin_url = await nursery.start(
+                functools.partial(
+                    serve_admin,
+                    self,
+                    host=admin.host,
+                    port=admin.port,
+                    token_hash=lambda: self._admin_hash,
+                )
+            )
+            task_status.started()
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    async def _signals_child(
+        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        with ctx.cancel_on_stop():
+            await self._signals(task_status=task_status)
 
     async def _signals(self, *, task_status: trio.TaskStatus[None]) -> None:
         watcher = ConfigWatcher(
-            self._config_path, self._holder, DaemonMetrics(), load=self._load_for_reload
+            self._config_path,
+            self._holder,
+            DaemonMetrics(),
+            load=self._load_for_reload,
+            notifier=self._notifier,
         )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             task_status.started()
@@ -361,12 +397,15 @@ class Master:
 
     async def _drain_and_stop(self) -> None:
         self._draining = True
+        self._notifier.stopping()  # systemd (ops)
         log.info("daemon.draining", workers=len(self.workers))
         # Every worker drains at once; the supervisor then waits for each to exit.
         for worker in list(self.workers.values()):
             worker.terminate()
         assert self._supervisor is not None
         await self._supervisor.stop()
+        if self.service is not None:
+            await self.service.stop()  # then the rest, in reverse start order
 
     # -- one worker process ----------------------------------------------------------------
 
@@ -545,7 +584,7 @@ class Master:
         views = [v for v in live if status is None or v.status == status]
         known = {v.session_id for v in live}
         if status in (None, "detached", "closed"):
-            wanted: list[SessionStatus] | None = None
+            wanted: list[RecordStatus] | None = None
             if status == "detached":
                 wanted = ["detached"]
             elif status == "closed":
@@ -555,6 +594,12 @@ class Master:
                 if record.session_id not in known:
                     views.append(stored_view(record, now=now))
         return views
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]:
+        """Usage totals from the store (shared by every worker)."""
+        return await usage_report(self.store, key=key, since=since, until=until, group_by=group_by)
 
     async def get_session(self, session_id: str) -> SessionView | None:
         async def view(worker: _Worker) -> SessionView | None:

@@ -16,6 +16,7 @@ import msgspec
 import trio
 
 from livesvc.config import Config, ConfigError, load_checked
+from livesvc.daemon._systemd import Notifier
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 
@@ -103,8 +104,10 @@ class ConfigWatcher:
         *,
         timeout: float = 10.0,
         load: Callable[[str], Config] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self._path = path
+        self._notifier = notifier or Notifier()  # systemd: RELOADING=1 ... READY=1
         self._holder = holder
         self._metrics = metrics
         self._timeout = timeout
@@ -118,6 +121,12 @@ class ConfigWatcher:
 
     async def reload(self) -> bool:
         """Load the file now; True when the new config was applied."""
+        self._notifier.reloading()
+        applied = await self._reload()
+        self._notifier.ready()  # applied or refused, the service is serving again
+        return applied
+
+    async def _reload(self) -> bool:
         log.info("config.reloading", file=self._path)
         try:
             with trio.fail_after(self._timeout):

@@ -15,13 +15,13 @@ import functools
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
 from livesvc.auth import ApiKey, Auth, Backend, VertexAI
-from livesvc.close_codes import CLOSE_INTERNAL
-from livesvc.config import SecretUnavailable, read_secret
+from livesvc.close_codes import CLOSE_CONTEXT_LOST, CLOSE_INTERNAL
+from livesvc.config import Config, SecretUnavailable, read_secret
 from livesvc.gateway._upstream import (
     ContextLost as UpstreamContextLost,
 )
@@ -42,15 +42,16 @@ from livesvc.logs import get_logger
 from livesvc.session import (
     CloseClass,
     Closed,
-    ConfigError,
     Connected,
     ContextLost,
+    ContextLostError,
     Disconnected,
     GoAwayReceived,
     LedgerFull,
     LiveSessionError,
     MessageReceived,
     Session,
+    SessionConfigError,
     SessionEvent,
     SessionFailed,
     SessionStatus,
@@ -62,7 +63,25 @@ from livesvc.tools import ToolSpec
 from livesvc.wire import ClientMessage, Setup, Tool
 
 if TYPE_CHECKING:
-    from livesvc.daemon._daemon import Daemon
+    from livesvc.emulator import Emulator
+    from livesvc.metrics import DaemonMetrics
+
+
+class UpstreamHost(Protocol):
+    """What the upstream factory needs of its daemon, read at each session's start."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def emulator(self) -> Emulator | None: ...
+
+    @property
+    def emulator_key(self) -> str: ...
+
+    @property
+    def metrics(self) -> DaemonMetrics: ...
+
 
 __all__ = ["SessionUpstream", "library_upstream"]
 
@@ -120,8 +139,8 @@ class SessionUpstream:
 
         Runs in the library's connection reader (no dispatcher task or
         iterator in between): pushed to the gateway session's ``deliver`` when
-        it gave one (it posts to the session's mailbox and never waits), else
-        queued for :meth:`events`.
+        it gave one, else queued for :meth:`events`. Either way, a slow
+        client holds up the upstream socket, not memory.
         """
         for translated in self._translate(event):
             await self._hand_over(translated)
@@ -171,10 +190,8 @@ class SessionUpstream:
                     out.append(MediaDropped(kind="realtime", count=dropped - self._media_dropped))
                     self._media_dropped = dropped
                 return out
-            case ContextLost(reason=reason, dropped=dropped):
-                # The gateway session acts on it (its profile's context_loss policy).
-                log.warning("upstream.context_lost", reason=reason, dropped=dropped)
-                return [UpstreamContextLost(reason=reason, dropped=dropped)]
+            case ContextLost(reason=reason, outcome=outcome, restored=restored):
+                return [UpstreamContextLost(outcome=outcome, reason=reason, restored=restored)]
             case ToolCallFinished(name=name, outcome=outcome, duration_seconds=duration):
                 # Calls the client answers are counted by the gateway as it forwards them.
                 if name not in self._daemon_tools:
@@ -182,6 +199,8 @@ class SessionUpstream:
                 return [ToolFinished(name=name, outcome=outcome, duration_seconds=duration)]
             case Closed(status=SessionStatus.FAILED) if self._session is not None:
                 error = self._session.error
+                if isinstance(error, ContextLostError):
+                    return [Failed(code=CLOSE_CONTEXT_LOST, reason=CONTEXT_LOST)]
                 code = error.code if error is not None else None
                 reason = (error.reason or str(error)) if error is not None else "upstream failed"
                 return [Failed(code=code, reason=reason)]
@@ -205,7 +224,7 @@ def _ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=ca_file) if ca_file else None
 
 
-def library_upstream(daemon: Daemon) -> UpstreamFactory:
+def library_upstream(daemon: UpstreamHost) -> UpstreamFactory:
     """The factory of upstream sessions for ``daemon``'s ``[upstream]``."""
     vertex_auth: list[Auth] = []
 
@@ -215,7 +234,9 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
         if upstream.backend == "emulator":
             emulator = daemon.emulator
             if emulator is None:
-                raise UpstreamUnavailable("The upstream emulator is not running.", code=1011)
+                raise UpstreamUnavailable(
+                    "The upstream emulator is not running.", code=CLOSE_INTERNAL
+                )
             options["auth"] = ApiKey(daemon.emulator_key, api_version=upstream.api_version)
             options["base_url"] = emulator.http_base_url
             return options
@@ -230,7 +251,7 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
         except SecretUnavailable as err:
             # The message names the reference (variable or file), never a value.
             log.error("upstream.credential_unavailable", error=str(err))
-            raise UpstreamUnavailable("Internal error encountered.", code=1011) from None
+            raise UpstreamUnavailable("Internal error encountered.", code=CLOSE_INTERNAL) from None
         if upstream.backend == "gemini":
             assert key is not None  # the config requires a reference
             options["auth"] = ApiKey(key, api_version=upstream.api_version)
@@ -261,10 +282,11 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
                 session_resumption=request.resumption,
                 transparent_resumption=request.transparent,
                 resume_handle=request.resume_handle,
+                context_loss=request.context_loss,
                 ledger_max_bytes=daemon.config.gateway.limits.session_memory_bytes,
                 **options,
             )
-        except ConfigError as err:
+        except SessionConfigError as err:
             raise UpstreamUnavailable(str(err), code=1007) from None
         bound = daemon.config.upstream.connect_timeout_seconds
         async with trio.open_nursery() as nursery:
@@ -290,10 +312,13 @@ def library_upstream(daemon: Daemon) -> UpstreamFactory:
 
 UNREACHABLE = "The upstream is unreachable: no connection within {seconds:g} s."
 AUTH_FAILED = "Internal error: upstream authentication failed."
+CONTEXT_LOST = "The conversation was lost upstream; start a new session."
 
 
 def _for_client(err: SessionFailed, on_auth_failed: Callable[[], None]) -> tuple[int, str]:
     """The close a client gets for an upstream failure: never the daemon's credential problem."""
+    if isinstance(err, ContextLostError):
+        return CLOSE_CONTEXT_LOST, CONTEXT_LOST
     if err.close_class is CloseClass.AUTH:
         # Google refused the daemon's own key or token: the operator's problem, not the
         # client's; "API key not valid" would mislead a client whose key is fine.
@@ -332,7 +357,7 @@ async def _run_session(
             started = upstream
             task_status.started(started)
             await started._stop.wait()
-    except ConfigError as err:
+    except SessionConfigError as err:
         if started is None:
             raise UpstreamUnavailable(str(err), code=1007) from None
         failure = Failed(code=1007, reason=str(err))

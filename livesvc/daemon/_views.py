@@ -30,12 +30,13 @@ def live_view(session: GatewaySession, *, now: float | None = None) -> SessionVi
         turns=record.turns,
         upstream_resumes=record.upstream_resumes,
         upstream_reconnects=session.upstream_reconnects,
+        context_losses=session.context_losses,
+        last_context_loss=session.last_context_loss,
+        budget_exceeded=session.metering.budget_exceeded if session.metering else None,
         client_resumes=record.client_resumes,
         restarts=session.restarts(),
         last_close_code=session.last_close_code,
         last_close_reason=session.last_close_reason,
-        context_lost=session.context_lost,
-        context_lost_outcome=session.context_lost_outcome,
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import Any, Protocol, TextIO
 
 import httpx
 import msgspec
@@ -27,8 +27,38 @@ from livesvc.gateway import AuthTokenRequest, AuthTokenResponse
 from livesvc.gateway._gateway import Handover
 from livesvc.logs import get_logger
 
-if TYPE_CHECKING:
-    from livesvc.daemon._daemon import Daemon
+
+class WorkerHost(Protocol):
+    """What a worker's plumbing needs of its daemon (not the whole Daemon)."""
+
+    @property
+    def worker(self) -> WorkerRole | None: ...
+
+    @property
+    def admin_url(self) -> str | None: ...
+
+    @property
+    def gateway_url(self) -> str | None: ...
+
+    @property
+    def direct_gateway_url(self) -> str | None: ...
+
+    def request_shutdown(self) -> None: ...
+
+    def readiness(self) -> Readiness: ...
+
+    def metrics_exposition(self) -> tuple[bytes, str]: ...
+
+    async def live_views(self) -> list[SessionView]: ...
+
+    async def close_live_session(self, session_id: str, *, reason: str) -> bool: ...
+
+    async def mint_token(self, request: AuthTokenRequest) -> AuthTokenResponse: ...
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]: ...
+
 
 __all__ = [
     "LiveOnly",
@@ -94,7 +124,7 @@ def read_role(stream: TextIO) -> WorkerRole:
     return _role_decoder.decode(line)
 
 
-def announce(daemon: Daemon, stream: TextIO | None = None) -> None:
+def announce(daemon: WorkerHost, stream: TextIO | None = None) -> None:
     """Tell the master this worker is ready, and where its private admin API is."""
     role = daemon.worker
     assert role is not None
@@ -109,7 +139,7 @@ def announce(daemon: Daemon, stream: TextIO | None = None) -> None:
     out.flush()
 
 
-async def watch_master(daemon: Daemon) -> None:
+async def watch_master(daemon: WorkerHost) -> None:
     """Drain and stop when stdin closes: the master is gone (even after a ``kill -9``)."""
     stream = trio.lowlevel.FdStream(os.dup(0))
     try:
@@ -154,7 +184,7 @@ class LiveOnly:
     so none is listed twice.
     """
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: WorkerHost) -> None:
         self._daemon = daemon
 
     def readiness(self) -> Readiness:
@@ -177,3 +207,8 @@ class LiveOnly:
 
     async def mint_token(self, request: AuthTokenRequest) -> AuthTokenResponse:
         return await self._daemon.mint_token(request)
+
+    async def usage_report(
+        self, *, key: str | None, since: str, until: str, group_by: list[str]
+    ) -> dict[str, Any]:
+        return await self._daemon.usage_report(key=key, since=since, until=until, group_by=group_by)

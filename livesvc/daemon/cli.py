@@ -26,22 +26,76 @@ from livesvc.config import Config, ConfigError, generate_key, hash_key, load_che
 __all__ = ["register"]
 
 
+_SERVE_DESCRIPTION = """\
+Run the daemon: the Live WebSocket gateway client apps connect to, the admin API
+(/metrics, /readyz, sessions) and the supervised upstream sessions. It runs until
+SIGTERM or SIGINT, then drains (running turns finish, clients get 1001 and can
+resume) and exits 0; SIGHUP reloads the file. Exit 1: the configuration is unusable
+(every problem is printed). Under systemd it reports READY/RELOADING/STOPPING and
+feeds the watchdog (deploy/livesvc.service). See docs/daemon.md."""
+
+_SERVE_EPILOG = """\
+examples:
+  livesvc serve --config config/livesvc.toml      # what `make run` starts (emulator upstream)
+  GEMINI_API_KEY=... livesvc serve --config config/gemini-api.toml
+  kill -HUP <pid>                                 # reload the file (systemctl reload livesvc)"""
+
+_CHECK_DESCRIPTION = """\
+Validate a configuration file without starting anything: types and ranges of every
+key, unknown keys, references between sections, tool imports and secrets. Every
+problem is printed at once, one a line, as FILE:LINE: KEY.PATH: what was expected
+(and a suggestion, e.g. "did you mean `max_clients`?"). Exit 0 and a summary when
+the file is usable (missing secrets are warnings here), 1 otherwise."""
+
+_CHECK_EPILOG = """\
+examples:
+  livesvc check-config config/livesvc.toml
+  livesvc check-config /etc/livesvc/livesvc.toml && systemctl reload livesvc
+
+output for a file with mistakes (exit 1):
+  live.toml:8: gateway.limits.max_clinets: unknown key (did you mean `max_clients`?)
+  live.toml:11: upstream.backend: expected one of 'emulator', 'gemini', 'vertex', got 'gemni' (did you mean 'gemini'?)"""
+
+_HASH_DESCRIPTION = """\
+Print the sha256: form of a client key or admin token, to store in a config file
+([[gateway.keys]] hash, [admin] token_hash). The key is read from stdin (or asked
+for on a terminal), never from the command line, so it stays out of shell history
+and `ps`. --generate makes a new random key and prints it, then its hash."""
+
+_HASH_EPILOG = """\
+examples:
+  livesvc hash-key --generate              # line 1: the key for the app; line 2: its hash
+  printf %s "$KEY" | livesvc hash-key      # the hash of a key you already have"""
+
+
 def register(subparsers: Any) -> None:
     """Add ``serve``, ``check-config`` and ``hash-key`` to the ``livesvc`` command line."""
     serve = subparsers.add_parser(
-        "serve", help="run the daemon: the Live gateway, admin API and sessions"
+        "serve",
+        help="run the daemon: the Live gateway, admin API and sessions",
+        description=_SERVE_DESCRIPTION,
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--config", required=True, metavar="FILE", help="TOML configuration file")
     serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
     check = subparsers.add_parser(
-        "check-config", help="validate a configuration file without starting the daemon"
+        "check-config",
+        help="validate a configuration file without starting the daemon",
+        description=_CHECK_DESCRIPTION,
+        epilog=_CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("file", metavar="FILE", help="TOML configuration file")
     check.set_defaults(run=_check_config)
 
     hasher = subparsers.add_parser(
-        "hash-key", help="print the sha256: form of a client key or admin token for the config"
+        "hash-key",
+        help="print the sha256: form of a client key or admin token for the config",
+        description=_HASH_DESCRIPTION,
+        epilog=_HASH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     hasher.add_argument(
         "--generate", action="store_true", help="make a new random key; print it, then its hash"

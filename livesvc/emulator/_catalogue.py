@@ -144,6 +144,10 @@ class Catalogue:
         bare = bare_model_id(model, backend)
         return None if bare is None else self._by_name.get((backend, bare))
 
+    def named(self, name: str, backend: str) -> ModelSpec | None:
+        """The model whose bare name is ``name`` on ``backend`` (as sessions record it)."""
+        return next((m for m in self.models if m.name == name and m.backend == backend), None)
+
     def for_backend(self, backend: str) -> list[ModelSpec]:
         """Models served on ``backend``, in catalogue order."""
         return [spec for spec in self.models if spec.backend == backend]

@@ -49,6 +49,8 @@ class EmulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
         control_api: serve ``/_emulator/...`` to loopback clients.
         limits: front-door limits (request head size and time, connections).
         wall_clock: epoch seconds, for ephemeral-token times (tests may inject one).
+        state_dir: keep resumable sessions in SQLite here, so a restart (even
+            kill -9) resumes them; None keeps them in memory only.
     """
 
     host: str = "127.0.0.1"
@@ -69,6 +71,7 @@ class EmulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
     control_api: bool = True
     limits: Limits = msgspec.field(default_factory=Limits)
     wall_clock: Callable[[], float] = time.time
+    state_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import trio
 
@@ -14,11 +15,15 @@ from livesvc.emulator._control import add_control_routes
 from livesvc.emulator._endpoints import route_live_path
 from livesvc.emulator._faults import Faults, Refusal, default_reason
 from livesvc.emulator._live import LiveConnection
+from livesvc.emulator._persist import SessionFile
 from livesvc.emulator._registry import SessionRegistry
 from livesvc.emulator._rest import add_rest_routes
 from livesvc.emulator._tokens import TokenStore
+from livesvc.logs import get_logger
 
 __all__ = ["EmulatorCore"]
+
+log = get_logger(__name__)
 
 
 class EmulatorCore:
@@ -29,12 +34,35 @@ class EmulatorCore:
         self.catalogue = Catalogue(config.catalogue)
         self.api_keys = ApiKeys(config.api_keys)
         self.registry = SessionRegistry(config.handle_lifetime)
+        self.session_file: SessionFile | None = None  # with a state_dir: see open_state
         self.tokens = TokenStore(config.wall_clock)
         self.faults = Faults(self.registry.connections)
         self.router = Router()
         add_rest_routes(self.router, self)
         if config.control_api:
             add_control_routes(self.router, self)
+
+    async def open_state(self) -> None:
+        """With a ``state_dir``: open the session file and restore what it holds."""
+        if self.config.state_dir is None:
+            return
+        self.session_file = await SessionFile.open(Path(self.config.state_dir))
+        rows = await self.session_file.load(now=self.config.wall_clock())
+        restored = self.registry.restore(
+            rows, self.catalogue.named, wall_now=self.config.wall_clock()
+        )
+        log.info(
+            "emulator.sessions_restored",
+            path=str(self.session_file.path),
+            sessions=restored,
+            handles=len(rows),
+        )
+
+    async def commit_handle(self, handle: str) -> None:
+        """Make ``handle`` durable before a client sees it (no-op without a state_dir)."""
+        if self.session_file is not None:
+            now = self.config.wall_clock()
+            await self.session_file.save(self.registry.row(handle, wall_now=now), now=now)
 
     def install_startup_refusals(self) -> None:
         """Turn ``refuse`` start-up rules into refusals counted from now."""

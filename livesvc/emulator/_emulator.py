@@ -87,22 +87,27 @@ async def run_emulator(
     if config.tls is not None:
         ssl_context = await trio.to_thread.run_sync(server_ssl_context, config.tls)
     core.install_startup_refusals()
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(
-            lambda task_status: serve(
-                core.on_websocket,
-                core.on_rest,
-                host=config.host,
-                port=config.port,
-                ssl_context=ssl_context,
-                limits=config.limits,
-                server_name="livesvc-emulator",
-                task_status=task_status,
+    await core.open_state()
+    try:
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(
+                lambda task_status: serve(
+                    core.on_websocket,
+                    core.on_rest,
+                    host=config.host,
+                    port=config.port,
+                    ssl_context=ssl_context,
+                    limits=config.limits,
+                    server_name="livesvc-emulator",
+                    task_status=task_status,
+                )
             )
-        )
-        emulator = Emulator(core, port)
-        log.info("emulator.ready", url=emulator.url, models=len(config.catalogue))
-        task_status.started(emulator)
+            emulator = Emulator(core, port)
+            log.info("emulator.ready", url=emulator.url, models=len(config.catalogue))
+            task_status.started(emulator)
+    finally:
+        if core.session_file is not None:
+            await core.session_file.close()
 
 
 @asynccontextmanager

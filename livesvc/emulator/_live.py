@@ -179,6 +179,7 @@ class LiveConnection:
         self._modality = "AUDIO"
         self._functions: dict[str, FunctionDeclaration] = {}
         self._client_index = 0
+        self._next_handle: str | None = None  # issued and committed before turnComplete
         self._history_open = False
         self._unanswered_text: str | None = None
         self._reply: _Reply | None = None
@@ -450,8 +451,12 @@ class LiveConnection:
             if (turn.role or "user") == "user":
                 self._session.turns += 1
                 self._unanswered_text = content_text(turn)
-        if content.turn_complete:
+        if content.turn_complete and self._history_open:
+            # The initial history (historyConfig) ends here; it asks for no reply.
             self._history_open = False
+            self._unanswered_text = None
+            return True
+        if content.turn_complete:
             text = self._unanswered_text or ""
             self._unanswered_text = None
             await self._user_turn(
@@ -658,6 +663,7 @@ class LiveConnection:
             await self._send(
                 ServerMessage(tool_call_cancellation=ToolCallCancellation(ids=cancelled))
             )
+        await self._prepare_handle()
         await self._send(
             ServerMessage(
                 server_content=ServerContent(
@@ -697,6 +703,7 @@ class LiveConnection:
                     await self._send(
                         ServerMessage(server_content=ServerContent(generation_complete=True))
                     )
+                    await self._prepare_handle()
                     await self._send(
                         ServerMessage(
                             server_content=ServerContent(
@@ -829,11 +836,22 @@ class LiveConnection:
             return None
         return InteractionStatus.IN_PROGRESS if self._in_progress() else InteractionStatus.IDLE
 
+    async def _prepare_handle(self) -> None:
+        """Issue and commit the turn boundary's handle before ``turnComplete`` goes out.
+
+        The commit waits for a worker thread; done here, the update follows the
+        ``turnComplete`` at once, as Google's does, instead of a thread hop later.
+        """
+        if self._resumption_enabled() and self._session is not None and self._next_handle is None:
+            self._next_handle = self._core.registry.issue_handle(self._session)
+            await self._core.commit_handle(self._next_handle)
+
     async def _resumption_update(self) -> None:
         if not self._resumption_enabled() or self._session is None:
             return
         if self._in_progress():
             # As Google does while the model works: no handle to resume with.
+            self._next_handle = None  # it would capture a context that is not final
             await self._send(
                 ServerMessage(session_resumption_update=SessionResumptionUpdate(resumable=False))
             )
@@ -841,8 +859,13 @@ class LiveConnection:
         transparent = bool(
             self._setup.session_resumption and self._setup.session_resumption.transparent
         )
+        handle, self._next_handle = self._next_handle, None
+        if handle is None:
+            handle = self._core.registry.issue_handle(self._session)
+            # Durable before the client can hold it: a restart never loses a handle it has.
+            await self._core.commit_handle(handle)
         update = SessionResumptionUpdate(
-            new_handle=self._core.registry.issue_handle(self._session),
+            new_handle=handle,
             resumable=True,
             last_consumed_client_message_index=self._client_index
             if transparent and self._endpoint.backend == VERTEX

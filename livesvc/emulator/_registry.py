@@ -16,6 +16,7 @@ import trio
 
 from livesvc.emulator._catalogue import ModelSpec
 from livesvc.emulator._faults import ConnectionControl
+from livesvc.emulator._persist import HandleRow, digest
 
 __all__ = ["EmulatedSession", "HandleRecord", "SessionInfo", "SessionRegistry", "SessionState"]
 
@@ -82,7 +83,11 @@ class EmulatedSession:
 
 
 class SessionRegistry:
-    """Sessions by id, handles by value; times come from ``clock`` (trio's by default)."""
+    """Sessions by id, handles by digest; times come from ``clock`` (trio's by default).
+
+    A handle is kept as its SHA-256 digest (as the state file keeps it), so
+    sessions restored from the file resolve like live ones.
+    """
 
     def __init__(
         self, handle_lifetime: float, clock: Callable[[], float] = trio.current_time
@@ -125,10 +130,10 @@ class SessionRegistry:
         """A new handle capturing the session's context now."""
         handle = secrets.token_urlsafe(24)
         expires = self._clock() + self._handle_lifetime
-        self._handles[handle] = HandleRecord(
+        self._handles[digest(handle)] = HandleRecord(
             session_id=session.id, model=session.model.name, turns=session.turns, expires_at=expires
         )
-        session.handles.append(handle)
+        session.handles.append(digest(handle))
         session.last_handle_expiry = expires
         while len(session.handles) > _HANDLES_PER_SESSION:
             self._handles.pop(session.handles.popleft(), None)
@@ -136,14 +141,60 @@ class SessionRegistry:
 
     def resolve(self, handle: str) -> tuple[HandleRecord, EmulatedSession] | None:
         """The record and session a handle restores, or None if unknown or expired."""
-        record = self._handles.get(handle)
+        key = digest(handle)
+        record = self._handles.get(key)
         if record is None:
             return None
         session = self._sessions.get(record.session_id)
         if record.expires_at <= self._clock() or session is None:
-            self._handles.pop(handle, None)
+            self._handles.pop(key, None)
             return None
         return record, session
+
+    def row(self, handle: str, *, wall_now: float) -> HandleRow:
+        """``handle`` as the state file keeps it (its expiry in wall-clock time)."""
+        key = digest(handle)
+        record = self._handles[key]
+        session = self._sessions[record.session_id]
+        return HandleRow(
+            digest=key,
+            session_id=record.session_id,
+            model=record.model,
+            backend=session.backend,
+            turns=record.turns,
+            expires_at=wall_now + (record.expires_at - self._clock()),
+        )
+
+    def restore(
+        self,
+        rows: list[HandleRow],
+        models: Callable[[str, str], ModelSpec | None],
+        *,
+        wall_now: float,
+    ) -> int:
+        """Bring back sessions from the state file after a restart; returns how many.
+
+        A session comes back with the context of its newest handle; handles of
+        models no longer served are skipped.
+        """
+        now = self._clock()
+        for row in sorted(rows, key=lambda r: r.expires_at):
+            model = models(row.model, row.backend)
+            if model is None:
+                continue
+            session = self._sessions.get(row.session_id)
+            if session is None:
+                session = EmulatedSession(row.session_id, model, row.backend)
+                session.state = SessionState.DISCONNECTED
+                self._sessions[row.session_id] = session
+            expires = now + (row.expires_at - wall_now)
+            self._handles[row.digest] = HandleRecord(
+                session_id=row.session_id, model=row.model, turns=row.turns, expires_at=expires
+            )
+            session.handles.append(row.digest)
+            session.turns = max(session.turns, row.turns)
+            session.last_handle_expiry = max(session.last_handle_expiry, expires)
+        return len(self._sessions)
 
     def connections(self, session_id: str | None = None) -> list[ConnectionControl]:
         """Live connections: of one session, or all."""

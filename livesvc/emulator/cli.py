@@ -29,9 +29,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "emulator",
         help="run a local, wire-faithful Gemini Live API (for tests and offline work)",
         description=(
-            "Serve the Gemini Live API (WebSocket and REST on one port) with a deterministic"
-            " model. Prints the URL once ready. See docs/emulator.md."
+            "Serve the Gemini Live API (WebSocket and REST on one port) with a deterministic\n"
+            "model: replies, resumption handles, goAway before each connection's lifetime\n"
+            "ends, and scripted faults. Prints the URL once ready; runs until Ctrl-C.\n"
+            "Point the google-genai SDK at it with base_url. See docs/emulator.md."
         ),
+        epilog=(
+            "examples:\n"
+            "  livesvc emulator --tls-self-signed .livesvc/tls      # what `make emulator` runs\n"
+            "  livesvc emulator --port 9443 --api-key test-key \\\n"
+            "      --session-lifetime 60 --go-away-notice 5 --fault drop:turn=3"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
@@ -70,6 +79,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=7200.0,
         metavar="SECONDS",
         help="how long a resumption handle stays valid (default 7200)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="keep resumable sessions in SQLite in DIR, so a restart (even kill -9) "
+        "resumes them (default: in memory only)",
     )
     parser.add_argument(
         "--reply-interval",
@@ -121,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             handle_lifetime=args.handle_lifetime,
             reply_interval=args.reply_interval,
             faults=tuple(args.fault),
+            state_dir=args.state_dir,
         )
     except ValueError as exc:
         print(f"livesvc emulator: {exc}", file=sys.stderr)

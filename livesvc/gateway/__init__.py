@@ -20,12 +20,12 @@ from livesvc.gateway._credentials import extract_credential as extract_credentia
 from livesvc.gateway._credentials import is_token as is_token
 from livesvc.gateway._gateway import Gateway as Gateway
 from livesvc.gateway._gateway import GatewaySettings as GatewaySettings
-from livesvc.gateway._link import ClientLink as ClientLink
 from livesvc.gateway._merge import build_profile_setup as build_profile_setup
 from livesvc.gateway._merge import merge_setup as merge_setup
 from livesvc.gateway._merge import overridable_paths as overridable_paths
 from livesvc.gateway._profiles import ProfileRuntime as ProfileRuntime
 from livesvc.gateway._profiles import build_profiles as build_profiles
+from livesvc.gateway._session import ClientLink as ClientLink
 from livesvc.gateway._session import GatewaySession as GatewaySession
 from livesvc.gateway._session import SessionSettings as SessionSettings
 from livesvc.gateway._tokens import AuthTokenRequest as AuthTokenRequest

@@ -34,10 +34,10 @@ import trio_websocket
 
 from livesvc._server import HttpRequest, HttpResponse, Limits, WebSocketUpgrade, serve
 from livesvc.close_codes import (
+    CLOSE_BUDGET_EXHAUSTED,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_INVALID_PAYLOAD,
-    CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
 )
@@ -45,11 +45,13 @@ from livesvc.config import Config
 from livesvc.gateway._client_auth import AuthRejected, ClientAuth, Principal
 from livesvc.gateway._credentials import extract_credential
 from livesvc.gateway._limits import RateLimiter, SessionQuota
-from livesvc.gateway._link import ClientLink
 from livesvc.gateway._merge import merge_setup
+from livesvc.gateway._metering import SessionMetering, usage_key
 from livesvc.gateway._profiles import ProfileRuntime
+from livesvc.gateway._rest import GatewayRest
 from livesvc.gateway._session import (
     Attach,
+    ClientLink,
     Detach,
     FromClient,
     GatewaySession,
@@ -60,6 +62,7 @@ from livesvc.gateway._upstream import UpstreamFactory, UpstreamRequest, Upstream
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord, SessionWriter, Store, StoreError
+from livesvc.usage import Budget, UsageRecorder, exhausted, refusal_reason
 from livesvc.wire import Setup, WireDecodeError, decode_client, encode_client
 from supervisors import (
     ChildNotFound,
@@ -198,6 +201,14 @@ class Gateway:
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
         self._quota = SessionQuota()
+        # Usage of every session goes to the store through one write-behind task.
+        self.usage = UsageRecorder(
+            store,
+            metrics=metrics,
+            flush_seconds=settings().config.gateway.usage.flush_seconds,
+            wall_clock=wall_clock,
+        )
+        self.rest = GatewayRest(settings, store, wall_clock=wall_clock)
         self._restore_lock = trio.Lock()
         self.draining = False
         metrics.count_sessions_with(self.session_counts)
@@ -236,6 +247,7 @@ class Gateway:
         config = config or self._settings().config
         async with trio.open_nursery() as nursery:
             await nursery.start(self.writer.run)
+            await nursery.start(self.usage.run)
             await self.listen(
                 config,
                 host=config.gateway.host,
@@ -267,6 +279,7 @@ class Gateway:
             # the front door also keeps room for connections still on their way in.
             max_connections=limits.max_clients + limits.max_pending_connections,
             ws_max_message_bytes=limits.max_frame_bytes,
+            pre_setup_bytes=limits.pre_setup_bytes,
         )
         await serve(
             self.handle_websocket,
@@ -282,8 +295,8 @@ class Gateway:
         )
 
     async def handle_rest(self, request: HttpRequest) -> HttpResponse:
-        """The gateway serves only the Live WebSocket; REST goes to the admin API."""
-        return HttpResponse.error(404, f"The requested URL {request.path} was not found.")
+        """The SDKs' REST calls for a client key: models list and token minting."""
+        return await self.rest.dispatch(request)
 
     # -- one client connection ------------------------------------------------------------
 
@@ -301,10 +314,17 @@ class Gateway:
         credential = extract_credential(upgrade.headers, upgrade.query)
         code: int | None = None
         try:
-            # Google reads the setup before it refuses a credential, and the SDK
-            # reports a refusal properly (APIError) only once its setup is sent.
+            # The credential is checked before any frame is read. A refusal still
+            # waits for the setup (bounded by pre_setup_bytes), as Google does: the
+            # SDK reports it properly (APIError) only once its setup is sent.
+            refused: _Refused | None = None
+            try:
+                principal = await self._authenticate(settings, credential)
+            except _Refused as refusal:
+                refused = refusal
             setup = await self._read_setup(ws, settings)
-            principal = await self._authenticate(settings, credential)
+            if refused is not None:
+                raise refused
             handle = setup.session_resumption.handle if setup.session_resumption else None
             if handle:
                 session = await self._resume(settings, principal, handle)
@@ -321,8 +341,13 @@ class Gateway:
             await self._close(ws, refusal.code, refusal.reason)
             return
         except trio_websocket.ConnectionClosed:
-            self._metrics.client_connections.labels(result="client_left").inc()
+            if upgrade.stream.read_limit_exceeded:
+                self._metrics.client_connections.labels(result="pre_setup_limit").inc()
+                log.info("gateway.pre_setup_limit", bytes_read=upgrade.stream.bytes_read)
+            else:
+                self._metrics.client_connections.labels(result="client_left").inc()
             return
+        upgrade.stream.lift_read_limit()  # the setup is accepted: frames up to max_frame_bytes
         self._metrics.client_connections.labels(result="resumed" if handle else "accepted").inc()
         link = ClientLink(wants_resumption=setup.session_resumption is not None, socket=ws)
         try:
@@ -384,6 +409,7 @@ class Gateway:
                 )
             except AuthRejected as err:
                 raise _Refused(CLOSE_POLICY, err.reason, "rejected_auth") from None
+            await self._check_budget(settings, principal)
             token = principal.token
             merged = merge_setup(
                 runtime.setup,
@@ -411,12 +437,63 @@ class Gateway:
                 tools=runtime.tools,
                 resumption=runtime.profile.resumption.enabled,
                 transparent=runtime.profile.resumption.transparent,
+                context_loss=runtime.profile.context_loss,
             )
-            session = await self._start(settings, record, request, runtime.tool_names, kind="new")
+            session = await self._start(
+                settings,
+                record,
+                request,
+                runtime.tool_names,
+                kind="new",
+                minted_by=token.principal if token is not None else None,
+            )
         except BaseException:
             self._quota.release(principal.id)
             raise
         return session
+
+    async def _check_budget(self, settings: GatewaySettings, principal: Principal) -> None:
+        """Refuse a new session (4002) when its key's budget is spent or at its session cap."""
+        usage = settings.config.gateway.usage
+        if not usage.enabled:
+            return
+        key = _usage_key_of(principal)
+        budget = _budget_of(settings.config, key)
+        if budget is None:
+            return
+        if (
+            budget.sessions_concurrent is not None
+            and self._quota.held(principal.id) > budget.sessions_concurrent
+        ):
+            self._metrics.budget_exceeded.labels(
+                key=key, budget="sessions_concurrent", action="refused"
+            ).inc()
+            raise _Refused(
+                CLOSE_BUDGET_EXHAUSTED,
+                f"Budget sessions_concurrent ({budget.sessions_concurrent}) of key {key} is reached.",
+                "rejected_budget",
+            )
+        spent = await self.usage.spent_today(key)
+        name = exhausted(budget, tokens=spent.tokens, audio_seconds=spent.audio_seconds)
+        if name is not None:
+            self._metrics.budget_exceeded.labels(
+                key=key, budget=name.split(" ")[0], action="refused"
+            ).inc()
+            raise _Refused(CLOSE_BUDGET_EXHAUSTED, refusal_reason(name, key), "rejected_budget")
+
+    def _metering(self, record: SessionRecord, minted_by: str | None) -> SessionMetering | None:
+        if not self._settings().config.gateway.usage.enabled:
+            return None
+        key = usage_key(record.principal, minted_by)
+        return SessionMetering(
+            recorder=self.usage,
+            key=key,
+            profile=record.profile,
+            model=record.model,
+            budget=lambda: _budget_of(self._settings().config, key),
+            grace=lambda: self._settings().config.gateway.usage.budget_grace_seconds,
+            metrics=self._metrics,
+        )
 
     async def _resume(
         self, settings: GatewaySettings, principal: Principal, handle: str
@@ -457,6 +534,7 @@ class Gateway:
                     tools=runtime.tools if runtime is not None else (),
                     resume_handle=record.upstream_handle,
                     resumption=True,
+                    context_loss=(runtime.profile.context_loss if runtime is not None else "fail"),
                 )
                 tool_names = runtime.tool_names if runtime is not None else frozenset()
                 session = await self._start(settings, record, request, tool_names, kind="restored")
@@ -572,6 +650,7 @@ class Gateway:
         tool_names: frozenset[str],
         *,
         kind: str,
+        minted_by: str | None = None,
     ) -> GatewaySession:
         config = settings.config
         session = GatewaySession(
@@ -584,12 +663,12 @@ class Gateway:
                 grace_period=config.gateway.grace_period_seconds,
                 handle_ttl=config.store.handle_ttl_seconds,
                 client_send_timeout=config.gateway.limits.client_send_timeout_seconds,
-                context_loss=_context_loss(settings, record.profile),
             ),
             daemon_tools=tool_names,
             wall_clock=self._wall,
             on_end=self._forget,
             writer=self.writer,
+            metering=self._metering(record, minted_by),
         )
         self._live[session.id] = session
         spec = ChildSpec(
@@ -656,7 +735,7 @@ class Gateway:
                     data = await ws.get_message()
                 except trio_websocket.ConnectionClosed as closed:
                     client_code[0] = closed.reason.code if closed.reason is not None else 1006
-                    link.request_close(client_code[0] or CLOSE_NORMAL, "")
+                    link.request_close(client_code[0] or 1000, "")
                     return
                 if not limiter.allow():
                     self._metrics.errors.labels(kind="client_rate_limited").inc()
@@ -687,20 +766,20 @@ class Gateway:
                     )
                     return
                 try:
-                    await session.inbox_send.send(FromClient(message=message, size=len(data)))
+                    await session.send_to_upstream(FromClient(message=message, size=len(data)))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     link.request_close(CLOSE_GOING_AWAY, "Session ended.")
                     return
 
-        # Server frames are written by the link's one writer task (started by the
-        # session): wait for it, then close (or abort a connection cut mid-frame).
+        # Frames go out through the link's one writer (the session runs it); here
+        # the client's frames are read, until the link is asked to close.
         async with trio.open_nursery() as nursery:
             nursery.start_soon(read)
             await link.closing.wait()
+            # What is queued for the client goes out before the close frame.
+            with trio.move_on_after(limits.client_send_timeout_seconds):
+                await link.flushed.wait()
             nursery.cancel_scope.cancel()
-        if link.writer_started:
-            with trio.move_on_after(limits.client_send_timeout_seconds + 1):
-                await link.writer_done.wait()
         if link.broken and client_code[0] is None:
             await abort()  # a frame was cut half-way: no close frame can follow it
             client_code[0] = link.close_code
@@ -719,7 +798,13 @@ class Gateway:
                 pass
 
 
-def _context_loss(settings: GatewaySettings, profile: str) -> str:
-    """The profile's ``context_loss`` policy (``fail`` when the profile is gone)."""
-    runtime = settings.profiles.get(profile)
-    return runtime.profile.context_loss if runtime is not None else "fail"
+def _usage_key_of(principal: Principal) -> str:
+    minted_by = principal.token.principal if principal.token is not None else None
+    return usage_key(principal.id, minted_by)
+
+
+def _budget_of(config: Config, key: str) -> Budget | None:
+    for client_key in config.gateway.keys:
+        if client_key.name == key:
+            return client_key.budget
+    return None

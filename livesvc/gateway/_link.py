@@ -1,14 +1,8 @@
-"""A client connection's attachment to a gateway session, and its one writer task.
-
-The session posts encoded server frames into the link's :class:`Outbox`
-without waiting; one writer task per link drains it in batches (one wake-up
-for many frames) and is the only task that writes to the client's socket, so
-the order of frames is the order of the outbox and rests on no library
-internal.
-"""
+"""A client connection's attachment to a gateway session: its queue and its one writer."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -16,30 +10,22 @@ import trio
 import trio_websocket
 
 from livesvc.close_codes import CLOSE_CLIENT_TOO_SLOW, CLOSE_NORMAL
-from livesvc.gateway._mailbox import Outbox
 
-__all__ = ["ClientLink", "TOO_SLOW_REASON"]
-
-TOO_SLOW_REASON = "Client is not reading its messages; resume with your session handle."
-
-# A client link's outbox; the session sets it to its detached buffer's bound when
-# the link attaches, so a resuming client always gets everything that was kept.
-OUTBOX_FRAMES = 512
-OUTBOX_BYTES = 8 * 1024 * 1024
+__all__ = ["ClientLink"]
 
 
 class ClientLink:
-    """One client connection's attachment to a session (owned by its connection handler).
+    """One client connection's attachment to a session, with its one writer.
 
-    ``socket`` needs only ``async send_message(frame)``, as trio-websocket's
-    has. The session starts :meth:`run_writer` when the link attaches; the
-    handler waits for ``writer_done`` before it closes the socket.
-
-    Example::
-
-        link = ClientLink(wants_resumption=True, socket=ws)
-        await session.inbox_send.send(Attach(link=link, resumed=False))
-        await link.closing.wait()
+    The session hands encoded server frames to :meth:`offer`, which never waits:
+    the upstream's reader that delivers them is never held up by a client. One
+    writer task (:meth:`write_frames`, started by the session when the link
+    attaches) drains the link's queue to the socket, as many frames per wake-up
+    as are queued, in the order offered. The queue is bounded: past it, model
+    audio is dropped oldest first (counted in ``audio_dropped``); conversation
+    frames are never dropped: the client is too slow, and the link is closed
+    with 4003 (its frames go back to the session, for the client's resume).
+    ``socket`` needs only ``async send_message(frame)``, as trio-websocket's has.
     """
 
     def __init__(
@@ -47,70 +33,100 @@ class ClientLink:
         *,
         wants_resumption: bool,
         socket: Any,
-        max_frames: int = OUTBOX_FRAMES,
-        max_bytes: int = OUTBOX_BYTES,
+        max_frames: int = 256,
+        max_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         self.wants_resumption = wants_resumption
         self.socket = socket
-        self.outbox = Outbox(max_frames=max_frames, max_bytes=max_bytes)
         self.closing = trio.Event()
+        self.flushed = trio.Event()  # the writer is done: all written, or it gave up
         self.close_code = CLOSE_NORMAL
         self.close_reason = ""
         self.broken = False  # a write was cut off mid-frame: abort, do not close
-        self.writer_started = False  # set by the session when it starts the writer
-        self.writer_done = trio.Event()
+        self.too_slow = False  # closed for not reading (4003)
+        self.audio_dropped = 0  # model audio frames dropped at the bound
+        self.on_too_slow: Callable[[str], None] | None = None  # told once, with why
         self.handle: str | None = None  # the daemon handle issued during this attachment
         self.handle_requested = False  # a handle is being issued (its batch is not committed yet)
+        self._max_frames, self._max_bytes = max_frames, max_bytes
+        self._queue: deque[tuple[bytes, bool]] = deque()  # (frame, droppable audio)
+        self._writing = False  # the queue's head is being written
+        self._bytes = 0
+        self._wakeup = trio.Event()
 
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the handler to close; frames already queued go out first."""
-        if not self.closing.is_set():
-            self.close_code, self.close_reason = code, reason
-            self.closing.set()
-            self.outbox.close()
+    def offer(self, frame: bytes, *, droppable: bool = False) -> bool:
+        """Queue ``frame`` for the writer; ``False`` when the link no longer takes frames."""
+        if self.closing.is_set() or self.flushed.is_set():
+            return False
+        self._queue.append((frame, droppable))
+        self._bytes += len(frame)
+        while len(self._queue) > self._max_frames or self._bytes > self._max_bytes:
+            # The frame being written (the queue's head) is not the writer's to lose.
+            first = 1 if self._writing else 0
+            oldest_audio = next(
+                (i for i in range(first, len(self._queue)) if self._queue[i][1]), None
+            )
+            if oldest_audio is None:
+                self._give_up_slow("queue_full")
+                break
+            dropped, _ = self._queue[oldest_audio]
+            del self._queue[oldest_audio]
+            self._bytes -= len(dropped)
+            self.audio_dropped += 1
+        self._wakeup.set()
+        return True
 
-    def abandon(self, code: int, reason: str) -> list[bytes]:
-        """Close without sending what is queued; returns those frames (for a resume)."""
-        self.request_close(code, reason)
-        return self.outbox.take_all()
+    def take_unsent(self) -> list[bytes]:
+        """The frames not written yet, oldest first (the link is done with them)."""
+        frames = [frame for frame, _ in self._queue]
+        self._queue.clear()
+        self._bytes = 0
+        return frames
 
-    async def run_writer(
-        self, *, send_timeout: float, on_too_slow: Callable[[], None] = lambda: None
-    ) -> None:
-        """Send queued frames in batches until the link closes.
+    async def write_frames(self, *, per_frame: float) -> None:
+        """The link's one writer: until closed and drained, or the client stops reading.
 
-        A write that takes longer than ``send_timeout`` closes the link with
-        CLOSE_CLIENT_TOO_SLOW; the frame was cut, so the handler aborts the
-        connection. Frames not sent stay in the outbox for the session.
+        A frame is never cut in the middle (the write is shielded); a client that
+        takes longer than ``per_frame`` seconds for one is broken (aborted, not closed).
         """
         try:
             while True:
-                batch = await self.outbox.take_batch()
-                if not batch:
-                    return
-                for index, frame in enumerate(batch):
-                    if not await self._send_one(frame, send_timeout):
-                        self.outbox.put_back(batch[index:])
-                        if self.close_code == CLOSE_CLIENT_TOO_SLOW:
-                            on_too_slow()
+                if not self._queue:
+                    if self.closing.is_set():
                         return
+                    await self._wakeup.wait()
+                    self._wakeup = trio.Event()
+                    continue
+                frame, _ = self._queue[0]
+                self._writing = True
+                with trio.move_on_after(per_frame, shield=True) as scope:
+                    try:
+                        await self.socket.send_message(frame)
+                    except trio_websocket.ConnectionClosed:
+                        self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
+                        return
+                    finally:
+                        self._writing = False
+                if scope.cancelled_caught:
+                    self.broken = True
+                    self._give_up_slow("write_timeout")
+                    return
+                if self._queue and self._queue[0][0] is frame:
+                    self._queue.popleft()
+                    self._bytes -= len(frame)
         finally:
-            self.writer_done.set()
+            self.flushed.set()
 
-    async def _send_one(self, frame: bytes, send_timeout: float) -> bool:
-        cut = True  # until the write returns: a timeout or a cancellation cuts the frame
-        try:
-            with trio.move_on_after(send_timeout):
-                await self.socket.send_message(frame)
-                cut = False
-        except trio_websocket.ConnectionClosed:
-            cut = False
-            self.request_close(CLOSE_NORMAL, "")  # its handler ends; nothing to send
-            return False
-        finally:
-            if cut:
-                self.broken = True
-        if cut:
-            self.request_close(CLOSE_CLIENT_TOO_SLOW, TOO_SLOW_REASON)
-            return False
-        return True
+    def _give_up_slow(self, why: str) -> None:
+        if not self.too_slow:
+            self.too_slow = True
+            if self.on_too_slow is not None:
+                self.on_too_slow(why)
+        self.request_close(CLOSE_CLIENT_TOO_SLOW, "Client is not reading its messages.")
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the handler to close; the writer first writes what is queued (bounded)."""
+        if not self.closing.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.closing.set()
+            self._wakeup.set()

@@ -3,23 +3,18 @@
 The session is an actor, a temporary child of the daemon's ``sessions``
 dynamic supervisor. It owns the upstream (a session from the session library)
 for its whole life, and at most one attached client at a time (a
-:class:`ClientLink`). ONE task (the actor loop) owns its state and takes its
-messages, in batches, from one bounded :class:`Mailbox`:
+:class:`ClientLink`, owned by that client's connection handler). Three paths
+share the session's state:
 
-* from the client's connection handler: :class:`Attach`, :class:`Detach`,
-  :class:`FromClient` (these senders wait for room: backpressure on the client);
-* from the operator: :class:`Close`; from the supervisor's stop: a drain;
-* from the upstream's reader: :class:`FromUpstream`, posted without waiting
-  (nobody waits inside a reader: model audio is shed oldest-first past the
-  bound, everything else is kept);
-* from the store writer: :class:`HandleCommitted`, posted without waiting.
-
-Frames for the client are filtered and rewritten (``goAway`` and daemon tool
-calls never reach it; resumption updates carry daemon handles) and posted to
-the attached link's outbox, which that link's one writer task drains; a
-client whose outbox overflows with frames that may not be dropped is closed
-with CLOSE_CLIENT_TOO_SLOW and its session stays for a resume. While no
-client is attached, frames are buffered.
+* ``commands`` (a task): attach, detach, close; a detached session waits out
+  its grace period, then ends;
+* ``send_to_upstream``: client messages, in order, into the upstream's ledger
+  (no task: the client's reading task hands each message over itself);
+* upstream events, pushed by the upstream in its own task (a task reads
+  ``events()`` for an upstream that does not push): frames are filtered and
+  rewritten for the client (``goAway`` and daemon tool calls never reach it;
+  resumption updates carry daemon handles) and written to the client's socket
+  (no queue, no writer task), or buffered while no client is attached.
 
 Everything a client sees of the upstream goes through here, so a drop, a
 ``goAway`` handover or a daemon restart is invisible to the client.
@@ -39,28 +34,26 @@ import trio
 from structlog.contextvars import bound_contextvars
 
 from livesvc.close_codes import (
-    CLOSE_CLIENT_TOO_SLOW,
-    CLOSE_CONTEXT_LOST,
+    CLOSE_BUDGET_EXHAUSTED,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_MEMORY_BUDGET,
     CLOSE_NORMAL,
 )
-from livesvc.gateway._frame_filter import FrameFilter, only_audio
-from livesvc.gateway._handle_offer import committed, needs_issue, offered
-from livesvc.gateway._link import TOO_SLOW_REASON, ClientLink
-from livesvc.gateway._mailbox import Mailbox, Posted
-from livesvc.gateway._messages import (
+from livesvc.gateway._commands import (
     Attach,
+    ClientSent,
     Close,
+    Command,
     Detach,
     Drain,
     FromClient,
-    FromUpstream,
     HandleCommitted,
-    Message,
-    UpstreamEnded,
+    UpstreamArrived,
+    UpstreamGone,
 )
+from livesvc.gateway._link import ClientLink
+from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
     ContextLost,
     Failed,
@@ -84,6 +77,8 @@ from livesvc.wire import (
     ServerMessage,
     SessionResumptionUpdate,
     SetupComplete,
+    ToolCall,
+    ToolCallCancellation,
     encode_server,
 )
 
@@ -93,8 +88,6 @@ __all__ = [
     "Close",
     "Detach",
     "FromClient",
-    "FromUpstream",
-    "HandleCommitted",
     "GatewaySession",
     "SessionSettings",
 ]
@@ -102,10 +95,10 @@ __all__ = [
 log = get_logger(__name__)
 
 _FINISH_TIMEOUT = 2.0
-# How long a client message may wait for room upstream.
+# How long a client message may wait for room upstream once its client has left.
 _SEND_GRACE = 5.0
 
-CONTEXT_LOST_REASON = "The upstream lost the conversation; start a new session."
+# Close codes the gateway uses towards clients.
 
 # Seconds a new session waits for its first client to attach.
 FIRST_ATTACH_WINDOW = 10.0
@@ -119,12 +112,22 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     client_send_timeout: float = 10.0  # a client that reads nothing for this long is closed
     buffer_frames: int = 512  # server frames kept while no client is attached
     buffer_bytes: int = 8 * 1024 * 1024
-    inbox_size: int = 64  # messages; upstream events are never refused (see Mailbox.post)
-    context_loss: str = "fail"  # "fail" | "reseed" | "continue" (the profile's)
+    # The actor's mailbox: commands, client notes, upstream events, committed handles.
+    # The actor never waits on anything but it, so it stays near empty; a full one
+    # means the session cannot keep up, and it ends (1011) rather than block a reader.
+    inbox_size: int = 4096
 
 
 class GatewaySession:
     """The session actor. Build it, start it under the sessions supervisor, then attach clients.
+
+    One task, its loop (``_commands``), changes its state. Every other task
+    posts to its mailbox (see :mod:`livesvc.gateway._commands`) and never
+    waits: the client's reading task sends its messages upstream itself (the
+    upstream's own outbox is the mailbox there) and posts what they change
+    here; the upstream's reader posts each event; the store writer posts
+    committed handles. The actor hands frames to the attached client's link,
+    whose one writer drains them to the socket.
 
     Example::
 
@@ -132,7 +135,6 @@ class GatewaySession:
         await sessions.start_child(ChildSpec(id=session.id, start=session.run,
                                              restart=Restart.TEMPORARY))
         await session.inbox_send.send(Attach(link=link, resumed=False))
-        await session.inbox_send.send(FromClient(message=message, size=len(data)))
     """
 
     def __init__(
@@ -148,8 +150,10 @@ class GatewaySession:
         wall_clock: Callable[[], float] = time.time,
         on_end: Callable[[GatewaySession], None] | None = None,
         writer: SessionWriter | None = None,
+        metering: SessionMetering | None = None,
     ) -> None:
         self.id = record.session_id
+        self.metering = metering  # usage and budget (None: metering is off)
         self.record = record
         self._request = msgspec.structs.replace(request, deliver=self._deliver_pushed)
         self._factory = upstream_factory
@@ -160,32 +164,33 @@ class GatewaySession:
         self._writer = writer or SessionWriter(
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
+        self._owed: tuple[ClientLink, bytes] | None = None  # a committed handle frame not yet sent
         self._settings = settings
+        self._daemon_tools = daemon_tools
         self._wall = wall_clock
         self._on_end = on_end
-        # One mailbox for every message; ``inbox_send`` is its sending side.
-        self._mailbox: Mailbox[Message] = Mailbox(settings.inbox_size)
-        self.inbox_send = self._mailbox
+        self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
+        self._accepting = True  # client messages are taken until the session ends
         self._scope: trio.CancelScope | None = None  # the session's tasks, once started
-        self._writers: trio.Nursery | None = None  # the attached links' writer tasks
+        self._nursery: trio.Nursery | None = None
+        self._ended_early = False
         # Label lookups once, not per message.
         self._in_messages = metrics.messages_relayed.labels(direction="client_to_upstream")
         self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
         self._out_messages = metrics.messages_relayed.labels(direction="upstream_to_client")
         self._out_bytes = metrics.bytes_relayed.labels(direction="upstream_to_client")
-        self._forwarded_calls = metrics.tool_calls.labels(
-            tool="client", runner="client", outcome="forwarded"
-        )
         # State shared by the session's own tasks.
         self.status = "starting"
         self.link: ClientLink | None = None
         self._buffer: deque[bytes] = deque()
         self._buffer_bytes = 0
+        self._links: trio.Nursery | None = None  # where the client links' writers run
+        self._audio_dropped_reported = 0
         # A new session is created for a client that attaches at once; until it
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
         self._grace_deadline = trio.current_time() + max(settings.grace_period, FIRST_ATTACH_WINDOW)
-        self._filter = FrameFilter(daemon_tools)
+        self._client_calls: set[str] = set()
         self._awaiting_turn_since: float | None = None
         self._generating = False
         self._idle = trio.Event()
@@ -195,12 +200,12 @@ class GatewaySession:
         self._draining = False
         self._end_reason = "closed"  # why the session ended, for the summary line and metrics
         self.upstream_reconnects = 0
+        self.context_losses = 0  # the upstream lost the conversation (any outcome)
+        self.last_context_loss: str | None = None  # failed, reseeded or continued
         self.upstream_resumes_by_reason: dict[str, int] = {}
         self.last_upstream_close_code: int | None = None
         self.last_close_code: int | None = None
         self.last_close_reason: str | None = None
-        self.context_lost = 0  # times the upstream lost the conversation
-        self.context_lost_outcome: str | None = None  # closed | reseeded | continued (the last)
         self.ended = trio.Event()
 
     # -- views ----------------------------------------------------------------
@@ -213,11 +218,7 @@ class GatewaySession:
     def busy(self) -> bool:
         """A turn is running: the client asked, the model is answering (or, on Gemini 3.8,
         still working in the background), or a client tool is pending."""
-        return (
-            self._awaiting_turn_since is not None
-            or self._generating
-            or bool(self._filter.client_calls)
-        )
+        return self._awaiting_turn_since is not None or self._generating or bool(self._client_calls)
 
     def restarts(self) -> dict[str, int]:
         return self._upstream.restarts() if self._upstream is not None else {}
@@ -266,12 +267,12 @@ class GatewaySession:
             async with trio.open_nursery() as writer_nursery:
                 if self._own_writer:
                     await writer_nursery.start(self._writer.run)
-                async with trio.open_nursery() as link_writers:
-                    self._writers = link_writers
+                async with trio.open_nursery() as links:
+                    self._links = links  # the client links' writers
                     await self._serve(ctx, task_status)
-                    # The last frames (and the close) reach a reading client; one
-                    # that does not read is cut after its send timeout.
-                    link_writers.cancel_scope.deadline = (
+                    # The last link was asked to close: its writer writes what is
+                    # queued first, within the client send timeout.
+                    links.cancel_scope.deadline = (
                         trio.current_time() + self._settings.client_send_timeout
                     )
                 writer_nursery.cancel_scope.cancel()
@@ -292,99 +293,34 @@ class GatewaySession:
                 task_status.started()
                 async with trio.open_nursery() as nursery:
                     self._scope = nursery.cancel_scope
-                    nursery.start_soon(self._forward_events, upstream)
-                    nursery.start_soon(self._loop, upstream)
+                    self._nursery = nursery
+                    if self._ended_early:
+                        nursery.cancel_scope.cancel()
+                    nursery.start_soon(self._from_upstream, upstream)
+                    nursery.start_soon(self._commands, nursery.cancel_scope)
                     if ctx is not None:
                         nursery.start_soon(self._drain_on_stop, ctx)
             finally:
+                self._nursery = None
                 # Bounded: when the whole daemon is cancelled, the store may be gone
                 # already; the record then stays "active" and is restorable.
                 with trio.move_on_after(_FINISH_TIMEOUT, shield=True):
                     await self._finish(self._end_reason)
 
-    async def _loop(self, upstream: Upstream) -> None:
-        """The actor: the one task that changes the session's state."""
-        while True:
-            # Detached: the grace period is a deadline on waiting for the next message.
-            with trio.move_on_at(self._grace_deadline) as grace:
-                batch = await self._mailbox.take_batch()
-            if grace.cancelled_caught:
-                log.info("session.grace_expired", grace_seconds=self._settings.grace_period)
-                self._end("grace_expired")
-                return
-            for message in batch:
-                await self._handle(message, upstream)
-                if self._draining and (not self.busy or self.link is None):
-                    self.last_close_code = CLOSE_GOING_AWAY
-                    self.last_close_reason = (
-                        "Server is restarting; resume with your session handle."
-                    )
-                    self._end("drained")
-                if self._scope is not None and self._scope.cancel_called:
-                    return
-
-    async def _handle(self, message: Message, upstream: Upstream) -> None:
-        match message:
-            case FromUpstream(event=event):
-                self._on_upstream_event(event)
-            case FromClient(message=client_message, size=size):
-                await self._to_upstream(upstream, client_message, size)
-            case HandleCommitted(link=link, ticket=ticket):
-                self._on_committed(link, ticket)
-            case Attach(link=link, resumed=resumed):
-                self._attach(link, resumed=resumed)
-            case Detach(link=link, code=code):
-                if link is self.link:
-                    self._detach(code, resumable=link.wants_resumption)
-            case Close(reason=reason, code=code):
-                self.last_close_code, self.last_close_reason = code, reason
-                self._end("admin")
-            case Drain():
-                self._draining = True
-                log.info("session.draining", busy=self.busy, client_attached=self.link is not None)
-            case UpstreamEnded():
-                # The upstream ended without a Failed event: it was closed under us.
-                self._end("upstream_closed")
-
-    def _end(self, reason: str) -> None:
-        if self._end_reason == "closed":
-            self._end_reason = reason
-        assert self._scope is not None  # only the loop ends the session, inside the scope
-        self._scope.cancel()
-
-    async def _forward_events(self, upstream: Upstream) -> None:
-        """Events of an upstream that does not push; then the end of its stream."""
-        async for event in upstream.events():
-            self._post_event(event)
-        self._mailbox.post(UpstreamEnded())
-
-    async def _deliver_pushed(self, event: UpstreamEvent) -> None:
-        # Called by the upstream in its own task (its connection's reader): never waits.
-        self._post_event(event)
-
-    def _post_event(self, event: UpstreamEvent) -> None:
-        shed = self._mailbox.post(FromUpstream(event=event), droppable=_is_model_audio(event))
-        if shed:
-            self._metrics.media_dropped.labels(kind="model_audio").inc(shed)
-
-    async def _drain_on_stop(self, ctx: Any) -> None:
-        await ctx.wait_stop_requested()
-        await self._mailbox.send(Drain())
-
     async def _finish(self, reason: str) -> None:
         # A drained session stays resumable (after a restart); any other end is final.
         self.status = "detached" if reason == "drained" else "closed"
-        code = self.last_close_code or (CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL)
-        text = self.last_close_reason or _REASONS.get(reason, reason)
-        # Clients still queued to attach are told too; nothing more is taken.
-        for message in self._mailbox.close():
-            if isinstance(message, Attach):
-                message.link.request_close(code, text)
+        self._accepting = False
         if self.link is not None:
-            self.link.request_close(code, text)
+            code = self.last_close_code or (
+                CLOSE_GOING_AWAY if reason == "drained" else CLOSE_NORMAL
+            )
+            self.link.request_close(code, self.last_close_reason or _REASONS.get(reason, reason))
         self._metrics.sessions_closed.labels(reason=reason).inc()
+        usage = self.metering.finish() if self.metering is not None else {}
         log.info(
             "gateway.session_closed",
+            usage=usage,
             reason=reason,
             duration_seconds=round(trio.current_time() - self._started_at, 3),
             turns=self.record.turns,
@@ -427,11 +363,65 @@ class GatewaySession:
         self.record = msgspec.structs.replace(self.record, **changes)
         return self._writer.submit(self.record, issue_handle=issue_handle)
 
-    # -- clients --------------------------------------------------------------------
+    # -- commands ---------------------------------------------------------------
 
-    def _attach(self, link: ClientLink, *, resumed: bool) -> None:
+    async def _commands(self, scope: trio.CancelScope) -> None:
+        """The actor's loop: the one task that changes the session's state."""
+        while True:
+            # Detached: the grace period is a deadline on waiting for the next command.
+            with trio.move_on_at(self._grace_deadline) as grace:
+                command = await self._inbox.receive()
+            if grace.cancelled_caught:
+                log.info("session.grace_expired", grace_seconds=self._settings.grace_period)
+                self._end_reason = "grace_expired"
+                scope.cancel()
+                return
+            match command:
+                case Attach(link=link, resumed=resumed):
+                    await self._attach(link, resumed=resumed)
+                case Detach(link=link, code=code):
+                    if link is self.link:
+                        await self._detach(code, scope, resumable=link.wants_resumption)
+                case Close(reason=reason, code=code):
+                    self.last_close_code, self.last_close_reason = code, reason
+                    self._end_reason = "admin"
+                    scope.cancel()
+                    return
+                case UpstreamArrived(event=event):
+                    await self._on_upstream_event(event)
+                case ClientSent(message=message):
+                    self._note_client_message(message)
+                case HandleCommitted(link=link, ticket=ticket):
+                    self._committed(link, ticket)
+                case UpstreamGone():
+                    # The upstream ended without a Failed event: it was closed under us.
+                    if self._end_reason != "upstream_failed":
+                        self._end_reason = "upstream_closed"
+                    scope.cancel()
+                    return
+                case Drain():
+                    self._draining = True
+                    log.info(
+                        "session.draining", busy=self.busy, client_attached=self.link is not None
+                    )
+            if self._draining and (not self.busy or self.link is None):
+                # At a turn boundary (or with nobody to finish it for): end, resumable.
+                self.last_close_code = CLOSE_GOING_AWAY
+                self.last_close_reason = "Server is restarting; resume with your session handle."
+                self._end_reason = "drained"
+                scope.cancel()
+                return
+
+    def _take_back(self, link: ClientLink) -> None:
+        # What its writer did not get to write is older than anything kept since.
+        for frame in reversed(link.take_unsent()):
+            self._keep(frame, oldest=True)
+        link.request_close(CLOSE_NORMAL, "")  # its writer ends (a no-op if it is closing)
+
+    async def _attach(self, link: ClientLink, *, resumed: bool) -> None:
         if self.link is not None:
             self.link.request_close(CLOSE_GOING_AWAY, "Session resumed by another connection.")
+            self._take_back(self.link)  # for the new client
         self._grace_deadline = math.inf
         self.link = link
         self.status = "active"
@@ -440,25 +430,21 @@ class GatewaySession:
             changes["client_resumes"] = self.record.client_resumes + 1
         self._persist(**changes)
         log.info("session.client_attached", resumed=resumed, buffered=len(self._buffer))
-        # The outbox holds at least what the detached buffer may hold: a catch-up fits.
-        link.outbox.max_frames = max(link.outbox.max_frames, self._settings.buffer_frames)
-        link.outbox.max_bytes = max(link.outbox.max_bytes, self._settings.buffer_bytes)
-        assert self._writers is not None
-        link.writer_started = True  # from now on its handler waits for the writer
-        self._writers.start_soon(
-            functools.partial(
-                link.run_writer,
-                send_timeout=self._settings.client_send_timeout,
-                on_too_slow=self._count_too_slow,
-            )
+        self._audio_dropped_reported = 0
+        link.on_too_slow = self._client_too_slow
+        assert self._links is not None
+        self._links.start_soon(
+            functools.partial(link.write_frames, per_frame=self._settings.client_send_timeout)
         )
-        # setupComplete, then what the client missed, then what comes next: in order.
+        # Queued without a wait, so nothing overtakes: setupComplete, then what the
+        # client missed, then what comes next.
         self._deliver(
             encode_server(ServerMessage(setup_complete=SetupComplete(session_id=self.id)))
         )
-        missed, self._buffer, self._buffer_bytes = self._buffer, deque(), 0
-        for frame in missed:
-            self._deliver(frame)
+        while self._buffer and self.link is link and not link.closing.is_set():
+            frame = self._buffer.popleft()
+            self._buffer_bytes -= len(frame)
+            self._deliver(frame, oldest=True)
         if (
             not resumed
             and self.link is link
@@ -469,42 +455,54 @@ class GatewaySession:
             # did): it need not wait for the next turn's update to hold a handle.
             self._offer_handle(updated_at=self._wall())
 
-    def _detach(self, code: int | None, *, resumable: bool) -> None:
+    async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
         link = self.link
-        assert link is not None
         self.link = None
-        # What the link did not send waits for the next client, before anything newer.
-        unsent = link.abandon(link.close_code, link.close_reason)
-        self._buffer.extendleft(reversed(unsent))
-        self._buffer_bytes += sum(len(f) for f in unsent)
+        if link is not None:
+            self._take_back(link)
         self.status = "detached"
         self._persist(status="detached", updated_at=self._wall())
         log.info("session.client_detached", code=code, grace_seconds=self._settings.grace_period)
         if self._draining:
-            return  # the loop ends the session: nobody is attached
+            self._end_reason = "drained"
+            scope.cancel()
+            return
         if not resumable and code == CLOSE_NORMAL:
             # A client that never asked for resumption has no handle to come back
             # with, and it said goodbye: holding its upstream and its slots for the
             # grace period would only block its key's next sessions.
-            self._end("client_closed")
+            self._end_reason = "client_closed"
+            scope.cancel()
             return
         self._grace_deadline = trio.current_time() + self._settings.grace_period
 
     # -- client -> upstream -------------------------------------------------------
 
-    async def _to_upstream(self, upstream: Upstream, message: ClientMessage, size: int) -> None:
-        self._on_client_message(message, size)
-        with trio.move_on_after(_SEND_GRACE) as scope:
-            await upstream.send(message)
+    async def send_to_upstream(self, item: FromClient) -> None:
+        """Hand one client message to the upstream, in the caller's task (the
+        client's reading task: no pump task or queue in between).
+
+        Raises:
+            trio.ClosedResourceError: the session has ended.
+        """
+        upstream = self._upstream
+        if upstream is None or not self._accepting:
+            raise trio.ClosedResourceError("the session has ended")
+        self._mail(ClientSent(message=item.message))  # the actor updates its state
+        # The client may leave mid-send (its task is cancelled): a message read
+        # from it is still handed over, as a queue in between would have done.
+        with trio.move_on_after(_SEND_GRACE, shield=True) as scope:
+            await upstream.send(item.message)
         if scope.cancelled_caught:
             self._metrics.errors.labels(kind="upstream_send_timeout").inc()
             log.warning("session.upstream_send_timeout", seconds=_SEND_GRACE)
             return
         self._in_messages.inc()
-        self._in_bytes.inc(size)
+        self._in_bytes.inc(item.size)
 
-    def _on_client_message(self, message: ClientMessage, size: int) -> None:
-        """Every client message, decoded, on its way upstream (turn tracking; meters hook here)."""
+    def _note_client_message(self, message: ClientMessage) -> None:
+        if self.metering is not None:
+            self.metering.client_message(message)
         content = message.client_content
         realtime = message.realtime_input
         starts_turn = (
@@ -515,15 +513,48 @@ class GatewaySession:
         if message.tool_response is not None:
             for response in message.tool_response.function_responses or ():
                 if response.id is not None:
-                    self._filter.answered(response.id)
+                    self._client_calls.discard(response.id)
             self._check_idle()
 
     # -- upstream -> client ---------------------------------------------------------
 
-    def _on_upstream_event(self, event: UpstreamEvent) -> None:
+    async def _from_upstream(self, upstream: Upstream) -> None:
+        # With ``deliver`` (the daemon's upstream), events come through it and this
+        # only ends with the upstream; a plain upstream's events come here.
+        async for event in upstream.events():
+            self._mail(UpstreamArrived(event=event))
+        self._mail(UpstreamGone())
+
+    def _end(self) -> None:
+        if self._scope is None:
+            self._ended_early = True  # before the session's tasks started: they end at once
+        else:
+            self._scope.cancel()
+
+    async def _deliver_pushed(self, event: UpstreamEvent) -> None:
+        """The upstream's reader hands an event over: into the mailbox, never waiting."""
+        self._mail(UpstreamArrived(event=event))
+
+    def _mail(self, command: Command) -> None:
+        """Post to this actor from another task (a reader, the store writer): never waits."""
+        try:
+            self.inbox_send.send_nowait(command)
+        except trio.WouldBlock:
+            # The actor cannot keep up (it never waits on clients or the store): end
+            # the session with a clear close rather than hold up a reader.
+            self._metrics.errors.labels(kind="session_inbox_overflow").inc()
+            log.error("session.inbox_overflow", capacity=self._settings.inbox_size)
+            self.last_close_code = CLOSE_INTERNAL
+            self.last_close_reason = "Internal error encountered."
+            self._end_reason = "overloaded"
+            self._end()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the session has ended; nobody takes it
+
+    async def _on_upstream_event(self, event: UpstreamEvent) -> None:
         match event:
             case Frame(message=message):
-                self._on_frame(message)
+                await self._on_frame(message)
             case Reconnecting(reason=reason, code=code):
                 self.upstream_reconnects += 1
                 if code is not None:
@@ -547,8 +578,6 @@ class GatewaySession:
                     gap_seconds=round(gap, 3),
                     replayed=replayed,
                 )
-            case ContextLost(reason=reason, dropped=dropped):
-                self._on_context_lost(reason, dropped)
             case ToolFinished(name=name, outcome=outcome, duration_seconds=duration):
                 self._metrics.tool_calls.labels(tool=name, runner="daemon", outcome=outcome).inc()
                 if duration is not None:
@@ -568,59 +597,94 @@ class GatewaySession:
                         CLOSE_MEMORY_BUDGET,
                         "Session memory budget spent: too much sent without turnComplete.",
                     )
+            case ContextLost(outcome=outcome, reason=reason, restored=restored):
+                self.context_losses += 1
+                self.last_context_loss = outcome
+                self._metrics.context_lost.labels(outcome=outcome).inc()
+                log.warning(
+                    "session.context_lost", outcome=outcome, reason=reason, restored=restored
+                )
             case Failed(code=code, reason=reason):
                 self._metrics.errors.labels(kind="upstream_failed").inc()
                 if code is not None:
                     self.last_upstream_close_code = code
                 self.last_close_code = code if code is not None else CLOSE_INTERNAL
                 self.last_close_reason = reason
+                self._end_reason = "upstream_failed"
                 log.warning("session.upstream_failed", code=code, reason=reason)
-                self._end("upstream_failed")
+                self._end()
+                return
 
-    def _on_context_lost(self, reason: str, dropped: int) -> None:
-        """The upstream started over without the conversation: act on the profile's policy.
-
-        ``fail`` (the default): the client is closed with CLOSE_CONTEXT_LOST and
-        the session ends; ``reseed`` and ``continue``: the library restored the
-        history (or carries on without it) and the client stays.
-        """
-        policy = self._settings.context_loss
-        outcome = {"reseed": "reseeded", "continue": "continued"}.get(policy, "closed")
-        self.context_lost += 1
-        self.context_lost_outcome = outcome
-        self._metrics.context_lost.labels(outcome=outcome).inc()
-        log.warning("session.context_lost", reason=reason, dropped=dropped, outcome=outcome)
-        if outcome == "closed":
-            self.last_close_code = CLOSE_CONTEXT_LOST
-            self.last_close_reason = CONTEXT_LOST_REASON
-            self._end("context_lost")
-
-    def _on_frame(self, message: ServerMessage) -> None:
-        forwarded = self._on_server_message(message)
+    async def _on_frame(self, message: ServerMessage) -> None:
+        if self.metering is not None:
+            self.metering.server_message(message)
+        forwarded = self._rewrite(message)
         if forwarded is None:
+            self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        self._deliver(frame, droppable=only_audio(forwarded))
+        self._deliver(frame, droppable=_is_model_audio(forwarded))
+        self._pay_owed()
+        # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
-
-    def _on_server_message(self, message: ServerMessage) -> ServerMessage | None:
-        """Every decoded server message, once (meters hook here); what the client may see of it."""
-        return self._rewrite(message)
+        content = message.server_content
+        if (
+            self.metering is not None
+            and content is not None
+            and content.turn_complete
+            and content.interaction_status != "IN_PROGRESS"
+        ):
+            spent = self.metering.turn_ended()
+            if spent is not None:  # the key's budget is spent and its grace over
+                self.last_close_code = CLOSE_BUDGET_EXHAUSTED
+                self.last_close_reason = spent
+                self._end_reason = "budget"
+                log.warning("session.budget_closed", reason=spent)
+                self._end()
 
     def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
-        if message.server_content is not None:
-            self._note_server_content(message.server_content)
-        if self._filter.passes_whole(message):
+        if (
+            message.go_away is None
+            and message.setup_complete is None
+            and message.session_resumption_update is None
+            and message.tool_call is None
+            and message.tool_call_cancellation is None
+        ):
+            # Most frames (model output, audio) pass as they are.
+            if message.server_content is not None:
+                self._note_server_content(message.server_content)
             return message
+        changes: dict[str, Any] = {"go_away": None, "setup_complete": None}
         update = message.session_resumption_update
-        replacement = self._handle_update(update) if update is not None else None
-        forwarded, calls = self._filter.rewrite(message, update=replacement)
-        if calls:
-            self._forwarded_calls.inc(calls)
-        return forwarded
+        if update is not None:
+            changes["session_resumption_update"] = self._handle_update(update)
+        if message.tool_call is not None:
+            calls = [
+                c
+                for c in message.tool_call.function_calls or ()
+                if c.name not in self._daemon_tools
+            ]
+            for call in calls:
+                if call.id is not None:
+                    self._client_calls.add(call.id)
+                self._metrics.tool_calls.labels(
+                    tool="client", runner="client", outcome="forwarded"
+                ).inc()
+            changes["tool_call"] = ToolCall(function_calls=calls) if calls else None
+        if message.tool_call_cancellation is not None:
+            ids = [i for i in message.tool_call_cancellation.ids or () if i in self._client_calls]
+            self._client_calls.difference_update(ids)
+            changes["tool_call_cancellation"] = ToolCallCancellation(ids=ids) if ids else None
+        content = message.server_content
+        if content is not None:
+            self._note_server_content(content)
+        rewritten = msgspec.structs.replace(message, **changes)
+        if all(getattr(rewritten, f) is None for f in _SERVER_FIELDS):
+            return None
+        return rewritten
 
     def _note_server_content(self, content: Any) -> None:
         output = content.model_turn is not None or content.output_transcription is not None
@@ -666,28 +730,50 @@ class GatewaySession:
     def _offer_handle(self, **changes: Any) -> None:
         """Persist ``changes``; the attached client gets its daemon handle once they are durable."""
         link = self.link
-        issue = needs_issue(link)
+        wants = link is not None and link.wants_resumption
+        issue = link is not None and wants and link.handle is None and not link.handle_requested
         ticket = self._persist(issue_handle=issue, **changes)
-        if link is not None and link.wants_resumption:
-            offered(link, issue)
-
-            # Called in the store writer's task: a message, never a wait.
-            def on_done(done: Ticket) -> None:
-                self._mailbox.post(HandleCommitted(link=link, ticket=done))
-
-            ticket.on_done(on_done)
+        if link is not None and wants:
+            link.handle_requested = link.handle_requested or issue
+            ticket.on_done(lambda t: self._on_committed(link, t))
 
     def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
-        update = committed(link, ticket, attached=self.link)
-        if update is None or link.closing.is_set():
-            return  # a leaving client's handle is not kept for the next one
-        frame = encode_server(ServerMessage(session_resumption_update=update))
-        self._out_messages.inc()
-        self._out_bytes.inc(len(frame))
-        self._deliver(frame)
+        # Called in the store writer's task: the actor takes it from there.
+        self._mail(HandleCommitted(link=link, ticket=ticket))
 
-    def _keep(self, frame: bytes) -> None:
-        self._buffer.append(frame)
+    def _committed(self, link: ClientLink, ticket: Ticket) -> None:
+        if link.handle is None and ticket.handle is not None:
+            link.handle = ticket.handle
+        if link.handle is None:
+            link.handle_requested = False  # the write failed: the next update asks again
+        if not ticket.ok or link.handle is None or link is not self.link:
+            return
+        frame = encode_server(
+            ServerMessage(
+                session_resumption_update=SessionResumptionUpdate(
+                    new_handle=link.handle, resumable=True
+                )
+            )
+        )
+        if self._owed is not None and self._owed[0] is link:
+            return  # one owed update per link is enough: they all carry the same handle
+        if link.closing.is_set():
+            return
+        self._owed = (link, frame)
+        self._pay_owed()
+
+    def _pay_owed(self) -> None:
+        owed, self._owed = self._owed, None
+        if owed is not None and owed[0] is self.link:
+            self._out_messages.inc()
+            self._out_bytes.inc(len(owed[1]))
+            self._deliver(owed[1])
+
+    def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
+        if oldest:
+            self._buffer.appendleft(frame)
+        else:
+            self._buffer.append(frame)
         self._buffer_bytes += len(frame)
         dropped = 0
         while (
@@ -700,41 +786,41 @@ class GatewaySession:
             self._metrics.errors.labels(kind="detached_buffer_overflow").inc(dropped)
             log.warning("session.buffer_dropped", frames=dropped)
 
-    def _deliver(self, frame: bytes, *, droppable: bool = False) -> None:
-        """Post ``frame`` to the attached client's outbox, or keep it for the next client.
+    def _client_too_slow(self, why: str) -> None:
+        # The link closes itself (4003); the session stays for the client's resume.
+        self._metrics.errors.labels(kind="client_too_slow").inc()
+        log.warning("session.client_too_slow", why=why)
 
-        Never waits. Model audio past the outbox's bound is dropped oldest-first
-        and counted; a conversation frame that does not fit closes the client
-        with CLOSE_CLIENT_TOO_SLOW, and what it had not read is kept for a resume.
+    def _deliver(self, frame: bytes, *, oldest: bool = False, droppable: bool = False) -> None:
+        """Hand ``frame`` to the attached client's writer, or keep it for the next client.
+
+        Never waits (the upstream's reader calls it). A frame the link does not
+        take is kept: at the buffer's front when it is the ``oldest`` (taken
+        from there), else at its end.
         """
         link = self.link
-        if link is None or link.closing.is_set():
-            self._keep(frame)
+        if link is None or not link.offer(frame, droppable=droppable):
+            self._keep(frame, oldest=oldest)
             return
-        posted, dropped = link.outbox.post(frame, droppable=droppable)
-        if dropped:
-            self._metrics.media_dropped.labels(kind="model_audio").inc(dropped)
-        if posted is Posted.FULL:
-            self._count_too_slow()
-            for unsent in link.abandon(CLOSE_CLIENT_TOO_SLOW, TOO_SLOW_REASON):
-                self._keep(unsent)
-            self._keep(frame)
+        if link.audio_dropped > self._audio_dropped_reported:
+            self._metrics.media_dropped.labels(kind="client_audio").inc(
+                link.audio_dropped - self._audio_dropped_reported
+            )
+            self._audio_dropped_reported = link.audio_dropped
 
-    def _count_too_slow(self) -> None:
-        # Also called by the link's writer (a send timed out): a metric and a log line only.
-        self._metrics.errors.labels(kind="client_too_slow").inc()
-        log.warning("session.client_too_slow", code=CLOSE_CLIENT_TOO_SLOW)
+    # -- drain ----------------------------------------------------------------------
 
     def _check_idle(self) -> None:
         if not self.busy:
             self._idle.set()
             self._idle = trio.Event()
 
+    async def _drain_on_stop(self, ctx: Any) -> None:
+        await ctx.wait_stop_requested()
+        self._mail(Drain())
 
-def _is_model_audio(event: UpstreamEvent) -> bool:
-    return isinstance(event, Frame) and only_audio(event.message)
 
-
+_SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))
 _REASONS = {
     "grace_expired": "Session ended: no client came back in time.",
     "admin": "Session closed by the operator.",
@@ -742,3 +828,12 @@ _REASONS = {
     "closed": "Session closed.",
     "client_closed": "Session ended: its client closed it and cannot resume it.",
 }
+
+
+def _is_model_audio(message: ServerMessage) -> bool:
+    """A frame that is only model audio: the one kind a slow client may lose (counted)."""
+    content = message.server_content
+    if content is None or content.model_turn is None or content.turn_complete:
+        return False
+    parts = content.model_turn.parts or ()
+    return bool(parts) and all(p.inline_data is not None and p.text is None for p in parts)

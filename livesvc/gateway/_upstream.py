@@ -20,7 +20,6 @@ from livesvc.wire import ClientMessage, ServerMessage, Setup
 
 __all__ = [
     "UpstreamUnavailable",
-    "ContextLost",
     "Failed",
     "Frame",
     "MediaDropped",
@@ -84,14 +83,11 @@ class SendRefused(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ContextLost(msgspec.Struct, frozen=True, kw_only=True):
-    """The upstream started over without the conversation (a resume was refused, no handle).
+    """The upstream lost the conversation; ``outcome``: reseeded, continued or failed."""
 
-    ``dropped``: messages of the old conversation not replayed. The gateway acts
-    on the profile's ``context_loss`` policy.
-    """
-
-    reason: str = ""
-    dropped: int = 0
+    outcome: str
+    reason: str
+    restored: int = 0
 
 
 class Failed(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,10 +101,10 @@ UpstreamEvent = (
     Frame
     | Reconnecting
     | Reconnected
-    | ContextLost
     | ToolFinished
     | MediaDropped
     | SendRefused
+    | ContextLost
     | Failed
 )
 
@@ -131,9 +127,10 @@ class UpstreamRequest(msgspec.Struct, frozen=True, kw_only=True):
     resume_handle: str | None = None  # an upstream (Google) handle, after a daemon restart
     resumption: bool = True
     transparent: bool = False
-    # Push delivery: an upstream may call this with each event, in its own
-    # tasks (its reader), instead of queueing it for events() (which then only
-    # ends with the upstream). The gateway session sets it; it never waits.
+    context_loss: str = "fail"  # the profile's policy (see livesvc.session, context_loss)
+    # Push delivery: an upstream may await this with each event, in its own
+    # tasks, instead of queueing it for events() (which then only ends with
+    # the upstream). The gateway session sets it; one hand-off less per frame.
     deliver: Callable[[UpstreamEvent], Awaitable[None]] | None = None
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from livesvc.session._callbacks import CallbackError as CallbackError
 from livesvc.session._callbacks import Callbacks as Callbacks
-from livesvc.session._callbacks import ContextLostError as ContextLostError
 from livesvc.session._close_codes import CloseClass as CloseClass
 from livesvc.session._close_codes import classify_close as classify_close
 from livesvc.session._close_codes import classify_http_status as classify_http_status
@@ -42,11 +41,12 @@ from livesvc.session._config import SessionConfig as SessionConfig
 from livesvc.session._connection import ProtocolError as ProtocolError
 from livesvc.session._core import EventSink as EventSink
 from livesvc.session._dial import TlsHandshakeError as TlsHandshakeError
-from livesvc.session._errors import ConfigError as ConfigError
+from livesvc.session._errors import ContextLostError as ContextLostError
 from livesvc.session._errors import DeliveryFailed as DeliveryFailed
 from livesvc.session._errors import LedgerFull as LedgerFull
 from livesvc.session._errors import LiveSessionError as LiveSessionError
 from livesvc.session._errors import SessionClosed as SessionClosed
+from livesvc.session._errors import SessionConfigError as SessionConfigError
 from livesvc.session._errors import SessionFailed as SessionFailed
 from livesvc.session._events import Closed as Closed
 from livesvc.session._events import Connected as Connected
@@ -70,9 +70,6 @@ from livesvc.session._events import extract_text as extract_text
 from livesvc.session._from_setup import config_from_setup as config_from_setup
 from livesvc.session._policy import KeepalivePolicy as KeepalivePolicy
 from livesvc.session._policy import ReconnectPolicy as ReconnectPolicy
-from livesvc.session._prepare import PreparedSession as PreparedSession
-from livesvc.session._prepare import prepare as prepare
-from livesvc.session._session import InjectedCrash as InjectedCrash
 from livesvc.session._session import Session as Session
 from livesvc.session._session import open_session as open_session
 
@@ -81,7 +78,7 @@ __all__ = [
     "Callbacks",
     "CloseClass",
     "Closed",
-    "ConfigError",
+    "SessionConfigError",
     "Connected",
     "ContextLost",
     "ContextLostError",
@@ -90,12 +87,10 @@ __all__ = [
     "ErrorOccurred",
     "GoAwayReceived",
     "InteractionStatusChanged",
-    "InjectedCrash",
     "KeepalivePolicy",
     "LedgerFull",
     "LiveSessionError",
     "MessageReceived",
-    "PreparedSession",
     "ProtocolError",
     "ReconnectPolicy",
     "Session",
@@ -119,5 +114,19 @@ __all__ = [
     "config_from_setup",
     "extract_text",
     "open_session",
-    "prepare",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Deprecated spelling, kept for code written before the rename: livesvc.config
+    # has its own ConfigError (a bad daemon config file); this one is a session's.
+    if name == "ConfigError":
+        import warnings
+
+        warnings.warn(
+            "livesvc.session.ConfigError is now SessionConfigError",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SessionConfigError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ import trio
 
 from livesvc.logs import get_logger
 from livesvc.session._core import SessionCore
-from livesvc.session._errors import LiveSessionError
+from livesvc.session._errors import ContextLostError, LiveSessionError
 from livesvc.session._events import (
     Closed,
     Connected,
@@ -37,7 +37,7 @@ from livesvc.session._events import (
     VoiceActivityDetected,
 )
 
-__all__ = ["CallbackError", "Callbacks", "ContextLostError", "EventDispatcher"]
+__all__ = ["CallbackError", "Callbacks", "EventDispatcher"]
 
 log = get_logger(__name__)
 
@@ -54,10 +54,6 @@ class CallbackError(LiveSessionError):
         self.error = error
 
 
-class ContextLostError(LiveSessionError):
-    """A reconnect started a new server session: the conversation context is gone."""
-
-
 @dataclass(frozen=True, kw_only=True)
 class Callbacks:
     """The seeds' callbacks, each optional, each sync or async.
@@ -68,6 +64,7 @@ class Callbacks:
 
     on_message: Callback | None = None
     on_connect: Callback | None = None
+    on_context_lost: Callback | None = None
     on_disconnect: Callback | None = None
     on_error: Callback | None = None
     on_close: Callback | None = None
@@ -113,8 +110,8 @@ class EventDispatcher:
     async def run(self) -> None:
         """Dispatch until the event queue is closed, then end every iterator."""
         try:
-            async with self._core.deliveries:
-                async for event in self._core.deliveries:
+            async with self._core.delivery.queue:
+                async for event in self._core.delivery.queue:
                     await self._dispatch(event)
                     await self._publish(event)
         finally:
@@ -140,11 +137,15 @@ class EventDispatcher:
                 await self._call("on_disconnect", cb.on_disconnect, event)
             case ErrorOccurred(error=error):
                 await self._call("on_error", cb.on_error, error)
-            case ContextLost(reason=reason, dropped=dropped):
-                error = ContextLostError(
-                    f"a new server session replaced the old one ({reason}); {dropped} earlier messages are not replayed"
-                )
-                await self._call("on_error", cb.on_error, error)
+            case ContextLost(reason=reason, dropped=dropped, outcome=outcome):
+                await self._call("on_context_lost", cb.on_context_lost, event)
+                if outcome == "continued":
+                    # The conversation starts over with nothing said about it: an error.
+                    error = ContextLostError(
+                        f"a new server session replaced the old one ({reason}); "
+                        f"{dropped} earlier messages are not replayed"
+                    )
+                    await self._call("on_error", cb.on_error, error)
             case Closed():
                 await self._call("on_close", cb.on_close, event)
             case ToolCallCancelled(ids=ids):

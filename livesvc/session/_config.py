@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from livesvc.auth import ApiKey, Auth, VertexAI
-from livesvc.session._errors import ConfigError
+from livesvc.session._errors import SessionConfigError
 from livesvc.session._policy import KeepalivePolicy, ReconnectPolicy
 from livesvc.wire import (
     AudioTranscriptionConfig,
@@ -44,7 +44,10 @@ from livesvc.wire import (
     ToolConfig,
 )
 
-__all__ = ["SessionConfig", "coerce", "resolve_auth"]
+__all__ = ["CONTEXT_LOSS_POLICIES", "SessionConfig", "coerce", "resolve_auth"]
+
+# What a session does when its server-side conversation is lost (docs/sessions.md).
+CONTEXT_LOSS_POLICIES = ("fail", "reseed", "continue")
 
 T = TypeVar("T")
 
@@ -53,7 +56,7 @@ def coerce(value: Any, kind: type[T], field_name: str) -> T:
     """``value`` as a ``kind`` wire struct; a dict is converted (either key casing).
 
     Raises:
-        ConfigError: the dict does not fit ``kind``; the message names the field.
+        SessionConfigError: the dict does not fit ``kind``; the message names the field.
     """
     if isinstance(value, kind):
         return value
@@ -61,8 +64,8 @@ def coerce(value: Any, kind: type[T], field_name: str) -> T:
         try:
             return msgspec.convert(value, kind, strict=False)
         except msgspec.ValidationError as exc:
-            raise ConfigError(f"{field_name}: {exc}", field=field_name) from None
-    raise ConfigError(
+            raise SessionConfigError(f"{field_name}: {exc}", field=field_name) from None
+    raise SessionConfigError(
         f"{field_name}: expected {kind.__name__} or dict, got {type(value).__name__}",
         field=field_name,
     )
@@ -112,6 +115,9 @@ class SessionConfig:
     session_resumption: bool | SessionResumptionConfig | dict[str, Any] = True
     transparent_resumption: bool = False
     resume_handle: str | None = None
+    context_loss: str = "reseed"
+    transcript_max_turns: int = 200
+    transcript_max_bytes: int = 256 * 2**10
     context_window_compression: ContextWindowCompressionConfig | dict[str, Any] | None = None
     input_audio_transcription: bool | AudioTranscriptionConfig | dict[str, Any] = False
     output_audio_transcription: bool | AudioTranscriptionConfig | dict[str, Any] = False
@@ -145,26 +151,26 @@ def resolve_auth(config: SessionConfig) -> Auth:
     """Pick the credential for ``config``.
 
     Raises:
-        ConfigError: conflicting credential options, or none at all.
+        SessionConfigError: conflicting credential options, or none at all.
     """
     given = [name for name in ("auth", "api_key", "project") if getattr(config, name)]
     if len(given) > 1 and not (given == ["api_key", "project"]):
-        raise ConfigError(f"give one credential, not {' and '.join(given)}", field=given[0])
+        raise SessionConfigError(f"give one credential, not {' and '.join(given)}", field=given[0])
     if config.auth is not None:
         if not isinstance(config.auth, Auth):
-            raise ConfigError("auth must implement livesvc.auth.Auth", field="auth")
+            raise SessionConfigError("auth must implement livesvc.auth.Auth", field="auth")
         return config.auth
     if config.api_key is not None:
         try:
             return ApiKey(config.api_key)
         except ValueError as exc:
-            raise ConfigError(str(exc), field="api_key") from None
+            raise SessionConfigError(str(exc), field="api_key") from None
     if config.project is not None:
         return VertexAI(project=config.project, location=config.location)
     from_env = ApiKey.from_env()
     if from_env is not None:
         return from_env
-    raise ConfigError(
+    raise SessionConfigError(
         "no credentials: pass api_key=, auth= or project= (Vertex AI), or set GEMINI_API_KEY",
         field="auth",
     )

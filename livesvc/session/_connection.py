@@ -21,7 +21,6 @@ actor, which its supervisor restarts (the session then resumes).
 
 from __future__ import annotations
 
-import functools
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,7 +29,7 @@ import trio
 import trio_websocket
 import wsproto.utilities
 
-from livesvc.auth import AuthError, LiveEndpoint, build_endpoint
+from livesvc.auth import AuthError, Backend, LiveEndpoint, build_endpoint
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass, classify_close, classify_http_status
 from livesvc.session._core import SessionCore
@@ -43,6 +42,7 @@ from livesvc.session._envelopes import (
     Link,
     LinkDown,
     LinkEnd,
+    LinkPhase,
     LinkUp,
     Outbound,
     WriteEntry,
@@ -50,7 +50,13 @@ from livesvc.session._envelopes import (
 )
 from livesvc.session._errors import LiveSessionError
 from livesvc.session._outbound import realtime_envelope
-from livesvc.wire import ClientMessage, WireDecodeError, decode_server, encode_client
+from livesvc.wire import (
+    ClientContent,
+    ClientMessage,
+    WireDecodeError,
+    decode_server,
+    encode_client,
+)
 from supervisors import ChildContext
 
 __all__ = ["ConnectionActor", "DialFunction", "ProtocolError", "default_dial"]
@@ -104,6 +110,10 @@ async def _abort(ws: Any) -> None:
         await ws.aclose(1001, "going away")
 
 
+# At most this many queued envelopes are taken per wake-up of the writer.
+_WRITE_BATCH = 64
+
+
 class _LinkState:
     """One connection attempt, as its tasks see it."""
 
@@ -113,7 +123,6 @@ class _LinkState:
         self.ws: Any = None
         self.up = False
         self.frames = 0  # client frames written after setup (the setup is frame 0)
-        self.writing = False  # a write is under way (the writer's, or a sender's own)
         self.end: LinkEnd | None = None
         self.done = trio.Event()
 
@@ -139,16 +148,14 @@ class ConnectionActor:
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         core = self._core
-        if core.link_generation is not None or core.link_phase != "down":
+        if core.link_generation is not None or core.link_phase is not LinkPhase.DOWN:
             # The previous incarnation died with a connection: it is gone now.
             stale = core.link_generation or core.generation
             await core.link_down(
                 stale,
                 LinkEnd(reason="connection actor restarted", close_class=CloseClass.TRANSIENT),
             )
-            core.link_phase = "down"
-        # What an earlier incarnation took from the outbox and never handled is gone.
-        core.outbox_inflight = core.outbox.stats().buffered
+            core.link_phase = LinkPhase.DOWN
         with core.control.receiver() as commands, core.outbox.receiver() as frames:
             task_status.started()
             with ctx.cancel_on_stop():
@@ -179,7 +186,6 @@ class ConnectionActor:
     async def _buffer_while_down(self, frames: trio.MemoryReceiveChannel[Outbound]) -> None:
         core = self._core
         async for envelope in frames:
-            core.outbox_taken()
             if isinstance(envelope, WriteRealtime) and not core.closing:
                 core.media.push(envelope.message, kind=envelope.kind, seconds=envelope.seconds)
             # WriteEntry: the ledger keeps the message; the next connection replays it.
@@ -196,15 +202,14 @@ class ConnectionActor:
         generation, setup = core.begin_dial(
             handle=dial.handle, fresh=dial.fresh, reason=dial.reason
         )
-        core.link_phase = "dialing"
+        core.link_phase = LinkPhase.DIALING
         state = _LinkState(generation, dial.handle)
         log.info("connection.dialing", generation=generation, resuming=dial.handle is not None)
         try:
             end = await self._run_link(state, encode_client(setup).decode(), commands, frames)
         finally:
             core.link = None
-            core.write_now = None
-        core.link_phase = "down"
+        core.link_phase = LinkPhase.DOWN
         await core.link_down(generation, end)
         down = LinkDown(generation=generation, end=end, at=trio.current_time())
         core.pinger_events.send_nowait(down)
@@ -306,14 +311,13 @@ class ConnectionActor:
         core.link = link
         state.up = True
         await core.link_up(state.generation, session_id=session_id, resumed_with=state.resumed_with)
-        core.link_phase = "up"
+        core.link_phase = LinkPhase.UP
         up = LinkUp(generation=state.generation, link=link, at=trio.current_time())
         core.pinger_events.send_nowait(up)
         await core.link_events.send(up)
         await self._replay(state)
         nursery.start_soon(self._reader, state, link)
         nursery.start_soon(self._writer, state, frames)
-        core.write_now = functools.partial(self._write_now, state)
         nursery.start_soon(self._control, state, commands)
         await state.done.wait()
 
@@ -365,6 +369,16 @@ class ConnectionActor:
 
     async def _replay(self, state: _LinkState) -> None:
         core = self._core
+        seed = core.take_seed()
+        if seed:
+            # Gemini API: historyConfig is set, turnComplete ends the history (no
+            # reply). Vertex AI: turns without turnComplete are context for the next.
+            complete = core.prepared.backend is not Backend.VERTEX
+            await self._write(
+                state,
+                ClientMessage(client_content=ClientContent(turns=seed, turn_complete=complete)),
+            )
+            log.info("connection.reseeded", generation=state.generation, turns=len(seed))
         replay = core.ledger.unwritten(state.generation)
         for entry in replay:
             index = await self._write(state, entry.message)
@@ -388,40 +402,39 @@ class ConnectionActor:
             core.realtime_written(message)
 
     async def _writer(self, state: _LinkState, frames: trio.MemoryReceiveChannel[Outbound]) -> None:
-        core = self._core
-        async for envelope in frames:
-            state.writing = True
-            try:
-                written = await self._write_envelope(state, envelope)
-            finally:
-                state.writing = False
-                core.outbox_taken()
-            if not written:
-                return
+        """The one writer of the socket: drains what is queued in batches.
 
-    async def _write_now(self, state: _LinkState, envelope: Outbound) -> bool:
-        """Write ``envelope`` in the sender's task; ``False``: queue it instead (busy or closing)."""
-        if state.writing or state.end is not None or state.done.is_set():
-            return False
-        state.writing = True
+        A busy link pays one wake-up for many frames: whatever queued while the
+        last batch was written is taken at once. What a batch does not write (the
+        link ended, or this task is cancelled) is kept: ledger entries stay in the
+        ledger, media goes to the bounded buffer.
+        """
+        batch: list[Outbound] = []
         try:
-            # A write cut in the middle would corrupt the stream: the sender's
-            # cancellation waits for it (a dead link ends it, as the abort fails it).
-            with trio.CancelScope(shield=True):
-                await self._write_envelope(state, envelope)
-        except Exception as exc:  # what the writer task's failure would have ended the link with
-            if isinstance(envelope, WriteRealtime):
+            while True:
+                try:
+                    batch.append(await frames.receive())
+                except trio.EndOfChannel:
+                    return
+                while len(batch) < _WRITE_BATCH:
+                    try:
+                        batch.append(frames.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                while batch:
+                    written = await self._write_envelope(state, batch[0])
+                    del batch[0]
+                    if not written:
+                        return
+        finally:
+            self._keep_unwritten(batch)
+
+    def _keep_unwritten(self, batch: list[Outbound]) -> None:
+        for envelope in batch:
+            if isinstance(envelope, WriteRealtime) and not self._core.closing:
                 self._core.media.push(
                     envelope.message, kind=envelope.kind, seconds=envelope.seconds
                 )
-            state.finish(
-                self._ended(
-                    state, None, f"write failed: {type(exc).__name__}", CloseClass.TRANSIENT
-                )
-            )
-        finally:
-            state.writing = False
-        return True
 
     async def _write_envelope(self, state: _LinkState, envelope: Outbound) -> bool:
         """Write one envelope; ``False`` once the connection is closed or closing.

@@ -18,15 +18,13 @@ never wait for anything but a bounded mailbox.
 from __future__ import annotations
 
 import random
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import trio
 
-from livesvc.auth import Backend
 from livesvc.logs import get_logger
-from livesvc.session._close_codes import CloseClass
+from livesvc.session._decide import Decision, ReconnectState, decide
+from livesvc.session._delivery import EventDelivery, EventSink
 from livesvc.session._envelopes import (
     CancelTools,
     ConnCommand,
@@ -35,11 +33,12 @@ from livesvc.session._envelopes import (
     Link,
     LinkEnd,
     LinkEvent,
+    LinkPhase,
     Outbound,
     RunTools,
     ToolCommand,
 )
-from livesvc.session._errors import SessionFailed
+from livesvc.session._errors import ContextLostError, SessionFailed
 from livesvc.session._events import (
     Closed,
     Connected,
@@ -49,7 +48,6 @@ from livesvc.session._events import (
     GoAwayReceived,
     InteractionStatusChanged,
     MessageReceived,
-    SessionEvent,
     SessionResumptionUpdated,
     SessionStatus,
     ToolCallCancelled,
@@ -62,13 +60,13 @@ from livesvc.session._events import (
 from livesvc.session._ledger import LedgerEntry, OutboundLedger
 from livesvc.session._media_buffer import MediaBuffer
 from livesvc.session._prepare import PreparedSession
+from livesvc.session._transcript import Transcript
 from livesvc.session._turns import TurnTracker
-from livesvc.wire import ClientMessage, ServerMessage, Setup
+from livesvc.wire import ClientMessage, Content, ServerMessage, Setup
 from supervisors import Mailbox, Overflow
 
-__all__ = ["EventSink", "ReconnectState", "SessionCore"]
+__all__ = ["EventSink", "SessionCore"]
 
-EventSink = Callable[[SessionEvent], Awaitable[None]]
 
 log = get_logger(__name__)
 
@@ -79,19 +77,6 @@ _CONTROL = 16
 _LINK_EVENTS = 64
 _PINGER = 8
 _TOOLS = 64
-
-
-@dataclass
-class ReconnectState:
-    """What the reconnector must remember across its own restarts."""
-
-    attempt: int = 0
-    auth_refreshed: bool = False
-    fresh_fallback_used: bool = False
-    up_generation: int | None = None
-    up_at: float = 0.0
-    reconnects: int = 0
-    handovers: int = 0
 
 
 class SessionCore:
@@ -114,14 +99,25 @@ class SessionCore:
         self.session_id: str | None = None
         self.generation = 0  # dials so far
         self.link_generation: int | None = None  # the connection that is up now
-        self.link_phase = "down"  # "down" | "dialing" | "up": lets restarted actors agree
+        self.link_phase = LinkPhase.DOWN  # written by the connection actor only
         self.link: Link | None = None  # the connection that is up, for a restarted pinger
         self.go_away: GoAwayNoticed | None = None  # the pending goAway, for a restarted reconnector
-        self.reconnect = ReconnectState()
+        self.reconnect = ReconnectState()  # the reconnector's memory: only it writes here
+        self.up_generation: int | None = None  # the last connection that came up, and when
+        self.up_at = 0.0
+        self.productive_generation: int | None = None  # a connection that completed an utterance
         self.reply_target: int | None = None  # turns_completed once the last prompt is answered
         self.connections = 0  # connections that reached setupComplete
         self.resumes = 0
         self.context_losses = 0
+        # The conversation as text, to seed a new server session after a loss.
+        self.transcript = (
+            Transcript(max_turns=config.transcript_max_turns, max_bytes=config.transcript_max_bytes)
+            if config.context_loss == "reseed"
+            else None
+        )
+        self.seed: list[Content] = []  # the history the next connection starts with
+        self.conversation_started = False  # the server session holds something said
         self.error: SessionFailed | None = None
         self.close_reason = ""
         self.usage: Usage | None = None
@@ -142,39 +138,11 @@ class SessionCore:
             "pinger", _PINGER, overflow=Overflow.DROP_OLDEST
         )
         self.tool_commands: Mailbox[ToolCommand] = Mailbox("tools", _TOOLS)
-        # Envelopes put in the outbox and not yet taken care of by the connection:
-        # a sender may write directly (see write) only when this is 0, so that
-        # nothing overtakes what is queued or on its way to the writer.
-        self.outbox_inflight = 0
-        # Set by the connection while a link is up and its writer runs.
-        self.write_now: Callable[[Outbound], Awaitable[bool]] | None = None
-        deliveries_send, deliveries_receive = trio.open_memory_channel[SessionEvent](
-            config.event_buffer
-        )
-        self._deliveries = deliveries_send
-        self.deliveries = deliveries_receive
-        self._backlog_warned = False
+        # Events to the owner: queued for callbacks and iterators, or handed to a sink.
+        self.delivery = EventDelivery(config.event_buffer)
+        self.emit = self.delivery.emit
+        self.emit_nowait = self.delivery.emit_nowait
         self.on_fail: Callable[[SessionFailed], None] | None = None
-        # Direct delivery (event sink): events wait here only while another task
-        # is inside the sink, so they reach it once each and in order.
-        self._sink: EventSink | None = None
-        self._spawn: Callable[[Callable[[], Awaitable[None]]], bool] | None = None
-        self._sink_backlog: deque[SessionEvent] = deque()
-        self._sink_busy = False
-        self._sink_done = trio.Event()  # set (and replaced) whenever a delivery run ends
-        self.sink_failures = 0
-
-    def use_sink(
-        self, sink: EventSink, spawn: Callable[[Callable[[], Awaitable[None]]], bool]
-    ) -> None:
-        """Deliver events to ``sink`` directly.
-
-        ``spawn`` starts a delivery task for synchronous emitters; it returns
-        ``False`` when it cannot (the session is ending: its close delivers).
-        """
-        self._sink = sink
-        self._spawn = spawn
-        self._deliveries.close()  # nobody queues, nobody dispatches
 
     # -- status ---------------------------------------------------------------
 
@@ -220,114 +188,11 @@ class SessionCore:
     # -- writing ------------------------------------------------------------------
 
     async def write(self, envelope: Outbound) -> None:
-        """Write ``envelope`` from the caller's task if nothing waits before it, else queue it.
+        """Queue ``envelope`` for the connection's writer (the one path to the socket).
 
-        The direct write saves the hand-off to the connection's writer task (a
-        relay's audio takes this path); it is taken only with the link up, the
-        writer idle and nothing queued, so the order of messages is kept.
+        Waits only when the outbox is full: back-pressure from a slow link.
         """
-        direct = self.write_now
-        if direct is not None and self.outbox_inflight == 0 and await direct(envelope):
-            return
-        self.outbox_inflight += 1  # before the send: the writer may take it during its yield
-        try:
-            await self.outbox.send(envelope)
-        except BaseException:
-            self.outbox_inflight -= 1
-            raise
-
-    def outbox_taken(self) -> None:
-        """The connection took care of one queued envelope (written, buffered or skipped)."""
-        self.outbox_inflight = max(0, self.outbox_inflight - 1)
-
-    # -- events to the owner ----------------------------------------------------
-
-    async def emit(self, event: SessionEvent) -> None:
-        """Queue ``event`` for callbacks and iterators, without stalling the caller.
-
-        With an event sink, hand it to the sink now (after any events still
-        waiting for it); the caller waits for the sink.
-        """
-        if self._sink is not None:
-            self._sink_backlog.append(event)
-            if not self._sink_busy:
-                self._sink_busy = True
-                await self._flush_sink()
-            return
-        try:
-            self._deliveries.send_nowait(event)
-            return
-        except trio.WouldBlock:
-            pass
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return  # the session is over; nobody is listening
-        if not self._backlog_warned:
-            self._backlog_warned = True
-            log.warning("session.event_backlog", capacity=self.prepared.config.event_buffer)
-        try:
-            await self._deliveries.send(
-                event
-            )  # lossless: backpressure only when the owner never reads
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return
-
-    def emit_nowait(self, event: SessionEvent) -> None:
-        """Queue ``event`` from synchronous code; dropped (and logged) only if the queue is full.
-
-        With an event sink, the event waits for the task inside the sink, or a
-        task is started to deliver it.
-        """
-        if self._sink is not None:
-            self._sink_backlog.append(event)
-            if not self._sink_busy and self._spawn is not None:
-                # Claimed now, so no second delivery run starts before this one runs.
-                self._sink_busy = self._spawn(self._flush_sink)
-            return
-        try:
-            self._deliveries.send_nowait(event)
-        except trio.WouldBlock:
-            log.warning("session.event_dropped", kind=type(event).__name__)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            pass
-
-    async def _flush_sink(self) -> None:
-        assert self._sink is not None
-        backlog = self._sink_backlog
-        try:
-            while backlog:
-                event = backlog.popleft()
-                try:
-                    await self._sink(event)
-                except Exception as exc:  # the owner's bug must not take the socket down
-                    self.sink_failures += 1
-                    log.warning(
-                        "session.sink_failed", kind=type(event).__name__, error=type(exc).__name__
-                    )
-                except BaseException:
-                    # Cancelled inside the sink: the next emitter (or the close) delivers it again.
-                    backlog.appendleft(event)
-                    raise
-        finally:
-            self._sink_busy = False
-            self._sink_done.set()
-            self._sink_done = trio.Event()
-
-    async def wait_sink_idle(self) -> None:
-        """Deliver what still waits for the sink, and wait until it is delivered.
-
-        No-op without a sink. Events left behind by a cancelled delivery are
-        delivered here (the session's close calls it, shielded).
-        """
-        while self._sink is not None and (self._sink_busy or self._sink_backlog):
-            if self._sink_busy:
-                await self._sink_done.wait()
-            else:
-                self._sink_busy = True
-                await self._flush_sink()
-
-    def close_deliveries(self) -> None:
-        """No more events: iterators end once they drain the queue."""
-        self._deliveries.close()
+        await self.outbox.send(envelope)
 
     def report_error(self, error: Exception) -> None:
         """An error the session survives, for ``on_error``."""
@@ -343,23 +208,72 @@ class SessionCore:
         """
         self.generation += 1
         if fresh:
-            dropped = self.ledger.abandon_written()
-            self.context_losses += 1
-            self.handle = None
-            reason = reason or (
-                "resumption is off" if not self.prepared.resumption else "no resumable handle"
-            )
-            log.warning("session.context_lost", reason=reason, dropped=len(dropped))
-            self.emit_nowait(
-                ContextLost(at=trio.current_time(), reason=reason, dropped=len(dropped))
-            )
-            self._pending_tools.clear()
-            self._anonymous_tools = 0
+            self._start_over(reason)
         if not self.closing and not self.status.terminal:
             self.set_status(
                 SessionStatus.CONNECTING if self.connections == 0 else SessionStatus.RECONNECTING
             )
-        return self.generation, self.prepared.setup_with_handle(handle)
+        return self.generation, self.prepared.setup_with_handle(handle, seeded=bool(self.seed))
+
+    def _start_over(self, reason: str) -> None:
+        # A new server session: seed it with the transcript ("reseed"), or start empty.
+        self.seed = []
+        if self.transcript is not None:
+            self.transcript.forget_pending()  # unanswered prompts are replayed, not history
+            self.seed = self.transcript.history()
+        dropped = self.ledger.abandon_answered() if self.seed else self.ledger.abandon_written()
+        self.context_losses += 1
+        self.handle = None
+        self.conversation_started = bool(self.seed)
+        reason = reason or (
+            "resumption is off" if not self.prepared.resumption else "no resumable handle"
+        )
+        outcome = "reseeded" if self.seed else "continued"
+        log.warning(
+            "session.context_lost",
+            reason=reason,
+            dropped=len(dropped),
+            outcome=outcome,
+            restored=len(self.seed),
+        )
+        self.emit_nowait(
+            ContextLost(
+                at=trio.current_time(),
+                reason=reason,
+                dropped=len(dropped),
+                outcome=outcome,
+                restored=len(self.seed),
+            )
+        )
+        self._pending_tools.clear()
+        self._anonymous_tools = 0
+
+    def lose_conversation(self, reason: str) -> None:
+        """The context is lost and the policy is ``"fail"``: the session ends with it."""
+        self.context_losses += 1
+        log.warning(
+            "session.context_lost",
+            reason=reason,
+            dropped=len(self.ledger),
+            outcome="failed",
+            restored=0,
+        )
+        self.emit_nowait(
+            ContextLost(
+                at=trio.current_time(), reason=reason, dropped=len(self.ledger), outcome="failed"
+            )
+        )
+        self.fail(
+            ContextLostError(
+                f"the conversation was lost ({reason}) and context_loss is 'fail'",
+                reason=reason,
+            )
+        )
+
+    def take_seed(self) -> list[Content]:
+        """The history to send first on the connection now up (once)."""
+        seed, self.seed = self.seed, []
+        return seed
 
     async def link_up(
         self, generation: int, *, session_id: str | None, resumed_with: str | None
@@ -367,8 +281,8 @@ class SessionCore:
         """Connection ``generation`` got ``setupComplete``."""
         self.link_generation = generation
         self.connections += 1
-        self.reconnect.up_generation = generation
-        self.reconnect.up_at = trio.current_time()
+        self.up_generation = generation
+        self.up_at = trio.current_time()
         if session_id:
             self.session_id = session_id
         resumed = resumed_with is not None
@@ -402,15 +316,7 @@ class SessionCore:
         # A reply in flight, or background work, is lost with its connection.
         self.turns.link_lost()
         self._activity_open = False
-        state, policy = self.reconnect, self.prepared.config.reconnect
-        if (
-            state.up_generation == generation
-            and trio.current_time() - state.up_at >= policy.stable_after
-        ):
-            # A connection that lived long enough starts a fresh failure count.
-            state.attempt = 0
-            state.auth_refreshed = False
-        will_retry = self.will_retry(end)
+        will_retry = self.decide(generation, end).retries
         if was_up and not self.closing and not self.status.terminal:
             self.set_status(SessionStatus.RECONNECTING)
         self._notify()
@@ -452,25 +358,36 @@ class SessionCore:
             self.reply_target = self.turns.turns_completed + skip + 1
         self.entry_written(entry)
 
-    def will_retry(self, end: LinkEnd) -> bool:
-        """Whether the reconnector will dial again after ``end`` (it decides the same way)."""
-        if self.closing or self.status.terminal:
-            return False
-        if end.handover:
+    def link_was_stable(self, generation: int) -> bool:
+        """Whether connection ``generation`` lived ``stable_after`` seconds or did work.
+
+        Such a connection starts a fresh failure count: its end is not part of a
+        futile reconnect loop.
+        """
+        if self.productive_generation == generation:
             return True
-        state = self.reconnect
-        if end.close_class is CloseClass.FATAL_CONFIG:
-            return (
-                end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used
-            )
-        if end.close_class is CloseClass.AUTH:
-            # Only a credential that can change (a Vertex token) is worth a second try.
-            return not state.auth_refreshed and self.prepared.auth.backend is Backend.VERTEX
-        return state.attempt < self.prepared.config.reconnect.max_attempts
+        return (
+            self.up_generation == generation
+            and trio.current_time() - self.up_at >= self.prepared.config.reconnect.stable_after
+        )
+
+    def decide(self, generation: int, end: LinkEnd) -> Decision:
+        """What follows the end of connection ``generation`` (the reconnector acts on it)."""
+        return decide(
+            end,
+            self.reconnect,
+            max_attempts=self.prepared.config.reconnect.max_attempts,
+            stable=self.link_was_stable(generation),
+            refreshable_auth=self.prepared.auth.refreshable,
+            stopping=self.closing or self.status.terminal,
+        )
 
     def entry_written(self, entry: LedgerEntry[ClientMessage]) -> None:
         """Update what the session waits for after ``entry`` was written."""
         msg = entry.message
+        self.conversation_started = True
+        if self.transcript is not None:
+            self.transcript.client_message(msg)
         if msg.tool_response is not None:
             for response in msg.tool_response.function_responses or ():
                 if response.id:
@@ -488,6 +405,7 @@ class SessionCore:
         ri = message.realtime_input
         if ri is None:
             return
+        self.conversation_started = True
         if ri.activity_start is not None:
             self._activity_open = True
         if ri.activity_end is not None:
@@ -501,6 +419,8 @@ class SessionCore:
         now = trio.current_time()
         sc = msg.server_content
         update = None
+        if self.transcript is not None:
+            self.transcript.server_message(msg)
         if sc is not None:
             update = self.turns.on_content(sc)
             if update.interaction_ended:
@@ -510,7 +430,7 @@ class SessionCore:
             if update.utterance_ended:
                 # A completed utterance is progress: a connection that drops after
                 # doing work is not a futile reconnect loop.
-                self.reconnect.attempt = 0
+                self.productive_generation = generation
             self._notify()
         if msg.usage_metadata is not None:
             self.usage = Usage.from_wire(msg.usage_metadata)

@@ -17,6 +17,7 @@ The back edges (into the connection's control mailbox, into the pinger) use
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import msgspec
@@ -36,6 +37,7 @@ __all__ = [
     "Link",
     "LinkDown",
     "LinkEnd",
+    "LinkPhase",
     "LinkEvent",
     "LinkUp",
     "Outbound",
@@ -114,6 +116,14 @@ ConnCommand = Dial | DropLink | CloseLink
 
 
 # -- from the connection -----------------------------------------------------
+
+
+class LinkPhase(enum.Enum):
+    """Where the connection is; only the connection actor changes it."""
+
+    DOWN = "down"
+    DIALING = "dialing"
+    UP = "up"
 
 
 class LinkEnd(msgspec.Struct, frozen=True, kw_only=True):

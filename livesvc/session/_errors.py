@@ -9,7 +9,8 @@ from __future__ import annotations
 from livesvc.session._close_codes import CloseClass
 
 __all__ = [
-    "ConfigError",
+    "ContextLostError",
+    "SessionConfigError",
     "DeliveryFailed",
     "LedgerFull",
     "LiveSessionError",
@@ -22,7 +23,7 @@ class LiveSessionError(Exception):
     """Base class of every error raised by a Live session."""
 
 
-class ConfigError(LiveSessionError, ValueError):
+class SessionConfigError(LiveSessionError, ValueError):
     """The session configuration is invalid; raised before any socket opens.
 
     ``field`` names the option at fault (``"generation_config.response_modalities"``).
@@ -54,6 +55,15 @@ class SessionFailed(LiveSessionError):
         self.close_class = close_class
         self.code = code
         self.reason = reason
+
+
+class ContextLostError(SessionFailed):
+    """The server-side conversation was lost (a resume refused, or no handle yet).
+
+    Raised as the session's failure with ``context_loss="fail"``; passed to
+    ``on_error`` when the session goes on with an empty context
+    (``context_loss="continue"``).
+    """
 
 
 class SessionClosed(LiveSessionError):

@@ -196,15 +196,20 @@ class Disconnected(_Event, frozen=True, kw_only=True):
 
 
 class ContextLost(_Event, frozen=True, kw_only=True):
-    """A new server session replaced the old one: the conversation context is gone.
+    """A new server session replaced the old one: the server-side context is gone.
 
     Happens when resumption is off, no handle was received yet, or a resume was
-    refused. ``dropped`` counts messages the old session had received that are
-    not replayed (their context no longer exists).
+    refused. What the session did about it is ``outcome`` (the ``context_loss``
+    option): ``"reseeded"`` (the new session got the transcript as history,
+    ``restored`` turns of it), ``"continued"`` (an empty context, announced),
+    or ``"failed"`` (the session ends with ``ContextLostError``). ``dropped``
+    counts messages the old session had received that are not replayed.
     """
 
     reason: str = ""
     dropped: int = 0
+    outcome: str = "continued"
+    restored: int = 0
 
 
 class InteractionStatusChanged(_Event, frozen=True, kw_only=True):

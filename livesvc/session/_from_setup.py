@@ -19,7 +19,7 @@ from typing import Any
 
 from livesvc.models import normalize_model_name
 from livesvc.session._config import SessionConfig
-from livesvc.session._errors import ConfigError
+from livesvc.session._errors import SessionConfigError
 from livesvc.wire import Setup
 
 __all__ = ["config_from_setup"]
@@ -36,10 +36,10 @@ def config_from_setup(setup: Setup, **options: Any) -> SessionConfig:
             an option given here wins over the setup's field.
 
     Raises:
-        ConfigError: the setup names no model.
+        SessionConfigError: the setup names no model.
     """
     if not setup.model:
-        raise ConfigError("setup.model: the client's setup names no model", field="model")
+        raise SessionConfigError("setup.model: the client's setup names no model", field="model")
     mapped: dict[str, Any] = {
         "model": normalize_model_name(setup.model),
         "generation_config": setup.generation_config,

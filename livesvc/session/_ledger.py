@@ -253,6 +253,26 @@ class OutboundLedger(Generic[M]):
             self._drop(entry.seq)
         return gone
 
+    def abandon_answered(self) -> list[LedgerEntry[M]]:
+        """A reseeded session replaces the old one: drop what the history already holds.
+
+        Answered messages are in the history the new session is seeded with;
+        tool responses answer calls the new session never made. A prompt still
+        waiting for its reply is kept and marked unwritten: the new session
+        answers it. Returns the entries dropped.
+        """
+        gone: list[LedgerEntry[M]] = []
+        for entry in list(self._entries.values()):
+            if entry.generation is None:
+                continue
+            if entry.acked or getattr(entry.message, "tool_response", None) is not None:
+                gone.append(entry)
+                self._drop(entry.seq)
+            else:
+                entry.generation = None
+                entry.conn_index = None
+        return gone
+
     def fail_all(self, reason: str) -> list[LedgerEntry[M]]:
         """The session ended: fail every waiter and empty the ledger.
 

@@ -98,5 +98,5 @@ class PingerActor:
                         DropLink(generation=link.generation, reason="keepalive timeout")
                     )
                 except MailboxFull:
-                    log.error("mailbox.overflow", mailbox="connection.control", dropped="DropLink")
+                    log.error("pinger.drop_link_refused", generation=link.generation)
                 return

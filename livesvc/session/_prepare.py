@@ -2,7 +2,7 @@
 
 Everything Google would reject with an opaque close (1007, 1008, 1011), and
 that can be known before dialling, is checked here with a precise
-:class:`~livesvc.session.ConfigError` naming the option: TEXT on an audio-only
+:class:`~livesvc.session.SessionConfigError` naming the option: TEXT on an audio-only
 model, two response modalities, NON_BLOCKING where the model or backend lacks
 it, ``transparent`` resumption on the Gemini API, a thinking knob the model does
 not have, out-of-range sampling, misspelled enum values, duplicate tools.
@@ -36,8 +36,8 @@ import msgspec
 from livesvc.auth import Auth, Backend, EphemeralToken, ws_base
 from livesvc.logs import get_logger
 from livesvc.models import ModelCapabilities, TextInput, ThinkingKnob, capabilities
-from livesvc.session._config import SessionConfig, coerce, resolve_auth
-from livesvc.session._errors import ConfigError
+from livesvc.session._config import CONTEXT_LOSS_POLICIES, SessionConfig, coerce, resolve_auth
+from livesvc.session._errors import SessionConfigError
 from livesvc.tools import ToolSpec
 from livesvc.wire import (
     ActivityHandling,
@@ -48,6 +48,7 @@ from livesvc.wire import (
     EndSensitivity,
     FunctionDeclaration,
     GenerationConfig,
+    HistoryConfig,
     MediaResolution,
     Part,
     PrebuiltVoiceConfig,
@@ -147,18 +148,28 @@ class PreparedSession:
         sr = self.setup.session_resumption
         return bool(sr is not None and sr.transparent)
 
-    def setup_with_handle(self, handle: str | None) -> Setup:
-        """The setup to send on a dial: resuming ``handle`` if one is given."""
-        sr = self.setup.session_resumption
+    def setup_with_handle(self, handle: str | None, *, seeded: bool = False) -> Setup:
+        """The setup to send on a dial: resuming ``handle`` if one is given.
+
+        ``seeded``: the dial starts with the conversation's history in
+        ``clientContent`` (a reseed after the context was lost). On the Gemini API
+        that needs ``historyConfig``; Vertex AI takes such turns without it.
+        """
+        setup = self.setup
+        if seeded and self.backend is not Backend.VERTEX:
+            setup = msgspec.structs.replace(
+                setup, history_config=HistoryConfig(initial_history_in_client_content=True)
+            )
+        sr = setup.session_resumption
         if sr is None:
-            return self.setup
+            return setup
         return msgspec.structs.replace(
-            self.setup, session_resumption=msgspec.structs.replace(sr, handle=handle)
+            setup, session_resumption=msgspec.structs.replace(sr, handle=handle)
         )
 
 
-def _fail(field: str, message: str) -> ConfigError:
-    return ConfigError(f"{field}: {message}", field=field)
+def _fail(field: str, message: str) -> SessionConfigError:
+    return SessionConfigError(f"{field}: {message}", field=field)
 
 
 def _enum(field: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -182,7 +193,7 @@ def prepare(config: SessionConfig) -> PreparedSession:
     """Validate ``config`` and build its setup; no I/O happens here.
 
     Raises:
-        ConfigError: an option the server would reject, named precisely.
+        SessionConfigError: an option the server would reject, named precisely.
     """
     model = (config.model or "").strip()
     if not model:
@@ -271,6 +282,15 @@ def _check_runtime_options(config: SessionConfig) -> None:
         raise _fail("callback_timeout", "must be > 0")
     if config.max_message_size < 2**16:
         raise _fail("max_message_size", "must be at least 64 KiB")
+    if config.context_loss not in CONTEXT_LOSS_POLICIES:
+        raise _fail(
+            "context_loss",
+            f"{config.context_loss!r} is not one of {', '.join(CONTEXT_LOSS_POLICIES)}",
+        )
+    if config.transcript_max_turns < 1:
+        raise _fail("transcript_max_turns", "must be >= 1")
+    if config.transcript_max_bytes < 1:
+        raise _fail("transcript_max_bytes", "must be >= 1")
 
 
 def _generation_config(
@@ -632,7 +652,7 @@ def _apply_model_rules(setup: Setup, caps: ModelCapabilities, backend: Backend) 
     return setup
 
 
-def _blocking_refused(decl: FunctionDeclaration, caps: ModelCapabilities) -> ConfigError:
+def _blocking_refused(decl: FunctionDeclaration, caps: ModelCapabilities) -> SessionConfigError:
     return _fail(
         "tools",
         f"{decl.name}: {caps.name} takes only NON_BLOCKING functions; "

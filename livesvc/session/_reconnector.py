@@ -27,7 +27,8 @@ import trio
 from livesvc.auth import AuthError
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass
-from livesvc.session._core import ReconnectState, SessionCore
+from livesvc.session._core import SessionCore
+from livesvc.session._decide import Next, ReconnectState
 from livesvc.session._envelopes import (
     CloseLink,
     Dial,
@@ -35,6 +36,7 @@ from livesvc.session._envelopes import (
     LinkDown,
     LinkEnd,
     LinkEvent,
+    LinkPhase,
     LinkUp,
 )
 from livesvc.session._errors import SessionFailed
@@ -61,13 +63,19 @@ class ReconnectorActor:
             task_status.started()
             with ctx.cancel_on_stop():
                 async with trio.open_nursery() as nursery:
-                    if core.link_phase == "down" and not self._stopping():
+                    if not self._dial_pending() and not self._stopping():
                         self._dial()
                     pending = core.go_away
                     if pending is not None and pending.generation == core.link_generation:
                         await self._handle(pending, nursery)  # re-arm a handover after a restart
                     async for event in events:
                         await self._handle(event, nursery)
+
+    def _dial_pending(self) -> bool:
+        # A connection is up or being dialled, or a Dial we sent waits in its
+        # mailbox (we restarted right after sending it): dialling again would be twice.
+        core = self._core
+        return core.link_phase is not LinkPhase.DOWN or self._state.dials > core.generation
 
     def _stopping(self) -> bool:
         return self._core.closing or self._core.status.terminal
@@ -117,7 +125,10 @@ class ReconnectorActor:
             fresh_reason = (
                 "resumption is off" if not core.prepared.resumption else "no resumable handle yet"
             )
-        core.link_phase = "dialing"
+        if fresh and core.conversation_started and core.prepared.config.context_loss == "fail":
+            core.lose_conversation(fresh_reason)
+            return
+        self._state.dials += 1
         core.control.send_nowait(Dial(handle=handle, fresh=fresh, reason=fresh_reason))
 
     def _fail(self, message: str, end: LinkEnd) -> None:
@@ -127,43 +138,47 @@ class ReconnectorActor:
 
     async def _on_down(self, event: LinkDown) -> None:
         core, state = self._core, self._state
-        if self._stopping():
-            return
         end = event.end
-        policy = core.prepared.config.reconnect
-        state.reconnects += 1
-        if end.handover:
-            log.info("reconnector.resuming", reason="handover", generation=event.generation)
-            self._dial()
+        decision = core.decide(event.generation, end)
+        if decision.next is Next.STOP:
             return
-        close = f"{end.code} {end.reason}".strip() if end.code is not None else end.reason
-        if end.close_class is CloseClass.FATAL_CONFIG:
-            if end.during_setup and end.resumed_with is not None and not state.fresh_fallback_used:
+        state.reconnects += 1
+        if core.link_was_stable(event.generation):
+            state.attempt = 0
+            state.auth_refreshed = False
+        match decision.next:
+            case Next.DIAL:
+                log.info("reconnector.resuming", reason="handover", generation=event.generation)
+                self._dial()
+            case Next.FRESH:
                 state.fresh_fallback_used = True
                 log.warning("reconnector.resume_refused", code=end.code, reason=end.reason)
-                self._dial(fresh_reason=f"the server refused to resume: {close}")
-                return
-            self._fail(f"the server refused the session (not retried): {close}", end)
+                self._dial(fresh_reason=decision.reason)
+            case Next.FAIL:
+                self._fail(decision.reason, end)
+            case Next.REFRESH_AUTH:
+                await self._refresh_and_dial(decision.reason, end)
+            case Next.BACK_OFF:
+                await self._back_off(end)
+
+    async def _refresh_and_dial(self, close: str, end: LinkEnd) -> None:
+        self._state.auth_refreshed = True
+        try:
+            refreshed = await self._core.prepared.auth.refresh()
+        except AuthError as exc:
+            self._fail(f"authentication failed: {close}; credential refresh failed: {exc}", end)
             return
-        if end.close_class is CloseClass.AUTH:
-            if not state.auth_refreshed:
-                state.auth_refreshed = True
-                try:
-                    refreshed = await core.prepared.auth.refresh()
-                except AuthError as exc:
-                    self._fail(
-                        f"authentication failed: {close}; credential refresh failed: {exc}", end
-                    )
-                    return
-                if refreshed and not self._stopping():
-                    log.info("reconnector.credentials_refreshed")
-                    self._dial()
-                    return
+        if self._stopping():
+            return
+        if not refreshed:
             self._fail(f"authentication failed (not retried): {close}", end)
             return
-        if state.attempt >= policy.max_attempts:
-            self._fail(f"gave up after {state.attempt} failed attempts; last close: {close}", end)
-            return
+        log.info("reconnector.credentials_refreshed")
+        self._dial()
+
+    async def _back_off(self, end: LinkEnd) -> None:
+        core, state = self._core, self._state
+        policy = core.prepared.config.reconnect
         delay = policy.delay(
             state.attempt, rate_limited=end.close_class is CloseClass.RATE_LIMITED, rng=core.rng
         )

@@ -47,14 +47,14 @@ from livesvc.logs import get_logger
 from livesvc.models import TextInput
 from livesvc.session._callbacks import Callbacks, EventDispatcher
 from livesvc.session._config import SessionConfig
-from livesvc.session._connection import ConnectionActor
+from livesvc.session._convert import as_client_message, as_function_response, as_turns
 from livesvc.session._core import EventSink, SessionCore
 from livesvc.session._envelopes import CloseLink, WriteEntry
 from livesvc.session._errors import (
-    ConfigError,
     LedgerFull,
     LiveSessionError,
     SessionClosed,
+    SessionConfigError,
     SessionFailed,
 )
 from livesvc.session._events import (
@@ -68,10 +68,8 @@ from livesvc.session._events import (
 )
 from livesvc.session._ledger import LedgerEntry
 from livesvc.session._outbound import is_ledgered, realtime_envelope
-from livesvc.session._pinger import PingerActor
 from livesvc.session._prepare import PreparedSession, prepare
-from livesvc.session._reconnector import ReconnectorActor
-from livesvc.session._tool_actor import ToolExecutorActor
+from livesvc.session._tree import ACTORS, session_supervisor
 from livesvc.tools import ToolOutcome, ToolRunner
 from livesvc.wire import (
     ActivityEnd,
@@ -91,29 +89,14 @@ from livesvc.wire import (
     encode_client,
 )
 from supervisors import (
-    Backoff,
-    ChildContext,
-    ChildSpec,
+    ChildNotFound,
     MailboxFull,
-    Restart,
-    Strategy,
-    Supervisor,
     SupervisorError,
 )
 
 __all__ = ["Session", "open_session"]
 
 log = get_logger(__name__)
-
-# The actors' own restarts (a crash, not a disconnect): quick, bounded. More
-# than 5 within 30 s means something is badly wrong; the session then fails.
-_ACTOR_BACKOFF = Backoff(first=0.0, base=0.2, factor=2.0, max=5.0, jitter=0.1)
-_INTENSITY, _PERIOD = 5, 30.0
-_ACTORS = ("connection", "pinger", "reconnector", "tool_executor")
-
-
-class InjectedCrash(RuntimeError):
-    """Raised inside an actor by :meth:`Session.inject_crash` (fault injection)."""
 
 
 class Session:
@@ -154,17 +137,7 @@ class Session:
             informative_errors=prepared.informative_tool_errors,
         )
         self._reconnect = self._core.reconnect
-        self._crash_scopes: dict[str, trio.CancelScope] = {}
-        self._crash_pending: dict[str, bool] = {}  # asked before the actor (re)started
-        self._supervisor = Supervisor(
-            "session",
-            [self._spec(name) for name in _ACTORS],
-            strategy=Strategy.REST_FOR_ONE,
-            intensity=_INTENSITY,
-            period=_PERIOD,
-            backoff=_ACTOR_BACKOFF,
-            rng=self._core.rng,
-        )
+        self._supervisor = session_supervisor(self._core, self._runner)
         self._nursery: trio.Nursery | None = None
         self._tools_scope = trio.CancelScope()
         self._body_scope = trio.CancelScope()
@@ -242,7 +215,7 @@ class Session:
             "tools_completed": runner.completed,
             "tools_failed": runner.failed,
             "tools_cancelled": runner.cancelled,
-            "callback_failures": self._dispatcher.failures + core.sink_failures,
+            "callback_failures": self._dispatcher.failures + core.delivery.sink_failures,
             "actor_restarts": {c.id: c.restarts for c in self._supervisor.which_children()},
         }
 
@@ -272,7 +245,7 @@ class Session:
         if self._event_sink is None:
             nursery.start_soon(self._run_dispatcher)
         else:
-            self._core.use_sink(self._event_sink, self._spawn)
+            self._core.delivery.use_sink(self._event_sink, self._spawn)
             self._dispatcher_done.set()
         await nursery.start(self._serve_tools)
 
@@ -335,54 +308,20 @@ class Session:
             if not status.done:
                 status.started()  # connect() then sees the failure
 
-    def _spec(self, name: str) -> ChildSpec:
-        core = self._core
-
-        def make() -> Any:
-            if name == "connection":
-                return ConnectionActor(core)
-            if name == "pinger":
-                return PingerActor(core)
-            if name == "reconnector":
-                return ReconnectorActor(core, self._reconnect)
-            return ToolExecutorActor(core, self._runner)
-
-        async def start(
-            ctx: ChildContext, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-        ) -> None:
-            # inject_crash() cancels this scope and the actor's exit becomes a crash.
-            # A scope rather than a watcher task: two fewer tasks per actor, and an
-            # idle session's memory is mostly its tasks.
-            scope = trio.CancelScope()
-            self._crash_scopes[name] = scope
-            try:
-                with scope:
-                    if self._crash_pending.pop(name, False):
-                        scope.cancel()
-                    await make().run(ctx, task_status=task_status)
-            finally:
-                if self._crash_scopes.get(name) is scope:
-                    del self._crash_scopes[name]
-            if scope.cancelled_caught:
-                raise InjectedCrash(f"fault injection: {name} killed")
-
-        shutdown = self._prepared.config.reconnect.close_timeout if name == "connection" else None
-        return ChildSpec(id=name, start=start, restart=Restart.PERMANENT, shutdown=shutdown)
-
-    def inject_crash(self, actor: str) -> None:
-        """Fault injection: make ``actor`` raise now (its supervisor restarts it).
+    def inject_crash(self, actor: str) -> bool:
+        """Fault injection: kill ``actor`` now; its supervisor restarts it as after a crash.
 
         ``actor`` is one of ``connection``, ``pinger``, ``reconnector``,
         ``tool_executor``. Meant for tests and chaos drills: the session must
-        survive it at the cost of at most a resume.
+        survive it at the cost of at most a resume. Returns ``False`` when the
+        actor is not running (it is being restarted or the session is over).
         """
-        if actor not in _ACTORS:
-            raise ValueError(f"unknown actor {actor!r}; one of {', '.join(_ACTORS)}")
-        scope = self._crash_scopes.get(actor)
-        if scope is None:
-            self._crash_pending[actor] = True
-        else:
-            scope.cancel()
+        if actor not in ACTORS:
+            raise ValueError(f"unknown actor {actor!r}; one of {', '.join(ACTORS)}")
+        try:
+            return self._supervisor.kill_child(actor)
+        except ChildNotFound:
+            return False
 
     def _on_fail(self, error: SessionFailed) -> None:
         if self._core.connections > 0:
@@ -439,9 +378,9 @@ class Session:
             self._undelivered = len(lost)
             if self._summary_log:
                 log.info("session.closed", **self.summary())
-            core.close_deliveries()
+            core.delivery.close()
             with trio.move_on_after(policy.close_timeout):
-                await core.wait_sink_idle()
+                await core.delivery.wait_idle()
                 await self._dispatcher_done.wait()
         finally:
             self._close_done.set()
@@ -595,7 +534,7 @@ class Session:
             DeliveryFailed: the session ended before the message could be written.
             SessionFailed / SessionClosed: the session is no longer usable.
         """
-        msg = _wrap(message)
+        msg = as_client_message(message)
         set_fields = [
             n
             for n in (
@@ -677,7 +616,7 @@ class Session:
         list of those. ``turn_complete=True`` asks the model to answer.
         """
         return await self.send(
-            ClientContent(turns=_turns(turns), turn_complete=turn_complete), wait=wait
+            ClientContent(turns=as_turns(turns), turn_complete=turn_complete), wait=wait
         )
 
     async def send_context_update(
@@ -801,7 +740,7 @@ class Session:
         items = [responses] if isinstance(responses, FunctionResponse) else list(responses)
         if not items:
             raise LiveSessionError("send_tool_response needs at least one response")
-        converted = [_function_response(item) for item in items]
+        converted = [as_function_response(item) for item in items]
         if self._prepared.backend is Backend.GEMINI:
             for response in converted:
                 if not response.id:
@@ -866,56 +805,6 @@ class _Messages:
         await self._events.aclose()
 
 
-def _wrap(message: Any) -> ClientMessage:
-    if isinstance(message, ClientMessage):
-        return message
-    if isinstance(message, ClientContent):
-        return ClientMessage(client_content=message)
-    if isinstance(message, RealtimeInput):
-        return ClientMessage(realtime_input=message)
-    if isinstance(message, ToolResponse):
-        return ClientMessage(tool_response=message)
-    if isinstance(message, ContextUpdate):
-        return ClientMessage(context_update=message)
-    raise LiveSessionError(f"not a client message: {type(message).__name__}")
-
-
-def _turns(turns: Any) -> list[Content] | None:
-    if turns is None:
-        return None
-    if isinstance(turns, (str, Content, dict)):
-        turns = [turns]
-    out: list[Content] = []
-    for turn in turns:
-        if isinstance(turn, str):
-            out.append(Content(role="user", parts=[Part(text=turn)]))
-        elif isinstance(turn, Content):
-            out.append(turn)
-        elif isinstance(turn, dict):
-            try:
-                out.append(msgspec.convert(turn, Content, strict=False))
-            except msgspec.ValidationError as exc:
-                raise LiveSessionError(f"invalid turn: {exc}") from None
-        else:
-            raise LiveSessionError(
-                f"a turn must be a str, Content or dict, not {type(turn).__name__}"
-            )
-    return out
-
-
-def _function_response(item: Any) -> FunctionResponse:
-    if isinstance(item, FunctionResponse):
-        return item
-    if isinstance(item, dict):
-        try:
-            return msgspec.convert(item, FunctionResponse, strict=False)
-        except msgspec.ValidationError as exc:
-            raise LiveSessionError(f"invalid tool response: {exc}") from None
-    raise LiveSessionError(
-        f"a tool response must be a FunctionResponse or dict, not {type(item).__name__}"
-    )
-
-
 def _only_leaf(group: BaseExceptionGroup[Any]) -> BaseException | None:
     leaves: list[BaseException] = []
 
@@ -971,7 +860,7 @@ async def open_session(
     session gracefully.
 
     Raises:
-        ConfigError: an invalid option, before any network traffic.
+        SessionConfigError: an invalid option, before any network traffic.
         SessionFailed: the session could not connect, or failed for good.
 
     Example::
@@ -987,12 +876,12 @@ async def open_session(
     )
     if config is None:
         if model is None:
-            raise ConfigError("model: a model name is required", field="model")
+            raise SessionConfigError("model: a model name is required", field="model")
         config = SessionConfig(model=model, **options)
     elif model is not None or options:
-        raise ConfigError("pass either config= or options, not both", field="config")
+        raise SessionConfigError("pass either config= or options, not both", field="config")
     if event_sink is not None and callbacks != Callbacks():
-        raise ConfigError(
+        raise SessionConfigError(
             "event_sink replaces callbacks: pass one or the other", field="event_sink"
         )
     session = Session(

@@ -18,20 +18,21 @@ only where durability matters, through its :class:`Ticket`.
 
 from __future__ import annotations
 
+from livesvc.store._records import RecordStatus as RecordStatus
 from livesvc.store._records import SessionRecord as SessionRecord
-from livesvc.store._records import SessionStatus as SessionStatus
 from livesvc.store._records import TokenRecord as TokenRecord
 from livesvc.store._store import Store as Store
 from livesvc.store._store import StoreError as StoreError
 from livesvc.store._store import StoreServer as StoreServer
 from livesvc.store._store import StoreTimeout as StoreTimeout
 from livesvc.store._store import open_store_channel as open_store_channel
+from livesvc.store._usage import UsageRow as UsageRow
 from livesvc.store._writer import SessionWriter as SessionWriter
 from livesvc.store._writer import Ticket as Ticket
 
 __all__ = [
     "SessionRecord",
-    "SessionStatus",
+    "RecordStatus",
     "SessionWriter",
     "Store",
     "StoreError",
@@ -39,5 +40,6 @@ __all__ = [
     "StoreTimeout",
     "Ticket",
     "TokenRecord",
+    "UsageRow",
     "open_store_channel",
 ]

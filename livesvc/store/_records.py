@@ -7,9 +7,9 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["SessionRecord", "SessionStatus", "TokenRecord", "digest"]
+__all__ = ["SessionRecord", "RecordStatus", "TokenRecord", "digest"]
 
-SessionStatus = Literal["active", "detached", "closed"]
+RecordStatus = Literal["active", "detached", "closed"]
 
 
 def digest(secret: str) -> str:
@@ -34,7 +34,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     principal: str  # "key:<name>" or "token:<id>"
     profile: str
     model: str
-    status: SessionStatus
+    status: RecordStatus
     created_at: float
     updated_at: float
     setup: bytes = b"{}"

@@ -37,6 +37,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime
 import math
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -46,8 +47,9 @@ import msgspec
 import trio
 
 from livesvc.logs import get_logger
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord, digest
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, digest
 from livesvc.store._store import Store, StoreError, StoreTimeout
+from livesvc.store._usage import UsageRow
 
 __all__ = ["RedisStore", "RedisStoreServer"]
 
@@ -369,7 +371,7 @@ class RedisStore(Store):
         return _decode(fields, SessionRecord, _SESSION_FIELDS)
 
     async def list_sessions(
-        self, statuses: Iterable[SessionStatus] | None = None, *, limit: int = 1000
+        self, statuses: Iterable[RecordStatus] | None = None, *, limit: int = 1000
     ) -> list[SessionRecord]:
         """The newest sessions first, optionally only those in ``statuses``."""
         wanted = None if statuses is None else frozenset(statuses)
@@ -532,6 +534,48 @@ class RedisStore(Store):
 
         return await self._redis_call("list_tokens", scan)
 
+    async def add_usage(self, rows: list[UsageRow]) -> None:
+        """Add usage amounts: one hash per (day, key, profile, model), indexed per day."""
+
+        async def add(client: Any) -> None:
+            for row in rows:
+                fields = "\x1f".join((row.day, row.key, row.profile, row.model))
+                hash_key = self._key("u:", fields)
+                await client.hincrbyfloat(hash_key, row.metric, row.amount)
+                await client.sadd(self._key("ud:", row.day), [fields])
+
+        await self._redis_call("add_usage", add)
+
+    async def usage_rows(self, *, key: str | None, since: str, until: str) -> list[UsageRow]:
+        """Usage rows from ``since`` to ``until`` (UTC days, inclusive)."""
+
+        async def read(client: Any) -> list[UsageRow]:
+            found: list[UsageRow] = []
+            for day in _days(since, until):
+                for member in sorted(
+                    _text(m) for m in await client.smembers(self._key("ud:", day))
+                ):
+                    row_day, row_key, profile, model = member.split("\x1f")
+                    if key is not None and row_key != key:
+                        continue
+                    amounts = await client.hgetall(self._key("u:", member))
+                    for metric, amount in sorted(
+                        (_text(k), float(_text(v))) for k, v in amounts.items()
+                    ):
+                        found.append(
+                            UsageRow(
+                                day=row_day,
+                                key=row_key,
+                                profile=profile,
+                                model=model,
+                                metric=metric,
+                                amount=amount,
+                            )
+                        )
+            return found
+
+        return await self._redis_call("usage_rows", read)
+
     async def purge(self, *, now: float, keep_closed_seconds: float) -> tuple[int, int]:
         """Sweep the indexes of what Redis has expired; returns (tokens, sessions) swept.
 
@@ -608,3 +652,13 @@ def _redacted(url: str) -> str:
         return url
     user = creds.split(":", 1)[0]
     return f"{scheme}{sep}{user}:***@{host}"
+
+
+def _days(since: str, until: str) -> list[str]:
+    """UTC days from ``since`` to ``until``, inclusive (at most 400: a bounded scan)."""
+    start, end = datetime.date.fromisoformat(since), datetime.date.fromisoformat(until)
+    days: list[str] = []
+    while start <= end and len(days) < 400:
+        days.append(start.isoformat())
+        start += datetime.timedelta(days=1)
+    return days

@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 
 from livesvc._private import private_file
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord
+from livesvc.store._usage import USAGE_SCHEMA
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -110,6 +111,7 @@ def connect(path: str, *, synchronous: str, busy_timeout: float) -> sqlite3.Conn
         )
     with conn:
         conn.executescript(_SCHEMA)
+        conn.executescript(USAGE_SCHEMA)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
         if "owner" not in columns:  # a version 1 database
             conn.execute("ALTER TABLE sessions ADD COLUMN owner TEXT")
@@ -195,7 +197,7 @@ def find_by_handle(
 
 
 def list_sessions(
-    conn: sqlite3.Connection, statuses: Iterable[SessionStatus] | None, limit: int
+    conn: sqlite3.Connection, statuses: Iterable[RecordStatus] | None, limit: int
 ) -> list[SessionRecord]:
     if statuses is None:
         rows = conn.execute(

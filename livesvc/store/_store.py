@@ -21,8 +21,9 @@ import outcome
 import trio
 
 from livesvc.logs import get_logger
-from livesvc.store import _sql
-from livesvc.store._records import SessionRecord, SessionStatus, TokenRecord, digest
+from livesvc.store import _sql, _usage
+from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, digest
+from livesvc.store._usage import UsageRow
 
 __all__ = ["Store", "StoreError", "StoreServer", "StoreTimeout", "open_store_channel"]
 
@@ -75,11 +76,14 @@ class StoreServer:
         path: str,
         timeout: float = 5.0,
         synchronous: str = "full",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inbox = inbox
         self._path = path
         self._timeout = timeout
         self._synchronous = synchronous
+        # The worker thread's clock for a query's deadline (a test counts steps instead).
+        self._monotonic = monotonic
         self._deadline = 0.0  # read by the progress handler, in the worker thread
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -108,10 +112,10 @@ class StoreServer:
         return conn
 
     def _past_deadline(self) -> bool:
-        return time.monotonic() > self._deadline
+        return self._monotonic() > self._deadline
 
     def _execute(self, conn: sqlite3.Connection, call: _Call) -> outcome.Outcome[Any]:
-        self._deadline = time.monotonic() + self._timeout
+        self._deadline = self._monotonic() + self._timeout
         return outcome.capture(call.operation, conn)
 
 
@@ -176,7 +180,7 @@ class Store:
         return await self._call("get_session", lambda c: _sql.get_session(c, session_id))
 
     async def list_sessions(
-        self, statuses: Iterable[SessionStatus] | None = None, *, limit: int = 1000
+        self, statuses: Iterable[RecordStatus] | None = None, *, limit: int = 1000
     ) -> list[SessionRecord]:
         wanted = None if statuses is None else tuple(statuses)
         return await self._call("list_sessions", lambda c: _sql.list_sessions(c, wanted, limit))
@@ -234,6 +238,16 @@ class Store:
 
     async def list_tokens(self, *, now: float) -> list[TokenRecord]:
         return await self._call("list_tokens", lambda c: _sql.list_tokens(c, now))
+
+    async def add_usage(self, rows: list[UsageRow]) -> None:
+        """Add usage amounts (see :mod:`livesvc.store._usage`)."""
+        await self._call("add_usage", lambda conn: _usage.add_usage(conn, rows))
+
+    async def usage_rows(self, *, key: str | None, since: str, until: str) -> list[UsageRow]:
+        """Usage rows from ``since`` to ``until`` (UTC days, inclusive)."""
+        return await self._call(
+            "usage_rows", lambda conn: _usage.usage_rows(conn, key, since, until)
+        )
 
     async def purge(self, *, now: float, keep_closed_seconds: float) -> tuple[int, int]:
         """Delete expired tokens and old sessions; returns (tokens, sessions) deleted."""

@@ -37,6 +37,7 @@ def test_every_known_contender_has_a_starter() -> None:
     assert CONTENDERS == (
         "direct",
         "gateway",
+        "gateway-unmetered",
         "gateway-workers",
         "websockets",
         "nginx",

@@ -60,26 +60,26 @@ def test_missing_file_is_named():
 
 
 def test_invalid_toml_names_file_and_position():
-    assert error_of("[gateway\nport = 1\n").startswith("f.toml: invalid TOML:")
+    assert error_of("[gateway\nport = 1\n").startswith("f.toml:1: invalid TOML:")
     assert "line 1" in error_of("[gateway\nport = 1\n")
 
 
 def test_wrong_type_names_key_path_and_expectation():
     assert (
         error_of(MINIMAL + '[gateway]\nport = "x"\n')
-        == "f.toml: gateway.port: expected int, got str"
+        == "f.toml:8: gateway.port: expected int, got str"
     )
 
 
 def test_out_of_range_value_shows_bound_and_value():
     assert error_of(MINIMAL + "[gateway]\nport = 70000\n") == (
-        "f.toml: gateway.port: expected int <= 65535, got 70000"
+        "f.toml:8: gateway.port: expected int <= 65535, got 70000"
     )
 
 
 def test_unknown_key_suggests_the_close_one():
     assert error_of(MINIMAL + "[gateway]\nprot = 1\n") == (
-        "f.toml: gateway.prot: unknown key (did you mean `port`?)"
+        "f.toml:8: gateway.prot: unknown key (did you mean `port`?)"
     )
 
 
@@ -89,27 +89,30 @@ def test_unknown_top_level_section_is_rejected():
 
 def test_bad_choice_lists_the_choices():
     assert error_of(MINIMAL + '[gateway.tls]\nmode = "selfsigned"\n') == (
-        "f.toml: gateway.tls.mode: expected one of 'off', 'files', 'self-signed', got 'selfsigned'"
+        "f.toml:8: gateway.tls.mode: expected one of 'off', 'files', 'self-signed', "
+        "got 'selfsigned' (did you mean 'self-signed'?)"
     )
 
 
 def test_errors_inside_a_profile_name_the_profile_and_list_index():
     text = MINIMAL + '[[profiles.default.tools]]\nfunction = "m:f"\ntimeout_seconds = -1\n'
     assert error_of(text) == (
-        "f.toml: profiles.default.tools[0].timeout_seconds: expected float > 0.0, got -1"
+        "f.toml:9: profiles.default.tools[0].timeout_seconds: expected float > 0.0, got -1"
     )
 
 
 def test_missing_required_key_is_named():
     assert error_of('[admin]\ntoken_env = "T"\n[profiles.voice]\nsystem_instruction = "x"\n') == (
-        "f.toml: profiles.voice.model: required key is missing"
+        "f.toml:3: profiles.voice.model: required key is missing\n"
+        # a second, independent problem in the same file: no profile named "default"
+        "f.toml: gateway.default_profile: expected one of the profiles (voice), got 'default'"
     )
 
 
 def test_import_path_format_is_explained():
     text = MINIMAL + '[[profiles.default.tools]]\nfunction = "pkg.mod"\n'
     assert error_of(text) == (
-        "f.toml: profiles.default.tools[0].function: expected an import path like "
+        "f.toml:8: profiles.default.tools[0].function: expected an import path like "
         "`package.module:function`, got 'pkg.mod'"
     )
 
@@ -118,7 +121,7 @@ def test_a_plain_key_pasted_as_hash_is_not_echoed():
     text = MINIMAL + '[[gateway.keys]]\nname = "a"\nhash = "my-secret-key"\n'
     message = error_of(text)
     assert message.startswith(
-        "f.toml: gateway.keys[0].hash: expected a hash printed by `livesvc hash-key`"
+        "f.toml:9: gateway.keys[0].hash: expected a hash printed by `livesvc hash-key`"
     )
     assert "my-secret-key" not in message
 
@@ -126,14 +129,14 @@ def test_a_plain_key_pasted_as_hash_is_not_echoed():
 def test_source_is_not_a_settable_key():
     assert (
         error_of(MINIMAL.replace("[admin]", 'source = "x"\n[admin]'))
-        == "f.toml: source: unknown key"
+        == "f.toml:2: source: unknown key"
     )
 
 
 def test_profiles_must_be_tables():
     assert (
         error_of('[admin]\ntoken_env = "T"\n[profiles]\nx = 1\n')
-        == "f.toml: profiles.x: expected a table"
+        == "f.toml:4: profiles.x: expected a table, got int"
     )
 
 

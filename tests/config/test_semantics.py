@@ -18,7 +18,9 @@ HASH2 = "sha256:" + "b" * 64
 def issues_of(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
         parse_config(text, source="f.toml")
-    return [f"{i.path}: {i.message}" for i in info.value.issues]
+    return [
+        f"{i.path}: {i.message}" + (f" ({i.hint})" if i.hint else "") for i in info.value.issues
+    ]
 
 
 def test_at_least_one_profile():
@@ -73,7 +75,8 @@ def test_gemini_backend_needs_a_credential_reference_never_a_value():
     ]
     # There is no key for an inline credential at all.
     assert issues_of(BASE + '[upstream]\nbackend = "gemini"\napi_key = "AIza..."\n') == [
-        "upstream.api_key: unknown key (did you mean `api_key_env`?)"
+        'upstream.api_key_env: backend "gemini" needs api_key_env (an environment variable name) or api_key_file',
+        "upstream.api_key: unknown key (did you mean `api_key_env`?)",
     ]
 
 

@@ -32,11 +32,13 @@ def test_workers_take_a_positive_int():
 
 
 def test_zero_workers_is_an_error_naming_the_key():
-    assert error_of("workers = 0") == "f.toml: service.workers: expected int >= 1, got 0"
+    assert error_of("workers = 0") == "f.toml:3: service.workers: expected int >= 1, got 0"
 
 
 def test_workers_must_be_an_int():
-    assert error_of('workers = "2"') == "f.toml: service.workers: expected int, got str"
+    assert error_of('workers = "2"') == (
+        "f.toml:3: service.workers: expected int, got str (write the number without quotes: 2)"
+    )
 
 
 def test_workers_need_a_restart():

@@ -40,9 +40,12 @@ def config_text(
     extra_keys: tuple[str, ...] = (),
     reply_interval: float = 0.005,
     grace: float = 30.0,
+    profile_extra: str = "",
+    key_extra: str = "",
+    extra: str = "",
 ) -> str:
     keys = "".join(
-        f'[[gateway.keys]]\nname = "k{i}"\nhash = "{hash_key(k)}"\n'
+        f'[[gateway.keys]]\nname = "k{i}"\nhash = "{hash_key(k)}"\n' + (key_extra if i == 0 else "")
         for i, k in enumerate((KEY, *extra_keys))
     )
     if upstream == "emulator":
@@ -77,9 +80,11 @@ model = "gemini-live-2.5-flash-preview"
 generation_config = {{ response_modalities = ["TEXT"] }}
 setup = {{ output_audio_transcription = {{}} }}
 client_overridable = ["generation_config.response_modalities", "tools", "realtime_input_config"]
+{profile_extra}
 [[profiles.default.tools]]
 function = "livesvc.daemon.demo_tools:current_time"
 timeout_seconds = 5
+{extra}
 """
 
 
@@ -197,16 +202,21 @@ class DaemonProcess:
         assert self.process is not None
         assert self.process.stderr is not None
         buffer = b""
-        async for chunk in self.process.stderr:
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                try:
-                    self.events.append(json.loads(line))
-                except ValueError:
-                    self.events.append({"event": "raw", "line": line.decode(errors="replace")})
-            self._changed.set()
-            self._changed = trio.Event()
+        try:
+            async for chunk in self.process.stderr:
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    try:
+                        self.events.append(json.loads(line))
+                    except ValueError:
+                        self.events.append({"event": "raw", "line": line.decode(errors="replace")})
+                self._changed.set()
+                self._changed = trio.Event()
+        finally:
+            # The test is over (its nursery cancelled this): never leave a daemon behind.
+            if self.process.returncode is None:
+                self.process.kill()
 
     async def wait_for(self, event: str, after: int = 0, **fields: Any) -> dict[str, Any]:
         """The first log event named ``event`` (after the first ``after`` lines) with these fields."""

@@ -30,8 +30,8 @@ def test_check_config_reports_every_error_and_exits_1(
     assert main(["check-config", str(bad)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        f"{bad}: gateway.default_profile: expected one of the profiles (default), got 'x'",
-        f"{bad}: admin.port: expected a port other than gateway.port (8443)",
+        f"{bad}:2: admin.port: expected a port other than gateway.port (8443)",
+        f"{bad}:5: gateway.default_profile: expected one of the profiles (default), got 'x'",
     ]
 
 

@@ -1,60 +1,70 @@
-"""End to end: the upstream loses the conversation (issue 12 item 1, gateway side).
+"""A conversation lost upstream is never silent (issue 12, item 1).
 
-The daemon's upstream is ``backend = "gemini"`` pointed at an emulator running as
-a process of its own. After two turns the emulator is killed (``kill -9``) and
-started again on the same port: it knows neither the session nor its handle, so
-the library's resume is refused and a fresh upstream starts without the
-conversation. With the default ``context_loss = "fail"`` the stock SDK client
-raises with close code 4001 and the documented reason, instead of getting
-``echo #1`` after ``echo #2``; the admin view and the metric record it.
+The upstream is an emulator in its own process, reached as ``backend = "gemini"``.
+Killing it (kill -9) and starting it again on the same port loses every
+conversation it held: the daemon's resume is refused. By default the client is
+closed with 4001 and a reason the stock SDK raises; with ``context_loss =
+"reseed"`` in the profile the conversation goes on, restored from the transcript.
 """
 
 from __future__ import annotations
 
-import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import trio
-import websockets
 from google.genai import errors
 
-from livesvc.close_codes import CLOSE_CONTEXT_LOST
-from livesvc.config import load_config
-from livesvc.daemon import Daemon
-from livesvc.gateway._session import CONTEXT_LOST_REASON
-
-from .e2e_support import ADMIN_TOKEN, UPSTREAM_KEY, Conversation, config_text, in_thread, run_sdk
+from .e2e_support import (
+    ADMIN_TOKEN,
+    UPSTREAM_KEY,
+    Conversation,
+    DaemonProcess,
+    config_text,
+    sdk_on,
+    start_serve,
+    stop_serve,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-class EmulatorProcess:
-    """``livesvc emulator`` as a child process (so it can be killed with -9)."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-    def __init__(self) -> None:
+
+class UpstreamProcess:
+    """``livesvc emulator`` as a child process on a fixed port, so it can come back."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
         self.process: trio.Process | None = None
-        self.base_url = ""
 
-    async def start(self, port: int = 0) -> None:
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
         self.process = await trio.lowlevel.open_process(
             [
                 sys.executable,
                 "-m",
                 "livesvc",
                 "emulator",
-                "--host",
-                "127.0.0.1",
                 "--port",
-                str(port),
+                str(self.port),
                 "--api-key",
                 UPSTREAM_KEY,
                 "--reply-interval",
                 "0.005",
+                "--session-lifetime",
+                "3600",
                 "--log-level",
                 "warning",
             ],
@@ -62,94 +72,105 @@ class EmulatorProcess:
             stderr=subprocess.DEVNULL,
         )
         assert self.process.stdout is not None
-        printed = b""
         with trio.fail_after(30):
-            while b"SDK base_url:" not in printed or not printed.endswith(b"\n"):
-                chunk = await self.process.stdout.receive_some()
-                assert chunk, "the emulator exited before it was ready"
-                printed += chunk
-        line = next(x for x in printed.decode().splitlines() if "SDK base_url:" in x)
-        self.base_url = line.split("SDK base_url:", 1)[1].strip()
+            seen = b""
+            while b"listening on" not in seen:
+                chunk = await self.process.stdout.receive_some(4096)
+                assert chunk, "the emulator exited before listening"
+                seen += chunk
 
-    @property
-    def port(self) -> int:
-        return int(self.base_url.rsplit(":", 1)[1].strip("/"))
-
-    async def kill(self) -> None:
+    async def kill_and_restart(self) -> None:
+        """kill -9, then the same port again: every session it held is gone."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        self.process.kill()
         with trio.fail_after(10):
-            assert await self.process.wait() == -signal.SIGKILL
+            await self.process.wait()
+        await self.start()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
 
 
-def _close_of(error: BaseException) -> tuple[int | None, str | None]:
-    """The close code and reason the SDK raised with (on receive: APIError; on send: the socket's)."""
-    if isinstance(error, errors.APIError):
-        return error.code, error.details  # the close reason, as the SDK got it
-    if isinstance(error, websockets.ConnectionClosed) and error.rcvd is not None:
-        return error.rcvd.code, error.rcvd.reason
-    return None, None
+async def admin_get(daemon: DaemonProcess, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=daemon.admin_url) as http:
+        return await http.get(path, headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
 
 
-async def test_a_lost_upstream_conversation_closes_the_client_with_4001(
-    tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
-):
-    emulator = EmulatorProcess()
-    await emulator.start()
-    nursery.start_soon(_reap, emulator)
+async def serve_behind(
+    upstream: UpstreamProcess, tmp_path: Path, nursery: trio.Nursery, profile_extra: str = ""
+) -> DaemonProcess:
     path = tmp_path / "live.toml"
     path.write_text(
         config_text(
-            state_dir=str(tmp_path / "state"), upstream="gemini", upstream_url=emulator.base_url
+            state_dir=str(tmp_path / "state"),
+            upstream="gemini",
+            upstream_url=upstream.url,
+            profile_extra=profile_extra,
         )
     )
-    monkeypatch.setenv("LIVESVC_E2E_UPSTREAM_KEY", UPSTREAM_KEY)
-    daemon = Daemon(load_config(path), config_path=str(path), handle_signals=False)
-    await nursery.start(daemon.run)
-    lost = trio.Event()
-
-    async def restart_upstream(session_id: str) -> None:
-        assert daemon.gateway is not None
-        session = daemon.gateway.live_session(session_id)
-        assert session is not None
-        port = emulator.port
-        await emulator.kill()
-        await emulator.start(port)  # same port: the daemon's upstream dials it again
-        await session.ended.wait()  # the gateway session acted on the loss
-        lost.set()
-
-    async def script(chat: Conversation) -> Any:
-        first = await chat.say("one")
-        second = await chat.say("two")
-        trio.from_thread.run(restart_upstream, chat.session_id)
-        try:
-            third = await chat.say("three")
-        except (errors.APIError, websockets.ConnectionClosed) as err:
-            return chat.session_id, first, second, _close_of(err)
-        return chat.session_id, first, second, ("no error", third)
-
-    with trio.fail_after(90):
-        session_id, first, second, closed = await in_thread(
-            run_sdk, daemon.gateway_url, daemon.ca_file, script
-        )
-        assert lost.is_set()
-        async with httpx.AsyncClient(base_url=daemon.admin_url or "") as http:
-            auth = {"authorization": f"Bearer {ADMIN_TOKEN}"}
-            view = (await http.get(f"/v1/sessions/{session_id}", headers=auth)).json()
-            exposition = (await http.get("/metrics", headers=auth)).text
-    assert (first, second) == ("echo #1: one", "echo #2: two")
-    assert closed == (CLOSE_CONTEXT_LOST, CONTEXT_LOST_REASON)
-    assert view["last_close_code"] == CLOSE_CONTEXT_LOST
-    assert view["last_close_reason"] == CONTEXT_LOST_REASON
-    assert 'livesvc_context_lost_total{outcome="closed"} 1.0' in exposition
+    return await start_serve(path, nursery)
 
 
-async def _reap(emulator: EmulatorProcess) -> None:
-    """Kill the emulator when the test ends (its nursery is cancelled)."""
+def lose_upstream(upstream: UpstreamProcess) -> None:
+    """From the SDK's thread: restart the upstream, losing its conversations."""
+    trio.from_thread.run(upstream.kill_and_restart)
+
+
+async def test_by_default_the_client_is_closed_with_4001(tmp_path: Path, nursery: trio.Nursery):
+    upstream = UpstreamProcess(free_port())
+    await upstream.start()
     try:
-        await trio.sleep_forever()
+        daemon = await serve_behind(upstream, tmp_path, nursery)
+
+        async def script(chat: Conversation):
+            replies = [await chat.say("a"), await chat.say("b")]
+            lose_upstream(upstream)
+            try:
+                replies.append(await chat.say("c"))
+            except errors.APIError as closed:
+                return replies, closed.code, str(closed), chat.session_id
+            return replies, None, "", chat.session_id
+
+        with trio.fail_after(60):
+            replies, code, message, session_id = await sdk_on(daemon, script)
+            view = (await admin_get(daemon, f"/v1/sessions/{session_id}")).json()
+            metrics = (await admin_get(daemon, "/metrics")).text
+            assert await stop_serve(daemon) == 0
     finally:
-        if emulator.process is not None and emulator.process.returncode is None:
-            emulator.process.kill()
-            with trio.move_on_after(5, shield=True):
-                await emulator.process.wait()
+        upstream.kill()
+    assert replies == ["echo #1: a", "echo #2: b"]  # and never a silent "echo #1: c"
+    assert code == 4001
+    assert "conversation was lost" in message
+    # The closed session's record says why it ended.
+    assert view["status"] == "closed"
+    assert view["last_close_code"] == 4001
+    assert 'livesvc_context_lost_total{outcome="failed"} 1.0' in metrics
+
+
+async def test_reseed_restores_the_conversation_on_the_new_upstream(
+    tmp_path: Path, nursery: trio.Nursery
+):
+    upstream = UpstreamProcess(free_port())
+    await upstream.start()
+    try:
+        daemon = await serve_behind(upstream, tmp_path, nursery, 'context_loss = "reseed"')
+
+        async def script(chat: Conversation):
+            replies = [await chat.say("a"), await chat.say("b")]
+            lose_upstream(upstream)
+            replies.append(await chat.say("c"))
+            path = f"/v1/sessions/{chat.session_id}"
+            return replies, trio.from_thread.run(admin_get, daemon, path).json()
+
+        with trio.fail_after(60):
+            replies, view = await sdk_on(daemon, script)
+            metrics = (await admin_get(daemon, "/metrics")).text
+            assert await stop_serve(daemon) == 0
+    finally:
+        upstream.kill()
+    # The new upstream session was seeded with turns a and b: its counter goes on.
+    assert replies == ["echo #1: a", "echo #2: b", "echo #3: c"]
+    assert view["context_losses"] == 1
+    assert view["last_context_loss"] == "reseeded"
+    assert 'livesvc_context_lost_total{outcome="reseeded"} 1.0' in metrics

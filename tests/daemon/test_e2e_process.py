@@ -110,11 +110,32 @@ async def test_sighup_applies_a_good_file_and_keeps_the_config_on_a_bad_one(
         assert reloaded["keys"] == 2
         assert await sdk_on(daemon, hello, key=NEW_KEY) == "echo #1: hi"
 
-        path.write_text(path.read_text().replace("[gateway]", "[gateway]\nprot = 1"))
+        # Four mistakes at once: the log names all of them (and the missing model), in file order.
+        broken = (
+            path.read_text()
+            .replace("[gateway]", "[gateway]\nprot = 1", 1)
+            .replace('level = "info"', 'level = "loud"')
+            .replace("timeout_seconds = 5", 'timeout_seconds = "5"')
+            .replace('model = "gemini-live', 'modle = "gemini-live')
+        )
+        path.write_text(broken)
+        lines = broken.splitlines()
+
+        def line(start: str) -> int:
+            return next(n for n, text in enumerate(lines, 1) if text.startswith(start))
+
         mark = len(daemon.events)
         daemon.signal(signal.SIGHUP)
         rejected = await daemon.wait_for("config.reload_rejected", after=mark)
-        assert rejected["errors"] == [f"{path}: gateway.prot: unknown key (did you mean `port`?)"]
+        assert rejected["errors"] == [
+            f"{path}:{line('level =')}: logging.level: expected one of 'debug', "
+            "'info', 'warning', 'error', got 'loud'",
+            f"{path}:{line('prot =')}: gateway.prot: unknown key (did you mean `port`?)",
+            f"{path}:{line('[profiles.default]')}: profiles.default.model: required key is missing",
+            f"{path}:{line('modle =')}: profiles.default.modle: unknown key (did you mean `model`?)",
+            f"{path}:{line('timeout_seconds =')}: profiles.default.tools[0].timeout_seconds: "
+            "expected float, got str (write the number without quotes: 5)",
+        ]
         assert rejected["level"] == "error"
         # The old config (with the new key) stays.
         assert await sdk_on(daemon, hello, key=NEW_KEY) == "echo #1: hi"

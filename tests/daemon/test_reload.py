@@ -58,14 +58,22 @@ async def test_good_file_is_applied(tmp_path: Path):
 async def test_bad_file_is_rejected_and_the_old_config_stays(tmp_path: Path):
     path, holder, metrics, watcher = setup(tmp_path)
     before = holder.current
-    path.write_text(GOOD.format(model="m2", port=9000).replace("[gateway]", "[gateway]\nprot = 1"))
+    # Two mistakes: the rejection logs both, each with its line.
+    path.write_text(
+        GOOD.format(model="m2", port=9000)
+        .replace("[gateway]", "[gateway]\nprot = 1")
+        .replace('model = "m2"', "model = 2")
+    )
     with capture_logs() as logs:
         assert not await watcher.reload()
     assert holder.current is before
     assert holder.generation == 1
     assert reloads(metrics, "rejected") == 1
     rejected = [e for e in logs if e["event"] == "config.reload_rejected"]
-    assert rejected[0]["errors"] == [f"{path}: gateway.prot: unknown key (did you mean `port`?)"]
+    assert rejected[0]["errors"] == [
+        f"{path}:5: gateway.prot: unknown key (did you mean `port`?)",
+        f"{path}:8: profiles.default.model: expected str, got int",
+    ]
     assert rejected[0]["log_level"] == "error"
 
 

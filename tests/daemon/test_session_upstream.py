@@ -77,7 +77,7 @@ class Client:
                 turns=[Content(role="user", parts=[Part(text=text)])], turn_complete=True
             )
         )
-        await self.session.inbox_send.send(FromClient(message=message, size=len(text)))
+        await self.session.send_to_upstream(FromClient(message=message, size=len(text)))
         reply, complete = [], False
         while True:
             frame = await self.frame()

@@ -349,4 +349,4 @@ def test_zero_workers_is_a_config_error(tmp_path: Path):
         timeout=30,
     )
     assert done.returncode == 1
-    assert f"{path}: service.workers: expected int >= 1, got 0" in done.stderr
+    assert f"{path}:3: service.workers: expected int >= 1, got 0" in done.stderr

@@ -79,38 +79,17 @@ async def store(tmp_path: Path, nursery: trio.Nursery) -> Store:
     return Store(send)
 
 
-class Push:
-    """How a fake upstream reports an event: as the daemon's upstream does.
-
-    With the gateway session's ``deliver`` (production's path), the event is
-    handed over in the caller's task, which stands for the upstream's reader;
-    without one, it is queued for ``events()``.
-    """
-
-    def __init__(self, request: UpstreamRequest) -> None:
-        self._request = request
-        self._send, self.events = trio.open_memory_channel[UpstreamEvent](100)
-        self.delivered = 0
-
-    async def send(self, event: UpstreamEvent) -> None:
-        if self._request.deliver is not None:
-            await self._request.deliver(event)
-            self.delivered += 1
-        else:
-            await self._send.send(event)
-
-    def close(self) -> None:
-        self._send.close()
-
-
 class FakeUpstream:
     """An upstream that echoes text turns and hands out resumption handles."""
 
     def __init__(self, request: UpstreamRequest) -> None:
         self.request = request
         self.sent: list[ClientMessage] = []
-        self.push = Push(request)
-        self._events = self.push.events
+        self.push, self._events = trio.open_memory_channel[UpstreamEvent](100)
+        # As production (SessionUpstream) does: with a ``deliver`` in the request,
+        # events are handed to it by the upstream's own task (pump), and events()
+        # only ends when the upstream does.
+        self._ended_send, self._ended = trio.open_memory_channel[UpstreamEvent](0)
         self.handles = 0
         self.closed = False
 
@@ -151,7 +130,14 @@ class FakeUpstream:
             )
 
     def events(self) -> trio.MemoryReceiveChannel[UpstreamEvent]:
-        return self._events
+        return self._ended if self.request.deliver is not None else self._events
+
+    async def pump(self) -> None:
+        """The upstream's reader: each event into the gateway session's ``deliver``."""
+        assert self.request.deliver is not None
+        async with self._ended_send:
+            async for event in self._events:
+                await self.request.deliver(event)
 
     def restarts(self) -> dict[str, int]:
         return {"connection": 0}
@@ -189,10 +175,14 @@ class FakeUpstreams:
             raise self.refuse
         upstream = FakeUpstream(request)
         self.opened.append(upstream)
-        try:
-            yield upstream
-        finally:
-            upstream.closed = True
+        async with trio.open_nursery() as nursery:
+            if request.deliver is not None:
+                nursery.start_soon(upstream.pump)
+            try:
+                yield upstream
+            finally:
+                upstream.closed = True
+                nursery.cancel_scope.cancel()
 
     def last(self) -> FakeUpstream:
         return self.opened[-1]

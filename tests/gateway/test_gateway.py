@@ -200,12 +200,19 @@ async def test_daemon_tool_calls_stay_in_the_daemon(harness: Harness):
                     }
                 },
             )
-            # Frames keep their order: had the daemon-only call leaked, it would come
-            # before this turn's reply (no waiting for a frame that must not come).
-            frames = await turn(ws, "next")
-    assert "toolCall" not in frames[0]
-    assert frames[0]["serverContent"]["modelTurn"]["parts"][0]["text"] == "echo: next"
-    assert upstream.sent[-2].tool_response is not None
+            # A marker after it: frames keep their order, so a leaked call would come first.
+            await upstream.push.send(
+                Frame(
+                    message=ServerMessage(
+                        server_content=ServerContent(
+                            model_turn=Content(parts=[Part(text="marker")])
+                        )
+                    )
+                )
+            )
+            after = await receive_json(ws)
+            assert "marker" in str(after), f"a daemon-only tool call reached the client: {after}"
+    assert upstream.sent[-1].tool_response is not None
 
 
 async def test_upstream_unavailable_refuses_with_its_code(harness: Harness):

@@ -7,8 +7,6 @@ import pytest
 import trio
 import trio_websocket
 
-from livesvc.close_codes import CLOSE_CLIENT_TOO_SLOW
-from livesvc.gateway._link import TOO_SLOW_REASON
 from livesvc.gateway._session import (
     Attach,
     ClientLink,
@@ -22,6 +20,7 @@ from livesvc.gateway._upstream import Frame, SendRefused, UpstreamRequest
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import SessionRecord
 from livesvc.wire import (
+    Blob,
     ClientContent,
     ClientMessage,
     Content,
@@ -34,7 +33,7 @@ from livesvc.wire import (
 )
 from supervisors import ChildContext
 
-from .conftest import FakeUpstreams, client_link
+from .conftest import FakeUpstreams, QueueSocket, client_link
 
 
 class MemoryStore:
@@ -121,7 +120,7 @@ async def test_a_zero_grace_period_still_serves_the_first_client_then_ends_on_de
         await session.inbox_send.send(Attach(link=link, resumed=False))
         with trio.fail_after(60):  # virtual seconds: a session ended unborn never answers
             assert "setupComplete" in (await frames(link, 1))[0]
-        await session.inbox_send.send(FromClient(message=text_turn("hi"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("hi"), size=1))
         assert (await frames(link, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: hi"
         }
@@ -177,7 +176,7 @@ async def test_drain_waits_for_the_running_turn_then_says_going_away(
             upstream.sent.append(message)
 
         upstream.send = silent_send  # type: ignore[method-assign]
-        await session.inbox_send.send(FromClient(message=text_turn("long question"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("long question"), size=1))
         await trio.testing.wait_all_tasks_blocked()
         assert session.busy
         ctx.request_stop()
@@ -203,14 +202,13 @@ async def test_a_client_that_reads_nothing_is_closed(autojump_clock, upstreams: 
         await upstreams.last().reply("one")  # the client's queue (size 1) is already full
         await link.closing.wait()
         assert trio.current_time() == start + 10
-        assert (link.close_code, link.close_reason) == (CLOSE_CLIENT_TOO_SLOW, TOO_SLOW_REASON)
+        assert (link.close_code, link.close_reason) == (4003, "Client is not reading its messages.")
         # The write was cut: the connection is to be aborted (no close frame can
-        # follow half a frame), and the frame is kept for a resume.
+        # follow half a frame), and once the client is gone its frames are kept for a resume.
         assert link.broken
-        await session.inbox_send.send(Detach(link=link, code=CLOSE_CLIENT_TOO_SLOW))
+        await session.inbox_send.send(Detach(link=link, code=1006))
         await trio.testing.wait_all_tasks_blocked()
-        assert b"one" in b"".join(session.buffered_frames())  # kept for a resume
-        assert session.status == "detached"  # the session stays
+        assert b"one" in b"".join(session.buffered_frames())
         nursery.cancel_scope.cancel()
     sample = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
     assert sample == 1.0
@@ -227,7 +225,7 @@ async def test_resumption_updates_carry_daemon_handles_only_when_asked(
         link = client_link(wants_resumption=wants)
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
-        await session.inbox_send.send(FromClient(message=text_turn("hi"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("hi"), size=1))
         got = await frames(link, 3 if wants else 2)
         await trio.testing.wait_all_tasks_blocked()
         nursery.cancel_scope.cancel()
@@ -256,7 +254,7 @@ async def test_a_spent_memory_budget_closes_the_client_with_4004_and_the_session
         again = client_link(wants_resumption=False)
         await session.inbox_send.send(Attach(link=again, resumed=True))
         await frames(again, 1)
-        await session.inbox_send.send(FromClient(message=text_turn("still there?"), size=1))
+        await session.send_to_upstream(FromClient(message=text_turn("still there?"), size=1))
         assert (await frames(again, 2))[0]["serverContent"]["modelTurn"]["parts"][0] == {
             "text": "echo: still there?"
         }
@@ -294,11 +292,10 @@ async def test_a_message_read_from_a_leaving_client_still_reaches_the_upstream(
         nursery.start_soon(room_at_two)
         with trio.CancelScope() as reader:  # the client's reading task
             reader.deadline = trio.current_time() + 1.0  # the client leaves at t = 1
-            await session.inbox_send.send(FromClient(message=text_turn("hi"), size=10))
+            await session.send_to_upstream(FromClient(message=text_turn("hi"), size=10))
             await trio.sleep(10)  # the reader's next wait: cancelled at once
         assert reader.cancelled_caught
-        assert trio.current_time() == 1.0  # the hand-over is the session's, not the reader's
-        await trio.sleep(1.5)
+        assert trio.current_time() == 2.0  # the hand-over finished when room came, then it ended
         assert [m.client_content.turns[0].parts[0].text for m in upstream.sent] == ["hi"]
         nursery.cancel_scope.cancel()
 
@@ -312,7 +309,7 @@ async def test_client_messages_are_refused_once_the_session_ended(
         await session.inbox_send.send(Close(reason="bye", code=1000))
         await session.ended.wait()
         with pytest.raises(trio.ClosedResourceError):
-            await session.inbox_send.send(FromClient(message=text_turn("late"), size=4))
+            await session.send_to_upstream(FromClient(message=text_turn("late"), size=4))
         assert upstreams.last().sent == []
 
 
@@ -350,8 +347,8 @@ async def _turn_running(session: GatewaySession, upstreams: FakeUpstreams) -> No
         upstreams.last().sent.append(message)
 
     upstreams.last().send = silent  # type: ignore[method-assign]
-    await session.inbox_send.send(FromClient(message=text_turn("hi"), size=2))
-    await trio.testing.wait_all_tasks_blocked()
+    await session.send_to_upstream(FromClient(message=text_turn("hi"), size=2))
+    await trio.testing.wait_all_tasks_blocked()  # the actor took the client's note
     assert session.busy
 
 
@@ -455,11 +452,64 @@ async def test_frames_for_a_gone_client_are_kept_for_its_resume(
         await nursery.start(session.run)
         link = ClientLink(wants_resumption=False, socket=GoneSocket())
         await session.inbox_send.send(Attach(link=link, resumed=False))
-        await link.closing.wait()  # the writer found the client gone
-        assert not link.broken
+        await trio.testing.wait_all_tasks_blocked()
+        assert link.closing.is_set()  # the writer found the client gone
+        assert not link.offer(b"{}")  # and the link takes nothing more
         await session.inbox_send.send(Detach(link=link, code=1006))
         await trio.testing.wait_all_tasks_blocked()
         assert [msgspec.json.decode(f) for f in session.buffered_frames()] == [
             {"setupComplete": {"sessionId": "ls_1"}}
         ]
         nursery.cancel_scope.cancel()
+
+
+def _audio_frame(i: int) -> Frame:
+    chunk = Blob(data=bytes([i % 256]) * 960, mime_type="audio/pcm;rate=24000")
+    return Frame(
+        message=ServerMessage(
+            server_content=ServerContent(model_turn=Content(parts=[Part(inline_data=chunk)]))
+        )
+    )
+
+
+async def test_a_client_that_stops_reading_never_holds_up_its_upstream(
+    autojump_clock, upstreams: FakeUpstreams
+):
+    """The upstream's reader hands frames over without waiting for the client: audio
+    past the link's bound is dropped (counted), a conversation frame that does not fit
+    closes the client with 4003, and all of it happens at once, at the same virtual time."""
+    metrics = DaemonMetrics()
+    session = make_session(upstreams, MemoryStore(), metrics, client_send_timeout=10.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        # A client whose socket holds one frame (setupComplete fills it) and reads nothing.
+        link = ClientLink(wants_resumption=True, socket=QueueSocket(capacity=1), max_frames=8)
+        await session.inbox_send.send(Attach(link=link, resumed=False))
+        await trio.testing.wait_all_tasks_blocked()
+        upstream = upstreams.last()
+        start = trio.current_time()
+        for i in range(50):
+            await upstream.push.send(_audio_frame(i))
+        await trio.testing.wait_all_tasks_blocked()
+        # The reader delivered all 50 without waiting: nothing left in its channel.
+        assert upstream._events.statistics().current_buffer_used == 0
+        assert trio.current_time() == start
+        assert not link.closing.is_set()  # audio alone never closes a client
+        assert link.audio_dropped == 42  # 8 queued (the head being written), 42 dropped
+        # Conversation frames are never dropped: audio makes room for them, and once
+        # only they are left, the next one that does not fit closes the client.
+        for i in range(8):
+            text = Content(role="model", parts=[Part(text=f"words {i}")])
+            await upstream.push.send(
+                Frame(message=ServerMessage(server_content=ServerContent(model_turn=text)))
+            )
+        await trio.testing.wait_all_tasks_blocked()
+        assert trio.current_time() == start
+        assert link.closing.is_set()
+        assert (link.close_code, link.close_reason) == (4003, "Client is not reading its messages.")
+        nursery.cancel_scope.cancel()
+    dropped = metrics.registry.get_sample_value(
+        "livesvc_media_dropped_total", {"kind": "client_audio"}
+    )
+    slow = metrics.registry.get_sample_value("livesvc_errors_total", {"kind": "client_too_slow"})
+    assert (dropped, slow) == (49.0, 1.0)  # every queued audio frame but the one in flight

@@ -52,7 +52,7 @@ async def test_a_blocked_store_delays_neither_setup_complete_nor_relayed_frames(
         started = trio.current_time()
         assert "setupComplete" in (await frames(link, 1))[0]
         for n in range(3):
-            await session.inbox_send.send(FromClient(message=text_turn(f"t{n}"), size=2))
+            await session.send_to_upstream(FromClient(message=text_turn(f"t{n}"), size=2))
             got = await frames(link, 2)
             assert got[0]["serverContent"]["modelTurn"]["parts"][0] == {"text": f"echo: t{n}"}
             assert got[1]["serverContent"]["turnComplete"] is True
@@ -83,7 +83,7 @@ async def test_each_handle_update_reaches_the_client_after_its_commit(
         await session.inbox_send.send(Attach(link=link, resumed=False))
         await frames(link, 1)
         for n in range(1, 3):
-            await session.inbox_send.send(FromClient(message=text_turn("x"), size=1))
+            await session.send_to_upstream(FromClient(message=text_turn("x"), size=1))
             got = await frames(link, 3)
             assert got[2] == {"sessionResumptionUpdate": {"newHandle": "lsh_0", "resumable": True}}
             assert store.records["ls_1"].upstream_handle == f"up-ls_1-{n}"
@@ -118,7 +118,7 @@ async def test_a_session_ending_after_the_shared_writer_stopped_still_stores_its
             await session.inbox_send.send(Attach(link=link, resumed=False))
             await frames(link, 1)
             gateway.cancel_scope.cancel()
-        await session.inbox_send.send(FromClient(message=text_turn("last"), size=4))
+        await session.send_to_upstream(FromClient(message=text_turn("last"), size=4))
         await frames(link, 2)
         await session.inbox_send.send(Close(reason="bye"))
         await session.ended.wait()

@@ -8,11 +8,11 @@ import trio
 from livesvc.emulator import Emulator
 from livesvc.session import (
     Closed,
-    ConfigError,
     Connected,
     Disconnected,
     LiveSessionError,
     MessageReceived,
+    SessionConfigError,
     SessionEvent,
     SessionResumptionUpdated,
     SessionStatus,
@@ -112,7 +112,7 @@ async def test_sink_excludes_callbacks_and_iterators(emulator: Emulator) -> None
     async def sink(event: SessionEvent) -> None:
         pass
 
-    with pytest.raises(ConfigError, match="event_sink"):
+    with pytest.raises(SessionConfigError, match="event_sink"):
         async with open_session(**options(emulator), event_sink=sink, on_message=print):
             pass
     with trio.fail_after(20):

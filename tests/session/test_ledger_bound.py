@@ -10,9 +10,9 @@ import trio
 from structlog.testing import capture_logs
 
 from livesvc.session import (
-    ConfigError,
     DeliveryFailed,
     LedgerFull,
+    SessionConfigError,
     SessionStatus,
     open_session,
 )
@@ -119,7 +119,7 @@ async def test_a_message_larger_than_the_byte_bound_is_refused(
 
 @pytest.mark.parametrize("field", ["ledger_max_entries", "ledger_max_bytes"])
 async def test_a_bound_below_one_is_a_config_error(field: str) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SessionConfigError) as info:
         async with open_session(model="gemini-live-2.5-flash-preview", api_key="k", **{field: 0}):
             pass
     assert info.value.field == field

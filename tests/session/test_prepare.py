@@ -9,7 +9,7 @@ import pytest
 from livesvc.auth import ApiKey, Backend, EphemeralToken, VertexAI
 from livesvc.models import TextInput
 from livesvc.session._config import SessionConfig
-from livesvc.session._errors import ConfigError
+from livesvc.session._errors import SessionConfigError
 from livesvc.session._prepare import prepare
 from livesvc.tools import tool
 from livesvc.wire import (
@@ -41,7 +41,7 @@ def config(**kw: Any) -> SessionConfig:
 
 
 def rejects(field: str, match: str, **kw: Any) -> None:
-    with pytest.raises(ConfigError, match=match) as info:
+    with pytest.raises(SessionConfigError, match=match) as info:
         prepare(config(**kw))
     assert info.value.field == field
 
@@ -259,7 +259,7 @@ def test_thinking_level_on_a_budget_model() -> None:
 )
 def test_out_of_range_numbers(kw: dict[str, Any], field: str) -> None:
     """Out-of-range numbers are named."""
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SessionConfigError) as info:
         prepare(config(**kw))
     assert info.value.field == field
 
@@ -322,7 +322,7 @@ def test_bad_dict_names_the_option() -> None:
 
 def test_credentials() -> None:
     """Credential options conflict clearly, and a missing credential is named."""
-    with pytest.raises(ConfigError, match="give one credential") as info:
+    with pytest.raises(SessionConfigError, match="give one credential") as info:
         prepare(SessionConfig(model=NATIVE, api_key="k", auth=ApiKey("j")))
     assert info.value.field == "auth"
 
@@ -331,7 +331,7 @@ def test_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """With no key anywhere the error says how to give one."""
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    with pytest.raises(ConfigError, match="GEMINI_API_KEY"):
+    with pytest.raises(SessionConfigError, match="GEMINI_API_KEY"):
         prepare(SessionConfig(model=NATIVE))
 
 

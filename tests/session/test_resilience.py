@@ -18,8 +18,10 @@ from livesvc.session import (
     CloseClass,
     Connected,
     ContextLost,
+    ContextLostError,
     Disconnected,
     GoAwayReceived,
+    Session,
     SessionFailed,
     SessionStatus,
     extract_text,
@@ -164,13 +166,10 @@ async def test_stalled_server_is_detected_by_the_pinger() -> None:
             ) as session:
                 await one_turn(session, "before")
                 await emu.faults.stall()
-                start = trio.current_time()
-                with trio.fail_after(5):
-                    await rec.wait_connections(2)
-                detected_after = trio.current_time() - start
+                await rec.wait_connections(2)
                 await one_turn(session, "after")
         (info,) = emu.sessions()
-    assert detected_after < 2.0  # bounded by interval + timeout (+ a resume)
+    # How soon: test_virtual_time's black-holed socket test asserts the exact times.
     assert [d.reason for d in rec.of(Disconnected)] == ["keepalive timeout", "closed by the owner"]
     assert info.turns == 2
     assert rec.reply().endswith("echo #2: after")
@@ -208,12 +207,13 @@ async def test_bad_key_and_unknown_model_fail_once_without_retries(
 async def test_resumption_off_reconnect_starts_a_new_session_and_says_so(
     emulator: Emulator,
 ) -> None:
-    """Without resumption a drop means a new server session, reported as ContextLost and on_error."""
+    """``continue``: a drop means a new, empty server session, reported as ContextLost and on_error."""
     rec = Recorder()
     lost: list[ContextLost] = []
     with trio.fail_after(15):
         async with open_session(
-            **options(emulator, session_resumption=False), **rec.callbacks()
+            **options(emulator, session_resumption=False, context_loss="continue"),
+            **rec.callbacks(),
         ) as session:
             events = session.events()
             await one_turn(session, "a")
@@ -222,10 +222,52 @@ async def test_resumption_off_reconnect_starts_a_new_session_and_says_so(
             await session.close()
             lost = [e async for e in events if isinstance(e, ContextLost)]
     assert len(lost) == 1
-    assert lost[0].reason == "resumption is off"
+    assert (lost[0].reason, lost[0].outcome) == ("resumption is off", "continued")
     assert rec.reply().endswith("echo #1: b")  # a new session counts from 1 again
     assert len(emulator.sessions()) <= 2
     assert any(type(e).__name__ == "ContextLostError" for e in rec.events)
+
+
+async def test_reseed_restores_the_conversation_on_a_new_server_session(
+    emulator: Emulator,
+) -> None:
+    """``reseed`` (the default): the new server session starts with the transcript as history."""
+    rec = Recorder()
+    with trio.fail_after(15):
+        async with open_session(
+            **options(emulator, session_resumption=False), **rec.callbacks()
+        ) as session:
+            events = session.events()
+            await one_turn(session, "a")
+            await one_turn(session, "b")
+            await emulator.faults.drop()
+            await one_turn(session, "c")
+            await session.close()
+            lost = [e async for e in events if isinstance(e, ContextLost)]
+    # Two user turns came back as history: the emulator's counter goes on.
+    assert rec.reply().endswith("echo #3: c")
+    assert [(e.outcome, e.restored) for e in lost] == [("reseeded", 4)]
+    assert not any(type(e).__name__ == "ContextLostError" for e in rec.events)
+
+
+async def test_context_loss_fail_ends_the_session_with_a_clear_error(emulator: Emulator) -> None:
+    """``fail``: once something was said, a lost context ends the session (no silent reset)."""
+    opened: list[Session] = []
+
+    async def talk_then_lose_the_server() -> None:
+        async with open_session(
+            **options(emulator, session_resumption=False, context_loss="fail")
+        ) as session:
+            opened.append(session)
+            await one_turn(session, "a")
+            await emulator.faults.drop()
+            await session.wait_closed()
+
+    with trio.fail_after(15), pytest.raises(ContextLostError, match="conversation was lost"):
+        await talk_then_lose_the_server()
+    (session,) = opened
+    assert session.stats["connections"] == 1  # no second server session was opened
+    assert session.stats["context_losses"] == 1
 
 
 async def test_refused_resume_falls_back_to_a_fresh_session(emulator: Emulator) -> None:

@@ -10,11 +10,11 @@ import trio
 from livesvc.emulator import Emulator
 from livesvc.session import (
     Closed,
-    ConfigError,
     Connected,
     LiveSessionError,
     MessageReceived,
     SessionClosed,
+    SessionConfigError,
     SessionStatus,
     extract_text,
     open_session,
@@ -104,7 +104,7 @@ async def test_close_is_idempotent_and_sends_fail_after(emulator: Emulator) -> N
 
 async def test_config_error_before_any_socket(emulator: Emulator) -> None:
     """An invalid option fails before dialling: the emulator never sees a connection."""
-    with pytest.raises(ConfigError, match="transparent"):
+    with pytest.raises(SessionConfigError, match="transparent"):
         async with open_session(**options(emulator), transparent_resumption=True):
             pass  # pragma: no cover
     assert emulator.sessions() == []

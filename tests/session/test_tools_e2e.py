@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import trio
+import trio.testing
 
 from livesvc.emulator import open_emulator
 from livesvc.session import Connected, Disconnected, extract_text, open_session
@@ -26,6 +27,7 @@ class Transcript:
         self.tool_call = trio.Event()
         self.cancelled: list[list[str]] = []
         self.resumed = trio.Event()
+        self.go_away = trio.Event()
 
     def on_connect(self, event: Connected) -> None:
         self.events.append(event)
@@ -45,6 +47,7 @@ class Transcript:
             "on_tool_call_cancellation": self.cancelled.append,
             "on_connect": self.on_connect,
             "on_disconnect": self.events.append,
+            "on_go_away": lambda event: self.go_away.set(),
         }
 
     def reply(self) -> str:
@@ -200,7 +203,10 @@ async def test_go_away_mid_tool_call_hands_over_after_the_turn() -> None:
                 await session.send_text("fetch")
                 await t.tool_call.wait()
                 await emu.faults.go_away(time_left=5.0)
-                await trio.sleep(0.1)
+                await t.go_away.wait()
+                # Every task waits now (the reconnector for a turn boundary): had it
+                # decided to hand over mid-tool, it would have done so by this point.
+                await trio.testing.wait_all_tasks_blocked()
                 # Not at a turn boundary yet: the tool is still running, no handover.
                 assert session.stats["handovers"] == 0
                 release.set()

@@ -19,6 +19,7 @@ from livesvc.session import (
     ReconnectPolicy,
     SessionFailed,
     SessionStatus,
+    extract_text,
     open_session,
 )
 from livesvc.session._connection import HANDOVER_CLOSE_WAIT
@@ -149,6 +150,7 @@ class RefreshingAuth(ApiKey):
     """An API key whose refresh 'works' (as a Vertex token refresh would)."""
 
     refreshed = 0
+    refreshable = True
 
     async def refresh(self) -> bool:
         type(self).refreshed += 1
@@ -453,3 +455,40 @@ async def test_connections_that_complete_turns_never_exhaust_the_attempts(
             assert session.status is not SessionStatus.FAILED
         nursery.cancel_scope.cancel()
     assert len(live.dials) >= 6
+
+
+@hang_guard
+async def test_a_blocking_callback_never_stalls_the_socket(autojump_clock: trio.abc.Clock) -> None:
+    """A callback stuck for 120 s (8 pings, 3 pong timeouts): no dead link, no resume, nothing lost."""
+    heard: list[tuple[float, str]] = []
+    both = trio.Event()
+
+    async def slow(message: Any) -> None:
+        text = extract_text(message)
+        if not text:
+            return
+        if not heard:
+            await trio.sleep(120)
+        heard.append((trio.current_time(), text))
+        if len(heard) == 2:
+            both.set()
+
+    async with trio.open_nursery() as nursery:
+        live = FakeLive(nursery, echo_server)
+        async with open_session(**opts(live), on_message=slow) as session:
+            start = trio.current_time()
+            await session.send_text("patience")
+            await session.wait_turn_complete()  # the socket side is done at once
+            assert trio.current_time() == start
+            await session.send_text("more")
+            await session.wait_turn_complete()
+            with trio.fail_after(200):
+                await both.wait()
+            resumes = session.stats["resumes"]
+        nursery.cancel_scope.cancel()
+    assert resumes == 0
+    assert len(live.dials) == 1
+    assert [(round(t - start, 6), text) for t, text in heard] == [
+        (120.0, "echo: patience"),
+        (120.0, "echo: more"),
+    ]
