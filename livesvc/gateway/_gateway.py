@@ -38,6 +38,7 @@ from livesvc.close_codes import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_INVALID_PAYLOAD,
+    CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
 )
@@ -734,8 +735,9 @@ class Gateway:
                 try:
                     data = await ws.get_message()
                 except trio_websocket.ConnectionClosed as closed:
+                    # 1006 (RFC 6455's "abnormal closure") is received, never sent.
                     client_code[0] = closed.reason.code if closed.reason is not None else 1006
-                    link.request_close(client_code[0] or 1000, "")
+                    link.request_close(client_code[0] or CLOSE_NORMAL, "")
                     return
                 if not limiter.allow():
                     self._metrics.errors.labels(kind="client_rate_limited").inc()
