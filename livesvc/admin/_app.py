@@ -178,6 +178,11 @@ class AdminApp:
                 )
             sessions = await self._control.list_sessions(status=status)
             return _json(200, {"sessions": sessions})
+        # -- fleet (docs/fleet.md): the nodes, their leases and sessions ------------
+        if path == "/v1/nodes" and (list_nodes := getattr(self._control, "list_nodes", None)):
+            _allow(method, "GET")
+            return _json(200, {"nodes": await list_nodes()})
+        # -- end fleet
         if path == "/v1/usage":
             _allow(method, "GET")
             try:

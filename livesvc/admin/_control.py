@@ -43,6 +43,7 @@ class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     last_close_code: int | None = None
     last_close_reason: str | None = None
     worker: str | None = None  # the worker process serving it (several workers only)
+    node: str | None = None  # fleet: the node that owns it (docs/fleet.md)
 
 
 class DaemonControl(Protocol):

@@ -12,6 +12,8 @@ from livesvc.cluster._lease import LeaseSettings as LeaseSettings
 from livesvc.cluster._lease import LeaseTaken as LeaseTaken
 from livesvc.cluster._lease import NodeInfo as NodeInfo
 from livesvc.cluster._lease import NodeLease as NodeLease
+from livesvc.cluster._peers import FleetPeers as FleetPeers
+from livesvc.cluster._peers import serve_cluster as serve_cluster
 from livesvc.cluster._redis_leases import RedisLeases as RedisLeases
 
 __all__ = [
@@ -21,5 +23,7 @@ __all__ = [
     "LeaseTaken",
     "NodeInfo",
     "NodeLease",
+    "FleetPeers",
     "RedisLeases",
+    "serve_cluster",
 ]

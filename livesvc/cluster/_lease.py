@@ -52,6 +52,13 @@ class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     node: str
     address: str
     token: str  # random per incarnation: a restarted node never renews its predecessor's lease
+    # Public name of this incarnation: session owners read "<node>.<incarnation>".
+    incarnation: str = ""
+
+    @property
+    def owner(self) -> str:
+        """The owner name this incarnation writes into the session records it holds."""
+        return f"{self.node}.{self.incarnation}"
 
 
 class LeaseSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +97,9 @@ class LeaseBackend(Protocol):
     async def nodes(self) -> list[NodeInfo]:
         """Every node that holds a lease now."""
 
+    async def holder(self, node: str) -> NodeInfo | None:
+        """Who holds ``node``'s lease now (``None``: nobody; its sessions may be claimed)."""
+
 
 class NodeLease:
     """The lease actor: acquires, renews, fences.
@@ -102,7 +112,12 @@ class NodeLease:
     def __init__(
         self, backend: LeaseBackend, node: str, address: str, settings: LeaseSettings
     ) -> None:
-        self.info = NodeInfo(node=node, address=address, token=secrets.token_hex(16))
+        self.info = NodeInfo(
+            node=node,
+            address=address,
+            token=secrets.token_hex(16),
+            incarnation=secrets.token_hex(6),
+        )
         self._backend = backend
         self._settings = settings
         self._valid_until = -float("inf")  # trio clock

@@ -43,8 +43,11 @@ class RedisLeases:
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
-    def _key(self, node: str) -> str:
+    def key(self, node: str) -> str:
+        """The Redis key of ``node``'s lease (store writes are fenced on it)."""
         return f"{self._prefix}node:{node}"
+
+    _key = key
 
     async def acquire(self, info: NodeInfo, ttl: float) -> bool:
         async with _as_oserror():
@@ -63,6 +66,11 @@ class RedisLeases:
     async def release(self, info: NodeInfo) -> None:
         async with _as_oserror():
             await self._release(keys=[self._key(info.node)], args=[info.token])
+
+    async def holder(self, node: str) -> NodeInfo | None:
+        async with _as_oserror():
+            value = await self._client.get(self._key(node))
+        return None if value is None else msgspec.json.decode(value, type=NodeInfo)
 
     async def nodes(self) -> list[NodeInfo]:
         found: list[NodeInfo] = []

@@ -30,6 +30,7 @@ from livesvc.config._load import parse_config as parse_config
 from livesvc.config._schema import AdminConfig as AdminConfig
 from livesvc.config._schema import BackoffConfig as BackoffConfig
 from livesvc.config._schema import ClientKey as ClientKey
+from livesvc.config._schema import ClusterConfig as ClusterConfig  # fleet
 from livesvc.config._schema import CompressionConfig as CompressionConfig
 from livesvc.config._schema import Config as Config
 from livesvc.config._schema import EmulatorUpstreamConfig as EmulatorUpstreamConfig
@@ -74,6 +75,7 @@ __all__ = [
     "ServiceConfig",
     "SetupValidator",
     "StoreConfig",
+    "ClusterConfig",  # fleet
     "SupervisionConfig",
     "TlsConfig",
     "ToolSpec",

@@ -31,11 +31,13 @@ def check_secrets(config: Config, environ: Mapping[str, str] | None = None) -> l
                     message=f"no such file: {upstream.credentials_file}",
                 )
             )
+    if config.cluster.node is not None:  # fleet
+        references.append(("cluster", config.cluster.secret_env, config.cluster.secret_file))
     for section, env, file in references:
         try:
             read_secret(env=env, file=file, environ=environ)
         except SecretUnavailable as err:
-            field = "token_env" if section == "admin" else "api_key_env"
+            field = {"admin": "token_env", "cluster": "secret_env"}.get(section, "api_key_env")
             if env is None:
                 field = field.replace("_env", "_file")
             issues.append(ConfigIssue(path=f"{section}.{field}", message=str(err)))

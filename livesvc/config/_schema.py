@@ -29,6 +29,7 @@ __all__ = [
     "ResumptionConfig",
     "ServiceConfig",
     "StoreConfig",
+    "ClusterConfig",  # fleet
     "SupervisionConfig",
     "TlsConfig",
     "ToolSpec",
@@ -198,6 +199,27 @@ class StoreConfig(_Section, kw_only=True, frozen=True):
     keep_closed_sessions_seconds: Seconds = 7 * 24 * 3600.0
 
 
+# -- fleet (issue 14) -------------------------------------------------------------------
+class ClusterConfig(_Section, kw_only=True, frozen=True):
+    """``[cluster]``: this node in a fleet sharing the Redis store (docs/fleet.md).
+
+    ``node`` names the node (it leads its handles: ``lsh.<node>.<random>``);
+    ``address`` is where the other nodes reach its cluster endpoint (``host:port``);
+    the shared secret (``secret_env`` or ``secret_file``) authenticates node-to-node calls.
+    """
+
+    node: str | None = None  # set: the fleet is on (requires [store] backend = "redis")
+    address: str | None = None  # host:port other nodes use; also where it listens
+    secret_env: str | None = None
+    secret_file: str | None = None
+    lease_ttl_seconds: Seconds = 10.0
+    lease_renew_seconds: Seconds = 2.0
+    lease_margin_seconds: Seconds = 3.0
+
+
+# -- end fleet ---------------------------------------------------------------------------
+
+
 class BackoffConfig(_Section, kw_only=True, frozen=True):
     """``[supervision.backoff]``: restart delays, ``initial * factor**attempt`` capped at ``max``."""
 
@@ -280,6 +302,7 @@ class Config(_Section, kw_only=True, frozen=True):
     admin: AdminConfig = AdminConfig()
     upstream: UpstreamConfig = UpstreamConfig()
     store: StoreConfig = StoreConfig()
+    cluster: ClusterConfig = ClusterConfig()  # fleet (issue 14)
     supervision: SupervisionConfig = SupervisionConfig()
     profiles: dict[str, Profile] = {}
     source: str = "<memory>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import msgspec
 
@@ -56,6 +57,7 @@ def check_semantics(config: Config) -> list[ConfigIssue]:
     issues += _check_upstream(config)
     issues += _check_ports(config)
     issues += _check_store(config)
+    issues += _check_cluster(config)  # fleet
     return issues
 
 
@@ -89,6 +91,52 @@ def _check_store(config: Config) -> list[ConfigIssue]:
             )
         ]
     return []
+
+
+# -- fleet (issue 14) ---------------------------------------------------------------
+_NODE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def _check_cluster(config: Config) -> list[ConfigIssue]:
+    cluster = config.cluster
+    if cluster.node is None:
+        return []
+    issues: list[ConfigIssue] = []
+    if config.store.backend != "redis":
+        issues.append(
+            ConfigIssue(path="cluster.node", message='a fleet needs [store] backend = "redis"')
+        )
+    if not _NODE_NAME.fullmatch(cluster.node):
+        issues.append(
+            ConfigIssue(
+                path="cluster.node",
+                message="expected lowercase letters, digits and '-' (it is a field of handles)",
+            )
+        )
+    host, sep, port = (cluster.address or "").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        issues.append(
+            ConfigIssue(path="cluster.address", message='expected "host:port" with a fleet')
+        )
+    if (cluster.secret_env is None) == (cluster.secret_file is None):
+        issues.append(
+            ConfigIssue(
+                path="cluster.secret_env", message="set exactly one of secret_env, secret_file"
+            )
+        )
+    if not 0 < cluster.lease_margin_seconds < cluster.lease_ttl_seconds or (
+        cluster.lease_renew_seconds >= cluster.lease_ttl_seconds - cluster.lease_margin_seconds
+    ):
+        issues.append(
+            ConfigIssue(
+                path="cluster.lease_ttl_seconds",
+                message="need 0 < margin < ttl and renew < ttl - margin",
+            )
+        )
+    return issues
+
+
+# -- end fleet -----------------------------------------------------------------------
 
 
 def _check_profiles(config: Config) -> list[ConfigIssue]:

@@ -5,6 +5,7 @@
     service supervisor (one_for_one; intensity and period from [supervision])
     ├── store            SQLite: session records, daemon handles, tokens
     ├── emulator         only with upstream.backend = "emulator" (loopback, private key)
+    ├── lease            fleet nodes only ([cluster]): the node's lease in Redis (docs/fleet.md)
     ├── sessions         dynamic supervisor, one temporary child per gateway session
     ├── gateway          the Live WebSocket front door for client apps
     ├── config watcher   SIGHUP: reload, validate, keep the old config on error
@@ -21,6 +22,11 @@ As one of several worker processes (``worker`` given; see ``_master``), the
 daemon has no emulator (it uses the master's), marks no orphans (the master
 did, once), binds the shared gateway port with ``SO_REUSEPORT``, and serves a
 private admin endpoint for the master instead of the public one.
+
+As a fleet node (``[cluster] node`` set; docs/fleet.md), the daemon holds a
+lease in Redis, writes only while it holds it (fencing), serves its cluster
+endpoint for other nodes' release requests, and stops its sessions with 1012
+before its lease can expire when it cannot renew it; then it exits with 1.
 """
 
 from __future__ import annotations
@@ -39,10 +45,19 @@ from structlog.contextvars import bound_contextvars
 from livesvc._gc import tune_collector
 from livesvc._private import private_dir
 from livesvc.admin import Readiness, SessionView, serve_admin
+from livesvc.close_codes import CLOSE_SERVICE_RESTART
+from livesvc.cluster import (
+    FleetPeers,
+    LeaseLost,
+    LeaseSettings,
+    NodeLease,
+    RedisLeases,
+    serve_cluster,
+)
 from livesvc.config import Config, hash_key, load_checked, read_secret
-from livesvc.daemon._embedded import embedded_emulator_config
+from livesvc.daemon._children import emulator_child, store_upkeep
+from livesvc.daemon._exposition import label_sample
 from livesvc.daemon._logging import apply_logging
-from livesvc.daemon._purge import purge_periodically
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._systemd import Notifier
 from livesvc.daemon._upstream import library_upstream
@@ -57,7 +72,7 @@ from livesvc.gateway._upstream import UpstreamFactory
 from livesvc.logs import get_logger
 from livesvc.metrics import DaemonMetrics
 from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
-from livesvc.store._redis import RedisStore, RedisStoreServer
+from livesvc.store._redis import Fence, RedisStore, RedisStoreServer
 from livesvc.usage import usage_report
 from supervisors import Backoff, ChildContext, ChildSpec, DynamicSupervisor, Restart, Supervisor
 
@@ -71,6 +86,8 @@ UpstreamFactoryBuilder = Callable[["Daemon"], UpstreamFactory]
 
 # Where a worker accepts clients on its own port (docs/daemon.md, "Workers").
 _DIRECT_HOST = "127.0.0.1"
+# What a fenced node's clients read: their session lives on, on another node.
+_FENCED_REASON = "This node lost its cluster lease; resume with your session handle."
 
 
 def gateway_url(config: Config, port: int | None) -> str | None:
@@ -104,6 +121,21 @@ def _backoff(config: Config) -> Backoff:
         jitter=b.jitter,
         reset_after=b.reset_after_seconds,
     )
+
+
+class NodeView(msgspec.Struct, frozen=True, kw_only=True):
+    """One fleet node as ``GET /v1/nodes`` shows it (never its lease token)."""
+
+    node: str
+    address: str
+    incarnation: str
+    this_node: bool
+    sessions: dict[str, int]  # by status: active, detached
+
+
+def _owner_node(owner: str | None) -> str | None:
+    """The node of a fleet owner name (``<node>.<incarnation>``)."""
+    return None if owner is None else owner.partition(".")[0]
 
 
 class Daemon:
@@ -151,6 +183,7 @@ class Daemon:
                 timeout=config.store.timeout_seconds,
                 prefix=config.store.redis_prefix,
                 keep_closed_seconds=config.store.keep_closed_sessions_seconds,
+                node=config.cluster.node,
             )
         else:
             self.store = Store(store_send, timeout=config.store.timeout_seconds)
@@ -177,6 +210,14 @@ class Daemon:
         self._shutdown = trio.Event()
         self._draining = False
         self._started = False
+        # Fleet (docs/fleet.md): set by the lease child, which starts before the gateway.
+        self.lease: NodeLease | None = None
+        self._peers: FleetPeers | None = None
+        self._lease_backend: RedisLeases | None = None
+        self._cluster_secret: str | None = None
+        self.cluster_url: str | None = None
+        self.fenced = False
+        self.exit_code = 0  # 1 after the node fenced itself: its supervisor starts a new one
 
     # -- public views ---------------------------------------------------------------
 
@@ -198,12 +239,47 @@ class Daemon:
     def readiness(self) -> Readiness:
         service = self.service
         children = {c.id: c.state == "running" for c in service.which_children()} if service else {}
-        checks = {**children, "accepting": self._started and not self._draining}
+        checks = {
+            **children,
+            "accepting": self._started and not self._draining and not self.fenced,
+        }
         return Readiness(ready=bool(children) and all(checks.values()), checks=checks)
 
     def metrics_exposition(self) -> tuple[bytes, str]:
         self.metrics.ready.set(1 if self.readiness().ready else 0)
-        return self.metrics.exposition()
+        body, content_type = self.metrics.exposition()
+        node = self.config.cluster.node
+        if node is not None:  # a fleet's metrics are merged by node: each sample says which
+            lines = body.decode().split("\n")
+            body = "\n".join(
+                line if not line or line.startswith("#") else label_sample(line, "node", node)
+                for line in lines
+            ).encode()
+        return body, content_type
+
+    async def list_nodes(self) -> list[NodeView]:
+        """Fleet nodes holding a lease now, with their sessions by status (``GET /v1/nodes``)."""
+        backend = self._lease_backend
+        if backend is None:
+            return []
+        leases = await backend.nodes()
+        counts: dict[str, dict[str, int]] = {info.node: {} for info in leases}
+        for record in await self.store.list_sessions(None, limit=10_000):
+            owner = _owner_node(record.owner)
+            if owner in counts and record.status != "closed":
+                by_status = counts[owner]
+                by_status[record.status] = by_status.get(record.status, 0) + 1
+        me = self.config.cluster.node
+        return [
+            NodeView(
+                node=info.node,
+                address=info.address,
+                incarnation=info.incarnation,
+                this_node=info.node == me,
+                sessions=counts[info.node],
+            )
+            for info in leases
+        ]
 
     async def list_sessions(self, *, status: str | None = None) -> list[SessionView]:
         now = self._wall()
@@ -218,6 +294,21 @@ class Daemon:
             for record in await self.store.list_sessions(wanted, limit=500):
                 if record.session_id not in live:
                     views.append(stored_view(record, now=now))
+        if self.config.cluster.node is not None:
+            me = self.config.cluster.node
+            views = [
+                msgspec.structs.replace(v, node=me if v.session_id in live else None) for v in views
+            ]
+            owners = {
+                r.session_id: _owner_node(r.owner)
+                for r in await self.store.list_sessions(None, limit=10_000)
+            }
+            views = [
+                v
+                if v.node is not None
+                else msgspec.structs.replace(v, node=owners.get(v.session_id))
+                for v in views
+            ]
         return views
 
     async def live_views(self) -> list[SessionView]:
@@ -332,37 +423,14 @@ class Daemon:
             )
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
-            if self.worker is None:  # the master does both once for all its workers
-                orphans = await self.store.mark_orphans_detached(now=self._wall())
-                if orphans:
-                    log.info("store.sessions_restorable", sessions=orphans)
-                nursery.start_soon(self._purge_periodically)
-            task_status.started()
-            await ctx.wait_stop_requested()
-            nursery.cancel_scope.cancel()
-
-    async def _purge_periodically(self) -> None:
-        await purge_periodically(
-            self.store,
-            keep_closed_seconds=lambda: self.config.store.keep_closed_sessions_seconds,
-            wall_clock=self._wall,
-        )
-
-    async def _emulator_child(
-        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
-    ) -> None:
-        from livesvc.emulator import run_emulator
-
-        # A restarted emulator keeps its port, so upstream reconnects find it again.
-        port = (
-            self.emulator.port if self.emulator is not None else self.config.upstream.emulator.port
-        )
-        emulator_config = embedded_emulator_config(
-            self.config, api_key=self.emulator_key, port=port
-        )
-        async with trio.open_nursery() as nursery:
-            self.emulator = await nursery.start(run_emulator, emulator_config)
-            log.info("daemon.emulator_embedded", url=self.emulator.url)
+            if self.worker is None:  # the master does it once for all its workers
+                await store_upkeep(
+                    nursery,
+                    self.store,
+                    config=lambda: self.config,
+                    wall_clock=self._wall,
+                    mark_orphans=self.config.cluster.node is None,
+                )
             task_status.started()
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
@@ -384,8 +452,8 @@ class Daemon:
                 sessions=self._sessions,
                 upstream_factory=self._upstream_factory(),
                 wall_clock=self._wall,
-                instance=worker.instance if worker is not None else None,
-                peers=MasterPeers(worker) if worker is not None else None,
+                instance=self._instance(),
+                peers=MasterPeers(worker) if worker is not None else self._peers,
             )
         gateway = self.gateway
         if worker is not None:  # the port the master reserved for all its workers
@@ -412,9 +480,95 @@ class Daemon:
                     self._with_address(config, _DIRECT_HOST, direct), direct
                 )
                 log.info("gateway.direct_listening", url=self.direct_gateway_url)
+            if self.lease is not None:  # other nodes ask this one to release its sessions
+                assert self._cluster_secret is not None
+                host, _, cport = self.lease.info.address.rpartition(":")
+                self.cluster_url = await nursery.start(
+                    functools.partial(
+                        serve_cluster,
+                        gateway.release_session,
+                        secret=self._cluster_secret,
+                        host=host.strip("[]"),
+                        port=int(cport),
+                        wall_clock=self._wall,
+                    )
+                )
             task_status.started()
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
+
+    def _instance(self) -> str | None:
+        """This process's name as a session owner: a worker's, or a fleet node's incarnation."""
+        if self.worker is not None:
+            return self.worker.instance
+        return self.lease.info.owner if self.lease is not None else None
+
+    async def _lease_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
+        """Hold the node's lease; fence the store with it; on loss, stop and exit 1."""
+        import coredis
+
+        config = self.config
+        cluster = config.cluster
+        assert cluster.node is not None
+        assert cluster.address is not None
+        assert config.store.redis_url is not None
+        assert isinstance(self.store, RedisStore)
+        settings = LeaseSettings(
+            ttl_seconds=cluster.lease_ttl_seconds,
+            renew_every_seconds=cluster.lease_renew_seconds,
+            margin_seconds=cluster.lease_margin_seconds,
+            call_timeout_seconds=min(1.0, cluster.lease_renew_seconds),
+        )
+        # A connection of its own: a slow store call never delays a renewal.
+        client = coredis.Redis.from_url(
+            config.store.redis_url,
+            connect_timeout=settings.call_timeout_seconds,
+            stream_timeout=settings.call_timeout_seconds,
+        )
+        async with client:
+            backend = self._lease_backend = RedisLeases(client, prefix=config.store.redis_prefix)
+            lease = self.lease = NodeLease(backend, cluster.node, cluster.address, settings)
+            self._peers = FleetPeers(
+                backend, secret=self._cluster_secret or "", wall_clock=self._wall
+            )
+            try:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(lease.run, self._on_fenced)
+                    self.store.fence_with(
+                        Fence(
+                            key=backend.key(cluster.node), token=lease.info.token, valid=lease.valid
+                        )
+                    )
+                    log.info("cluster.joined", node=cluster.node, owner=lease.info.owner)
+                    task_status.started()
+                    await ctx.wait_stop_requested()
+                    await lease.release()
+                    nursery.cancel_scope.cancel()
+            except* LeaseLost:
+                self.exit_code = 1
+                self._shutdown.set()
+
+    async def _on_fenced(self) -> None:
+        """Stop every session before the lease can expire: clients get 1012 and resume elsewhere.
+
+        The store refuses this node's writes from now on, so each record stays as
+        last committed: resumable by the node that claims it once the lease is gone.
+        """
+        self.fenced = True
+        self.metrics.ready.set(0)
+        if self.gateway is not None:
+            self.gateway.drain()
+        sessions = [s for s in self._live() if not s.ended.is_set()]
+        log.error("cluster.fenced", sessions=len(sessions))
+        for session in sessions:
+            try:
+                await session.inbox_send.send(
+                    Close(reason=_FENCED_REASON, code=CLOSE_SERVICE_RESTART)
+                )
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+        for session in sessions:
+            await session.ended.wait()
 
     @staticmethod
     def _with_port(config: Config, port: int) -> Config:
@@ -494,7 +648,18 @@ class Daemon:
         config = self.config
         children = [ChildSpec(id="store", start=self._store_child, shutdown=5.0)]
         if config.upstream.backend == "emulator" and self.worker is None:
-            children.append(ChildSpec(id="emulator", start=self._emulator_child, shutdown=5.0))
+            children.append(
+                ChildSpec(
+                    id="emulator", start=functools.partial(emulator_child, self), shutdown=5.0
+                )
+            )
+        if config.cluster.node is not None and self.worker is None:
+            # Temporary: a node that lost its lease never takes one again (it exits).
+            children.append(
+                ChildSpec(
+                    id="lease", start=self._lease_child, restart=Restart.TEMPORARY, shutdown=5.0
+                )
+            )
         children.append(self._sessions.child_spec(id="sessions", restart=Restart.TRANSIENT))
         children.append(ChildSpec(id="gateway", start=self._gateway_child, shutdown=5.0))
         if self._config_path is not None and self._handle_signals:
@@ -520,6 +685,15 @@ class Daemon:
         # Handles, records, tokens and TLS keys live here: private to this user.
         await trio.to_thread.run_sync(private_dir, config.service.state_dir)
         self._admin_hash = await trio.to_thread.run_sync(self._resolve_admin_hash, config)
+        if config.cluster.node is not None:
+            self._cluster_secret = await trio.to_thread.run_sync(
+                functools.partial(
+                    read_secret,
+                    env=config.cluster.secret_env,
+                    file=config.cluster.secret_file,
+                    environ=self._environ,
+                )
+            )
         self._settings = await trio.to_thread.run_sync(self._build_settings, config, 1)
         self._holder.on_change(self._on_config_change)
         self.service = Supervisor(
@@ -592,5 +766,11 @@ class Daemon:
         # Sessions first, while the gateway still holds their client connections.
         with trio.move_on_after(timeout + 5):
             await self._sessions.stop()
+        if self.lease is not None:
+            # Every record is committed, then the lease goes: other nodes claim at once.
+            if self.gateway is not None:
+                with trio.move_on_after(5):
+                    await self.gateway.writer.flush()
+            await self.lease.release()
         assert self.service is not None
         await self.service.stop()

@@ -131,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         trio.run(main)
     except KeyboardInterrupt:
         return 130
-    return 0
+    return daemon.exit_code  # fleet: 1 after the node fenced itself (docs/fleet.md)
 
 
 def _serve_master(args: argparse.Namespace, config: Config) -> int:

@@ -34,6 +34,7 @@ import trio_websocket
 
 from livesvc._server import HttpRequest, HttpResponse, Limits, WebSocketUpgrade, serve
 from livesvc.close_codes import (
+    CLOSE_ABNORMAL,
     CLOSE_BUDGET_EXHAUSTED,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
@@ -735,8 +736,9 @@ class Gateway:
                 try:
                     data = await ws.get_message()
                 except trio_websocket.ConnectionClosed as closed:
-                    # 1006 (RFC 6455's "abnormal closure") is received, never sent.
-                    client_code[0] = closed.reason.code if closed.reason is not None else 1006
+                    client_code[0] = (
+                        closed.reason.code if closed.reason is not None else CLOSE_ABNORMAL
+                    )
                     link.request_close(client_code[0] or CLOSE_NORMAL, "")
                     return
                 if not limiter.allow():

@@ -51,7 +51,7 @@ from livesvc.store._records import RecordStatus, SessionRecord, TokenRecord, dig
 from livesvc.store._store import Store, StoreError, StoreTimeout
 from livesvc.store._usage import UsageRow
 
-__all__ = ["RedisStore", "RedisStoreServer"]
+__all__ = ["Fence", "RedisStore", "RedisStoreServer", "StoreFenced"]
 
 log = get_logger(__name__)
 
@@ -62,6 +62,37 @@ _TOKEN_FIELDS = tuple(TokenRecord.__struct_fields__)
 _IMMUTABLE = frozenset({"session_id", "created_at", "owner"})
 _UPDATABLE = frozenset(_SESSION_FIELDS) - _IMMUTABLE
 _LIST_PAGE = 200
+_FENCED_SCRIPTS = frozenset({"upsert", "update", "claim", "add_handle"})
+
+
+class StoreFenced(StoreError):
+    """A fleet node's write was refused: its lease is gone (it must not serve any more)."""
+
+
+class Fence(msgspec.Struct, frozen=True, kw_only=True):
+    """What a fleet node's writes carry: its lease key, its lease token, a local check.
+
+    ``valid`` answers from the node's own clock (a paused process that wakes
+    after its lease ran out refuses before sending anything); Redis checks the
+    key and token atomically with each write (nothing late slips through).
+    """
+
+    key: str
+    token: str
+    valid: Callable[[], bool]
+
+
+# Fencing (docs/fleet.md): every write of a fleet node carries its lease key (last
+# KEY) and its lease token (last ARGV); the write applies only while that token
+# still holds the lease, checked atomically with the write. '' = no fleet.
+_LUA_FENCE = """
+local fence_token = table.remove(ARGV)
+local fence_key = table.remove(KEYS)
+if fence_token ~= '' then
+  local lease = redis.call('GET', fence_key)
+  if (not lease) or cjson.decode(lease)['token'] ~= fence_token then return -1 end
+end
+"""
 
 # Sets every hash field given as pairs after ARGV[n]; shared by the scripts below.
 _LUA_PAIRS = """
@@ -86,7 +117,8 @@ end
 # ARGV: owner (JSON), session id, created_at, ttl ('' = none), then field/value pairs.
 # A write to an existing session applies only while the writer still owns it (fencing).
 _UPSERT = (
-    _LUA_PAIRS
+    _LUA_FENCE
+    + _LUA_PAIRS
     + """
 local skip = {session_id = true, created_at = true, owner = true}
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -105,7 +137,8 @@ return 1
 
 # KEYS: session, handle set. ARGV: ttl, then field/value pairs. Returns 0 if there is no session.
 _UPDATE = (
-    _LUA_PAIRS
+    _LUA_FENCE
+    + _LUA_PAIRS
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 hset_pairs(KEYS[1], 2, nil)
@@ -115,7 +148,9 @@ return 1
 )
 
 # KEYS: session, new owner set, old owner set. ARGV: new owner (JSON), expected owner (JSON), id.
-_CLAIM = """
+_CLAIM = (
+    _LUA_FENCE
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HGET', KEYS[1], 'status') == '"closed"' then return 0 end
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 0 end
@@ -125,9 +160,12 @@ redis.call('SREM', KEYS[3], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 """
+)
 
 # KEYS: handle, session, handle set. ARGV: session id, digest.
-_ADD_HANDLE = """
+_ADD_HANDLE = (
+    _LUA_FENCE
+    + """
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 local ttl = redis.call('TTL', KEYS[2])
@@ -137,6 +175,7 @@ if ttl > 0 then
 end
 return 1
 """
+)
 
 # Active sessions become detached, from a listing of ids (an owner's set, or every
 # session). KEYS: the listing. ARGV: key prefix, updated_at (JSON).
@@ -241,6 +280,7 @@ class RedisStore(Store):
         timeout: float = 5.0,
         prefix: str = "livesvc:",
         keep_closed_seconds: float = 7 * 24 * 3600.0,
+        node: str | None = None,
     ) -> None:
         # No mailbox: the client is async and shared; its actor only holds the connection.
         self._timeout = timeout
@@ -249,6 +289,17 @@ class RedisStore(Store):
         self._client: Any = None
         self._connected = trio.Event()
         self._scripts: dict[str, Any] = {}
+        # A fleet node's handles name it (``lsh.<node>.<random>``): HAProxy routes on it.
+        self._handle_prefix = "lsh_" if node is None else f"lsh.{node}."
+        self._fence: Fence | None = None
+
+    def fence_with(self, fence: Fence | None) -> None:
+        """Make every write conditional on this node's lease (a fleet node, once it holds it)."""
+        self._fence = fence
+
+    def new_handle(self) -> str:
+        """A fresh daemon handle: ``lsh_<random>``, or ``lsh.<node>.<random>`` on a fleet node."""
+        return self._handle_prefix + secrets.token_urlsafe(32)
 
     # -- connection (set by RedisStoreServer) ------------------------------------
 
@@ -290,7 +341,17 @@ class RedisStore(Store):
 
     async def _script(self, client: Any, name: str, keys: list[str], args: list[Any]) -> Any:
         del client
-        return await self._scripts[name](keys=keys, args=args)
+        if name in _FENCED_SCRIPTS:
+            fence = self._fence
+            if fence is not None and not fence.valid():
+                raise StoreFenced("store: this node's lease is gone; the write was not sent")
+            keys = [*keys, fence.key if fence is not None else self._key("nofence")]
+            args = [*args, fence.token if fence is not None else ""]
+        result = await self._scripts[name](keys=keys, args=args)
+        if result == -1:
+            log.error("store.write_fenced", operation=name)
+            raise StoreFenced("store: this node's lease is gone; the write was refused")
+        return result
 
     # -- sessions -----------------------------------------------------------------
 
@@ -327,7 +388,7 @@ class RedisStore(Store):
         transaction across scripts); the handles are added after the records.
         """
         rows = list(records)
-        handles = {sid: "lsh_" + secrets.token_urlsafe(32) for sid in issue_handles_for}
+        handles = {sid: self.new_handle() for sid in issue_handles_for}
 
         async def write(client: Any) -> None:
             for row in rows:
@@ -399,7 +460,7 @@ class RedisStore(Store):
     async def issue_handle(self, session_id: str, *, now: float) -> str:
         """Give the session one more daemon resumption handle (earlier ones keep working)."""
         del now  # the handle lives as long as its session's record
-        handle = "lsh_" + secrets.token_urlsafe(32)
+        handle = self.new_handle()
         await self._redis_call(
             "issue_handle", lambda c: self._add_handle(c, session_id, digest(handle))
         )

@@ -171,7 +171,10 @@ class SessionWriter:
 
     async def _write_pending(self) -> bool:
         batch, self._pending = self._pending, {}
-        self._wakeup = trio.Event()
+        # fleet fix: a flush() beside run() must not leave run() waiting on an event
+        # nobody sets any more: wake it, and it waits again on the new one.
+        stale, self._wakeup = self._wakeup, trio.Event()
+        stale.set()
         if not batch:
             return True
         try:

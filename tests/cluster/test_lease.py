@@ -58,6 +58,9 @@ class TableLeases:
     async def nodes(self) -> list[NodeInfo]:
         return [info for node, (info, _) in self.held.items() if self._live(node)]
 
+    async def holder(self, node: str) -> NodeInfo | None:
+        return self._live(node)
+
 
 async def test_the_lease_is_renewed_every_period(autojump_clock):
     table = TableLeases()
