@@ -19,7 +19,7 @@ class RateLimiter:
 
         limiter = RateLimiter(rate=200, burst=400)
         if not limiter.allow():
-            await ws.aclose(1008, "Too many messages")
+            await ws.aclose(CLOSE_POLICY, "Too many messages")
     """
 
     def __init__(

@@ -52,7 +52,8 @@ from livesvc.gateway._commands import (
     UpstreamArrived,
     UpstreamGone,
 )
-from livesvc.gateway._handle_offer import HandleOffer
+from livesvc.gateway._frame_filter import FrameFilter, only_model_audio
+from livesvc.gateway._handle_offer import committed, needs_issue, offered
 from livesvc.gateway._link import ClientLink
 from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
@@ -78,8 +79,6 @@ from livesvc.wire import (
     ServerMessage,
     SessionResumptionUpdate,
     SetupComplete,
-    ToolCall,
-    ToolCallCancellation,
     encode_server,
 )
 
@@ -98,8 +97,6 @@ log = get_logger(__name__)
 _FINISH_TIMEOUT = 2.0
 # How long a client message may wait for room upstream once its client has left.
 _SEND_GRACE = 5.0
-
-# Close codes the gateway uses towards clients.
 
 # Seconds a new session waits for its first client to attach.
 FIRST_ATTACH_WINDOW = 10.0
@@ -165,17 +162,8 @@ class GatewaySession:
         self._writer = writer or SessionWriter(
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
-        # The handle-offer protocol: a client holds a daemon handle only once durable.
-        self._offers = HandleOffer(
-            link=lambda: self.link,
-            persist=self._persist,
-            post=self._mail,
-            deliver=self._send_update,
-            handle_ttl=settings.handle_ttl,
-            wall_clock=wall_clock,
-        )
+        self._owed: tuple[ClientLink, bytes] | None = None  # a committed handle frame not yet sent
         self._settings = settings
-        self._daemon_tools = daemon_tools
         self._wall = wall_clock
         self._on_end = on_end
         self.inbox_send, self._inbox = trio.open_memory_channel[Command](settings.inbox_size)
@@ -188,6 +176,9 @@ class GatewaySession:
         self._in_bytes = metrics.bytes_relayed.labels(direction="client_to_upstream")
         self._out_messages = metrics.messages_relayed.labels(direction="upstream_to_client")
         self._out_bytes = metrics.bytes_relayed.labels(direction="upstream_to_client")
+        self._forwarded_calls = metrics.tool_calls.labels(
+            tool="client", runner="client", outcome="forwarded"
+        )
         # State shared by the session's own tasks.
         self.status = "starting"
         self.link: ClientLink | None = None
@@ -199,7 +190,7 @@ class GatewaySession:
         # does, the grace period runs as for any detached session, but never less
         # than FIRST_ATTACH_WINDOW (a grace period of 0 must not end it unborn).
         self._grace_deadline = trio.current_time() + max(settings.grace_period, FIRST_ATTACH_WINDOW)
-        self._client_calls: set[str] = set()
+        self._filter = FrameFilter(daemon_tools)  # also tracks the client's pending calls
         self._awaiting_turn_since: float | None = None
         self._generating = False
         self._idle = trio.Event()
@@ -227,7 +218,11 @@ class GatewaySession:
     def busy(self) -> bool:
         """A turn is running: the client asked, the model is answering (or, on Gemini 3.8,
         still working in the background), or a client tool is pending."""
-        return self._awaiting_turn_since is not None or self._generating or bool(self._client_calls)
+        return (
+            self._awaiting_turn_since is not None
+            or self._generating
+            or bool(self._filter.client_calls)
+        )
 
     def restarts(self) -> dict[str, int]:
         return self._upstream.restarts() if self._upstream is not None else {}
@@ -401,7 +396,7 @@ class GatewaySession:
                 case ClientSent(message=message):
                     self._note_client_message(message)
                 case HandleCommitted(link=link, ticket=ticket):
-                    self._offers.committed(link, ticket)
+                    self._committed(link, ticket)
                 case UpstreamGone():
                     # The upstream ended without a Failed event: it was closed under us.
                     if self._end_reason != "upstream_failed":
@@ -462,7 +457,7 @@ class GatewaySession:
         ):
             # Resumable already (the upstream's handle came before the new client
             # did): it need not wait for the next turn's update to hold a handle.
-            self._offers.offer(updated_at=self._wall())
+            self._offer_handle(updated_at=self._wall())
 
     async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
         link = self.link
@@ -522,7 +517,7 @@ class GatewaySession:
         if message.tool_response is not None:
             for response in message.tool_response.function_responses or ():
                 if response.id is not None:
-                    self._client_calls.discard(response.id)
+                    self._filter.answered(response.id)
             self._check_idle()
 
     # -- upstream -> client ---------------------------------------------------------
@@ -629,11 +624,13 @@ class GatewaySession:
             self.metering.server_message(message)
         forwarded = self._rewrite(message)
         if forwarded is None:
+            self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
-        self._deliver(frame, droppable=_is_model_audio(forwarded))
+        self._deliver(frame, droppable=only_model_audio(forwarded))
+        self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
         content = message.server_content
@@ -653,45 +650,16 @@ class GatewaySession:
 
     def _rewrite(self, message: ServerMessage) -> ServerMessage | None:
         """The frame as the client may see it, or ``None`` when nothing of it is for the client."""
-        if (
-            message.go_away is None
-            and message.setup_complete is None
-            and message.session_resumption_update is None
-            and message.tool_call is None
-            and message.tool_call_cancellation is None
-        ):
-            # Most frames (model output, audio) pass as they are.
-            if message.server_content is not None:
-                self._note_server_content(message.server_content)
-            return message
-        changes: dict[str, Any] = {"go_away": None, "setup_complete": None}
+        if message.server_content is not None:
+            self._note_server_content(message.server_content)
+        if self._filter.passes_whole(message):
+            return message  # most frames (model output, audio) pass as they are
         update = message.session_resumption_update
-        if update is not None:
-            changes["session_resumption_update"] = self._handle_update(update)
-        if message.tool_call is not None:
-            calls = [
-                c
-                for c in message.tool_call.function_calls or ()
-                if c.name not in self._daemon_tools
-            ]
-            for call in calls:
-                if call.id is not None:
-                    self._client_calls.add(call.id)
-                self._metrics.tool_calls.labels(
-                    tool="client", runner="client", outcome="forwarded"
-                ).inc()
-            changes["tool_call"] = ToolCall(function_calls=calls) if calls else None
-        if message.tool_call_cancellation is not None:
-            ids = [i for i in message.tool_call_cancellation.ids or () if i in self._client_calls]
-            self._client_calls.difference_update(ids)
-            changes["tool_call_cancellation"] = ToolCallCancellation(ids=ids) if ids else None
-        content = message.server_content
-        if content is not None:
-            self._note_server_content(content)
-        rewritten = msgspec.structs.replace(message, **changes)
-        if all(getattr(rewritten, f) is None for f in _SERVER_FIELDS):
-            return None
-        return rewritten
+        replacement = self._handle_update(update) if update is not None else None
+        forwarded, calls = self._filter.rewrite(message, update=replacement)
+        if calls:
+            self._forwarded_calls.inc(calls)
+        return forwarded
 
     def _note_server_content(self, content: Any) -> None:
         output = content.model_turn is not None or content.output_transcription is not None
@@ -712,16 +680,59 @@ class GatewaySession:
                 self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
 
     def _handle_update(self, update: SessionResumptionUpdate) -> SessionResumptionUpdate | None:
-        forwarded, stored = self._offers.upstream_update(update)
-        if stored:
+        """Persist a resumable upstream handle; the client's own update follows once it is durable.
+
+        The client's update (carrying the daemon handle) is taken out of the
+        frame and sent by :meth:`_on_committed` after the batch holding the new
+        upstream handle (and the daemon handle, the first time) is committed:
+        a handle a client holds resumes even after a ``kill -9``, and frames
+        not carrying a handle never wait for the store.
+        """
+        now = self._wall()
+        if update.resumable and update.new_handle:
+            self._offer_handle(
+                upstream_handle=update.new_handle,
+                handle_expires_at=now + self._settings.handle_ttl,
+                updated_at=now,
+            )
             self._new_upstream_handle.set()
             self._new_upstream_handle = trio.Event()
-        return forwarded
+            return None
+        if self.link is None or not self.link.wants_resumption:
+            return None
+        return SessionResumptionUpdate(new_handle=None, resumable=False)
 
-    def _send_update(self, frame: bytes) -> None:
-        self._out_messages.inc()
-        self._out_bytes.inc(len(frame))
-        self._deliver(frame)
+    def _offer_handle(self, **changes: Any) -> None:
+        """Persist ``changes``; the attached client gets its daemon handle once they are durable."""
+        link = self.link
+        issue = needs_issue(link)
+        ticket = self._persist(issue_handle=issue, **changes)
+        if link is not None and link.wants_resumption:
+            offered(link, issue)
+            ticket.on_done(lambda t: self._on_committed(link, t))
+
+    def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
+        # Called in the store writer's task: the actor takes it from there.
+        self._mail(HandleCommitted(link=link, ticket=ticket))
+
+    def _committed(self, link: ClientLink, ticket: Ticket) -> None:
+        update = committed(link, ticket, attached=self.link)
+        if update is None:
+            return
+        frame = encode_server(ServerMessage(session_resumption_update=update))
+        if self._owed is not None and self._owed[0] is link:
+            return  # one owed update per link is enough: they all carry the same handle
+        if link.closing.is_set():
+            return
+        self._owed = (link, frame)
+        self._pay_owed()
+
+    def _pay_owed(self) -> None:
+        owed, self._owed = self._owed, None
+        if owed is not None and owed[0] is self.link:
+            self._out_messages.inc()
+            self._out_bytes.inc(len(owed[1]))
+            self._deliver(owed[1])
 
     def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
         if oldest:
@@ -774,7 +785,6 @@ class GatewaySession:
         self._mail(Drain())
 
 
-_SERVER_FIELDS = tuple(f for f in ServerMessage.__struct_fields__ if not f.endswith("_"))
 _REASONS = {
     "grace_expired": "Session ended: no client came back in time.",
     "admin": "Session closed by the operator.",
@@ -782,12 +792,3 @@ _REASONS = {
     "closed": "Session closed.",
     "client_closed": "Session ended: its client closed it and cannot resume it.",
 }
-
-
-def _is_model_audio(message: ServerMessage) -> bool:
-    """A frame that is only model audio: the one kind a slow client may lose (counted)."""
-    content = message.server_content
-    if content is None or content.model_turn is None or content.turn_complete:
-        return False
-    parts = content.model_turn.parts or ()
-    return bool(parts) and all(p.inline_data is not None and p.text is None for p in parts)
