@@ -62,6 +62,8 @@ def write_config(
     base_url = upstream_url.replace("ws://", "http://").replace("wss://", "https://")
     config = directory / "livesvc-bench.toml"
     store_line = f'\npath = "{store_path}"' if store_path is not None else ""
+    # Only when off: a baseline tree that predates [gateway.usage] still reads the file.
+    usage_section = "" if metering else "[gateway.usage]\nenabled = false\n"
     config.write_text(
         f"""[service]
 name = "livesvc-bench"
@@ -88,9 +90,7 @@ hash = "{hash_key(CLIENT_KEY)}"
 profile = "bench"
 max_sessions = {max_sessions}
 
-[gateway.usage]
-enabled = {"true" if metering else "false"}
-
+{usage_section}
 [gateway.limits]
 messages_per_second = 1000
 message_burst = 2000

@@ -1,7 +1,7 @@
 """Pictures of benchmark results: PNG plots beside the JSON they are drawn from.
 
 ``make bench`` (and ``make soak``) call :func:`plot_result` after writing a
-result; ``python -m bench.plots FILE.json`` redraws one. matplotlib is a
+result; ``python -m bench._plots FILE.json`` redraws one. matplotlib is a
 bench-only dependency (the ``bench`` extra); without it, plotting is skipped
 with a message, and nothing else changes.
 
@@ -116,18 +116,25 @@ def _memory(plt: Any, result: dict[str, Any]) -> list[tuple[str, Any]]:
 def _soak(plt: Any, result: dict[str, Any]) -> list[tuple[str, Any]]:
     timeline = result.get("timeline") or []
     samples = result.get("samples") or []
-    figure, ax = plt.subplots(figsize=(8, 4))
+    # Faults and reconnects (tens) on their own axes: beside turns (hundreds) they flatten.
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(8, 5.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]}
+    )
     t = [p["t"] for p in timeline]
-    for name in ("faults", "reconnects", "turns"):
-        ax.plot(t, [p.get(name, 0) for p in timeline], label=name)
-    ax.set_xlabel("seconds")
-    ax.set_ylabel("count (cumulative)")
-    ax.set_title("Soak: faults injected, reconnects, turns")
-    rss = ax.twinx()
+    for name, colour in (("faults", "tab:red"), ("reconnects", "tab:blue")):
+        top.step(t, [p.get(name, 0) for p in timeline], where="post", label=name, color=colour)
+    top.set_ylabel("count (cumulative)")
+    top.set_title("Soak: faults injected, reconnects, turns")
+    top.legend(loc="upper left")
+    top.grid(alpha=0.3)
+    bottom.plot(t, [p.get("turns", 0) for p in timeline], label="turns", color="tab:green")
+    bottom.set_xlabel("seconds")
+    bottom.set_ylabel("turns (cumulative)")
+    bottom.legend(loc="upper left")
+    bottom.grid(alpha=0.3)
+    rss = bottom.twinx()
     rss.plot([s["t"] for s in samples], [s["rss_mib"] for s in samples], color="grey", alpha=0.5)
     rss.set_ylabel("RSS, MiB (grey)")
-    ax.legend(loc="upper left")
-    ax.grid(alpha=0.3)
     return [("timeline", figure)]
 
 

@@ -70,7 +70,9 @@ CONTENDERS = (
     "trio-websocket",
 )
 # Not in the default run: two `livesvc serve` processes sharing one store, behind nginx.
-OPTIONAL_CONTENDERS = ("gateway-x2",)
+# gateway-baseline: the same daemon from another source tree (--baseline-src, e.g. a
+# worktree of an earlier commit), for a before/after in one run.
+OPTIONAL_CONTENDERS = ("gateway-x2", "gateway-baseline")
 WORKERS = 2
 
 
@@ -88,6 +90,7 @@ class RelayParams:
     contenders: tuple[str, ...] = CONTENDERS
     nginx_workers: int = 1
     lead_seconds: float = 2.5  # before each window: start-up, connections, warm-up
+    baseline_src: str | None = None  # the gateway-baseline contender's source tree
 
 
 QUICK = RelayParams(steps=(2,), seconds=1.0, budget_seconds=30.0, lead_seconds=1.5, table_clients=2)
@@ -226,6 +229,13 @@ async def _contenders(
                     await _start_gateway(stack, contender, workdir, upstream_url)
                 elif name == "gateway-unmetered":  # the same, with usage metering off
                     await _start_gateway(stack, contender, workdir, upstream_url, metering=False)
+                elif name == "gateway-baseline":
+                    if params.baseline_src is None:
+                        contender.skipped = "skipped: give --baseline-src DIR"
+                        continue
+                    await _start_gateway(
+                        stack, contender, workdir, upstream_url, source=params.baseline_src
+                    )
                 elif name == "gateway-workers":
                     await _start_gateway(stack, contender, workdir, upstream_url, workers=WORKERS)
                 elif name == "gateway-x2":
@@ -271,8 +281,11 @@ async def _start_gateway(
     *,
     workers: int = 1,
     metering: bool = True,
+    source: str | None = None,
 ) -> None:
     """``livesvc serve``; with ``workers`` > 1 a master and its workers, one process group.
+
+    ``source``: run the livesvc package found in this directory instead (PYTHONPATH).
 
     The CPU charged to the contender is its process group's, so the workers count.
     """
@@ -294,7 +307,10 @@ async def _start_gateway(
             contender.name,
             _gateway.gateway_argv(conf),
             workdir=workdir,
-            env={_gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY},
+            env={
+                _gateway.UPSTREAM_KEY_ENV: _gateway.UPSTREAM_KEY,
+                **({"PYTHONPATH": source} if source is not None else {}),
+            },
         )
     )
     await wait_port(contender.child, port)
@@ -650,11 +666,16 @@ def main(argv: list[str] | None = None) -> int:
         default=defaults.lead_seconds,
         help="before each window: start-up, connections, warm-up",
     )
+    parser.add_argument(
+        "--baseline-src",
+        help="a source tree (e.g. `git worktree add /tmp/before <commit>`) run as gateway-baseline",
+    )
     parser.add_argument("--results-dir", type=Path)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     params = replace(
         defaults,
+        baseline_src=args.baseline_src,
         steps=tuple(int(n) for n in args.steps.split(",")),
         seconds=args.seconds,
         table_clients=args.table_clients,

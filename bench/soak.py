@@ -54,6 +54,7 @@ from bench._upstream import READY as UPSTREAM_READY
 from bench._upstream import upstream_argv
 from livesvc.logs import configure_logging
 from livesvc.session import (
+    Connected,
     Disconnected,
     KeepalivePolicy,
     LiveSessionError,
@@ -156,6 +157,7 @@ class _State:
     ended: str | None = None  # why the session ended, if it did
     status: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    connections: int = 0  # the latest Connected.connection: the timeline's live reconnects
 
 
 class _SoakSession:
@@ -225,7 +227,9 @@ class _SoakSession:
 
     async def _read(self, session: Session) -> None:
         async for event in session.events():
-            if isinstance(event, Disconnected):
+            if isinstance(event, Connected):
+                self.state.connections = event.connection
+            elif isinstance(event, Disconnected):
                 self._reply = []  # a cut reply is replayed whole after the resume
             elif isinstance(event, MessageReceived):
                 message = event.message
@@ -406,7 +410,8 @@ async def _soak(params: SoakParams, workdir: Path) -> dict[str, Any]:
                 timeline,
                 lambda: {
                     "faults": sum(fault_counts.values()),
-                    "reconnects": sum(int(s.stats.get("reconnects", 0)) for s in states),
+                    # stats arrive only when a session ends: count connections as they come.
+                    "reconnects": sum(max(0, s.connections - 1) for s in states),
                     "turns": sum(s.turns_sent for s in states),
                 },
             )

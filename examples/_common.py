@@ -4,10 +4,10 @@ Every example runs with one command against an in-process emulator (the
 default), a running emulator or gateway (``--url``), or Google (``--google``,
 with ``GEMINI_API_KEY`` set)::
 
-    python examples/live_text_chat.py
-    python examples/live_text_chat.py --url ws://127.0.0.1:8080
-    python examples/live_text_chat.py --url wss://127.0.0.1:8443 --ca .livesvc/tls/ca.pem
-    GEMINI_API_KEY=... python examples/live_text_chat.py --google
+    .venv/bin/python examples/live_text_chat.py
+    .venv/bin/python examples/live_text_chat.py --url ws://127.0.0.1:8080
+    .venv/bin/python examples/live_text_chat.py --url wss://127.0.0.1:8443 --ca .livesvc/tls/ca.pem
+    GEMINI_API_KEY=... .venv/bin/python examples/live_text_chat.py --google
 """
 
 from __future__ import annotations
@@ -31,14 +31,16 @@ from livesvc.models import resolve
 
 def parser(description: str) -> argparse.ArgumentParser:
     """The command line every example shares."""
+    # Raw: the docstring's run commands keep their lines in --help.
     p = argparse.ArgumentParser(
         description=description,
         epilog=(
-            "TLS: a wss:// or https:// --url needs its CA trusted. The daemon of `make run` "
-            "writes its self-signed CA to .livesvc/tls/ca.pem and `make emulator` the "
-            "emulator's: pass it with --ca. Without --url an in-process emulator (plain ws://) "
-            "is used and no CA is needed."
+            "TLS: a wss:// or https:// --url needs its CA trusted. The daemon of\n"
+            "`make run` writes its self-signed CA to .livesvc/tls/ca.pem and\n"
+            "`make emulator` the emulator's: pass it with --ca. Without --url an\n"
+            "in-process emulator (plain ws://) is used and no CA is needed."
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(

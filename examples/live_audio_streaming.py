@@ -6,8 +6,8 @@ The input is sent as 16 kHz 16-bit mono PCM in 100 ms chunks at real-time pace
 file, and both transcriptions are printed. Without ``--input`` a short tone
 stands in for speech. Run::
 
-    python examples/live_audio_streaming.py --output reply.wav
-    python examples/live_audio_streaming.py --input question.wav --output reply.wav
+    .venv/bin/python examples/live_audio_streaming.py --output reply.wav
+    .venv/bin/python examples/live_audio_streaming.py --input question.wav --output reply.wav
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ a timeout; an exception becomes an error response, so the model never waits
 forever. The emulator calls a function when a turn's whole text is
 ``name(arg=value)``; Google decides from the conversation. Run::
 
-    python examples/live_function_calling.py
-    GEMINI_API_KEY=... python examples/live_function_calling.py --google
+    .venv/bin/python examples/live_function_calling.py
+    GEMINI_API_KEY=... .venv/bin/python examples/live_function_calling.py --google
 """
 
 from __future__ import annotations

@@ -94,9 +94,9 @@ async def talk(args: argparse.Namespace, pcm: bytes, context: ssl.SSLContext) ->
 
 
 def main() -> int:
+    # The whole docstring, lines kept: what it does, TLS, and how to run it.
     p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split("TLS:", 1)[1].split("Run", 1)[0].strip(),
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--gateway", default="https://127.0.0.1:8443", help="the gateway's base URL")
     p.add_argument("--key", default="dev-key", help="your gateway client key (default: dev-key)")

@@ -6,7 +6,7 @@ Part 2: the handle is saved, the session closed, and a brand-new session
 resumes it, as a restarted process would. With the emulator, the reply number
 (``echo #N``) shows the context carried over. Run::
 
-    python examples/live_session_resumption.py
+    .venv/bin/python examples/live_session_resumption.py
 """
 
 from __future__ import annotations

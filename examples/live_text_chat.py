@@ -3,8 +3,8 @@
 Current Live models answer in audio, so the text comes from the output
 transcription; ``extract_text`` falls back to it. Run::
 
-    python examples/live_text_chat.py                       # in-process emulator
-    python examples/live_text_chat.py "Hi" "What is 2+2?"   # your own prompts
+    .venv/bin/python examples/live_text_chat.py                       # in-process emulator
+    .venv/bin/python examples/live_text_chat.py "Hi" "What is 2+2?"   # your own prompts
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "CLOSE_ABNORMAL",
     "CLOSE_BUDGET_EXHAUSTED",
     "CLOSE_CLIENT_TOO_SLOW",
     "CLOSE_CONTEXT_LOST",
@@ -46,6 +47,8 @@ CLOSE_MESSAGE_TOO_BIG: Final = 1009
 CLOSE_INTERNAL: Final = 1011
 CLOSE_SERVICE_RESTART: Final = 1012
 CLOSE_TRY_AGAIN: Final = 1013
+# Never sent: what a connection that ended without a close frame is recorded as.
+CLOSE_ABNORMAL: Final = 1006
 
 # livesvc's own codes (private range): each names an outcome a client must be
 # able to tell apart from a transient failure.
@@ -64,6 +67,7 @@ _MEANING: Final[dict[int, str]] = {
     CLOSE_INTERNAL: "internal error, or the upstream failed for good",
     CLOSE_SERVICE_RESTART: "the serving node stopped: resume with the session handle",
     CLOSE_TRY_AGAIN: "at capacity or restarting: try again later",
+    CLOSE_ABNORMAL: "the connection ended without a close frame (never sent)",
     CLOSE_CONTEXT_LOST: "the upstream lost the conversation",
     CLOSE_BUDGET_EXHAUSTED: "the key's budget is spent",
     CLOSE_CLIENT_TOO_SLOW: "the client did not read fast enough: resume with the session handle",

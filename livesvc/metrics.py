@@ -31,7 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["SESSION_STATUSES", "DaemonMetrics"]
+__all__ = ["SESSION_STATUSES", "DaemonMetrics", "register_process_metrics"]
 
 # Prometheus conventions: no ``*_created`` series beside every counter (they
 # double the series and dashboards never use them).
@@ -42,6 +42,31 @@ SESSION_STATUSES = ("active", "detached", "closing")
 # Handover gaps and tool calls: from a few milliseconds to a minute.
 _GAP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+def register_process_metrics(registry: CollectorRegistry) -> Gauge:
+    """Add what describes a process to ``registry``; returns its ``livesvc_build_info``.
+
+    ``process_*`` (CPU, memory, file descriptors, start time), ``python_info`` and
+    ``livesvc_build_info``. Every process exports them, a single daemon or the master
+    and each worker, so a dashboard finds them whatever the worker count.
+
+    Example::
+
+        register_process_metrics(CollectorRegistry())
+    """
+    from livesvc import __version__  # the package imports this module first
+
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    build_info = Gauge(
+        "livesvc_build_info",
+        "Always 1; the labels say which livesvc and Python this is.",
+        ["version", "python"],
+        registry=registry,
+    )
+    build_info.labels(version=__version__, python=platform.python_version()).set(1)
+    return build_info
 
 
 class _SessionsByStatus(Collector):
@@ -87,18 +112,7 @@ class DaemonMetrics:
         r = self.registry
         self._sessions = _SessionsByStatus()
         r.register(self._sessions)
-        # process_* (CPU, memory, file descriptors, start time) and python_info.
-        ProcessCollector(registry=r)
-        PlatformCollector(registry=r)
-        self.build_info = Gauge(
-            "livesvc_build_info",
-            "Always 1; the labels say which livesvc and Python this is.",
-            ["version", "python"],
-            registry=r,
-        )
-        from livesvc import __version__  # the package imports this module first
-
-        self.build_info.labels(version=__version__, python=platform.python_version()).set(1)
+        self.build_info = register_process_metrics(r)
         self.client_connections = Counter(
             "livesvc_client_connections",
             "Client WebSocket handshakes, by result.",

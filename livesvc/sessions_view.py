@@ -16,13 +16,17 @@ from typing import Any, TextIO
 
 import httpx
 
+from livesvc.config import ConfigError, SecretUnavailable, load_config, read_secret
+
 __all__ = ["fetch_sessions", "register", "render_table"]
 
 _EXAMPLE = """examples:
   livesvc sessions --admin http://127.0.0.1:8081 --token "$LIVESVC_ADMIN_TOKEN"
+  livesvc sessions --config /etc/livesvc/livesvc.toml   # address and token_env/token_file from [admin]
   livesvc sessions --status active --watch 2     # redraw every 2 s (Ctrl-C stops)
   livesvc sessions --json | jq '.[].session_id'
 """
+_DEFAULT_ADMIN = "http://127.0.0.1:8081"
 _COLUMNS = ("SESSION", "STATUS", "KEY", "MODEL", "AGE", "TURNS", "RECONNECTS", "LAST ERROR")
 
 
@@ -44,13 +48,21 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--admin",
-        default=os.environ.get("LIVESVC_ADMIN_URL", "http://127.0.0.1:8081"),
-        help="admin API base URL (default: $LIVESVC_ADMIN_URL or %(default)s)",
+        default=os.environ.get("LIVESVC_ADMIN_URL"),
+        help=f"admin API base URL (default: $LIVESVC_ADMIN_URL, else the --config's [admin]"
+        f" host and port, else {_DEFAULT_ADMIN})",
     )
     parser.add_argument(
         "--token",
+        "--admin-token",
         default=os.environ.get("LIVESVC_ADMIN_TOKEN"),
-        help="admin bearer token (default: $LIVESVC_ADMIN_TOKEN)",
+        help="admin bearer token (default: $LIVESVC_ADMIN_TOKEN, else the --config's"
+        " [admin] token_env or token_file)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the daemon's TOML config: where its admin API listens and how it reads its token",
     )
     parser.add_argument(
         "--status", choices=("active", "detached", "closing", "closed"), help="only these"
@@ -93,6 +105,33 @@ def fetch_sessions(admin: str, token: str, status: str | None = None) -> list[di
     if not isinstance(sessions, list):
         raise SessionsError("the admin API's answer has no session list")
     return sessions
+
+
+def _target(args: argparse.Namespace) -> tuple[str, str]:
+    """The admin URL and token: flags and environment first, then the config file.
+
+    A config with only ``token_hash`` cannot give the token back (it is a digest).
+    """
+    admin, token, path = args.admin, args.token, getattr(args, "config", None)
+    if path is not None and (admin is None or not token):
+        try:
+            section = load_config(path).admin
+        except ConfigError as err:
+            raise SessionsError(str(err)) from None
+        if admin is None:
+            host = f"[{section.host}]" if ":" in section.host else section.host
+            admin = f"http://{host}:{section.port}"
+        if not token:
+            try:
+                token = read_secret(env=section.token_env, file=section.token_file)
+            except SecretUnavailable as err:
+                raise SessionsError(f"the admin token named in {path}: {err}") from None
+    if not token:
+        raise SessionsError(
+            "give --token (or set LIVESVC_ADMIN_TOKEN, or --config a file whose [admin]"
+            " has token_env or token_file; a token_hash cannot be read back)"
+        )
+    return admin or _DEFAULT_ADMIN, token
 
 
 def _age(seconds: float) -> str:
@@ -145,12 +184,14 @@ def _run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     out = out or sys.stdout
-    if not args.token:
-        print("sessions: give --token (or set LIVESVC_ADMIN_TOKEN)", file=sys.stderr)
+    try:
+        admin, token = _target(args)
+    except SessionsError as err:
+        print(f"sessions: {err}", file=sys.stderr)
         return 2
     while True:
         try:
-            sessions = fetch_sessions(args.admin, args.token, args.status)
+            sessions = fetch_sessions(admin, token, args.status)
         except SessionsError as err:
             print(f"sessions: {err}", file=sys.stderr)
             return 1

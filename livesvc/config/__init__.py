@@ -35,6 +35,7 @@ from livesvc.config._schema import CompressionConfig as CompressionConfig
 from livesvc.config._schema import Config as Config
 from livesvc.config._schema import EmulatorUpstreamConfig as EmulatorUpstreamConfig
 from livesvc.config._schema import GatewayConfig as GatewayConfig
+from livesvc.config._schema import KeyTokensConfig as KeyTokensConfig
 from livesvc.config._schema import LimitsConfig as LimitsConfig
 from livesvc.config._schema import LoggingConfig as LoggingConfig
 from livesvc.config._schema import Profile as Profile
@@ -61,6 +62,7 @@ __all__ = [
     "AdminConfig",
     "BackoffConfig",
     "ClientKey",
+    "KeyTokensConfig",
     "CompressionConfig",
     "Config",
     "ConfigError",

@@ -23,6 +23,7 @@ __all__ = [
     "Config",
     "EmulatorUpstreamConfig",
     "GatewayConfig",
+    "KeyTokensConfig",
     "LimitsConfig",
     "LoggingConfig",
     "Profile",
@@ -79,6 +80,23 @@ class TlsConfig(_Section, kw_only=True, frozen=True):
     self_signed_dir: str | None = None  # default: <state_dir>/tls
 
 
+class KeyTokensConfig(_Section, kw_only=True, frozen=True):
+    """``[gateway.keys.tokens]``: the ephemeral tokens one key may mint itself.
+
+    Every key may mint (``POST /v1alpha/auth_tokens``) within ``[gateway.limits]``
+    ``max_token_uses`` and ``token_mints_per_minute``; this table narrows that for
+    one key. ``expireTime`` and ``newSessionExpireTime`` beyond its bounds are
+    clamped to them; ``uses`` outside 1..``max_uses`` is a 400.
+    """
+
+    enabled: bool = True  # false: the key may not mint (403)
+    max_uses: PositiveInt | None = None  # default: gateway.limits.max_token_uses
+    per_minute: PositiveInt | None = None  # default: gateway.limits.token_mints_per_minute
+    burst: PositiveInt | None = None  # mints at once; default: per_minute
+    max_expire_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 20 * 3600.0
+    max_new_session_seconds: Annotated[float, msgspec.Meta(gt=0, le=20 * 3600)] = 20 * 3600.0
+
+
 class ClientKey(_Section, kw_only=True, frozen=True):
     """``[[gateway.keys]]``: one client key, stored as a hash (``livesvc hash-key``)."""
 
@@ -86,6 +104,7 @@ class ClientKey(_Section, kw_only=True, frozen=True):
     hash: KeyHash
     profile: Name | None = None  # default: gateway.default_profile
     max_sessions: PositiveInt | None = None  # default: gateway.limits.sessions_per_key
+    tokens: KeyTokensConfig = KeyTokensConfig()  # ephemeral tokens it may mint
     # What the key may spend per UTC day (docs/usage.md); none: no limit.
     budget: Budget | None = None
 

@@ -67,11 +67,17 @@ async def store_upkeep(
     *,
     config: Callable[[], Config],
     wall_clock: Callable[[], float],
+    mark_orphans: bool = True,
 ) -> None:
-    """Once per daemon (its only process, or the master): orphans marked, then the purge."""
-    orphans = await store.mark_orphans_detached(now=wall_clock())
-    if orphans:
-        log.info("store.sessions_restorable", sessions=orphans)
+    """Once per daemon (its only process, or the master): orphans marked, then the purge.
+
+    ``mark_orphans=False`` in a fleet: a session is detached only by its own node
+    (another node's may be serving).
+    """
+    if mark_orphans:
+        orphans = await store.mark_orphans_detached(now=wall_clock())
+        if orphans:
+            log.info("store.sessions_restorable", sessions=orphans)
     nursery.start_soon(
         functools.partial(
             purge_periodically,

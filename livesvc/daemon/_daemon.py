@@ -55,10 +55,9 @@ from livesvc.cluster import (
     serve_cluster,
 )
 from livesvc.config import Config, hash_key, load_checked, read_secret
-from livesvc.daemon._embedded import embedded_emulator_config
+from livesvc.daemon._children import emulator_child, store_upkeep
 from livesvc.daemon._exposition import label_sample
 from livesvc.daemon._logging import apply_logging
-from livesvc.daemon._purge import purge_periodically
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
 from livesvc.daemon._systemd import Notifier
 from livesvc.daemon._upstream import library_upstream
@@ -424,40 +423,14 @@ class Daemon:
             )
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
-            # The master does both once for all its workers; in a fleet, a session is
-            # detached only by its own node (another node's may be serving).
-            if self.worker is None and self.config.cluster.node is None:
-                orphans = await self.store.mark_orphans_detached(now=self._wall())
-                if orphans:
-                    log.info("store.sessions_restorable", sessions=orphans)
-            if self.worker is None:
-                nursery.start_soon(self._purge_periodically)
-            task_status.started()
-            await ctx.wait_stop_requested()
-            nursery.cancel_scope.cancel()
-
-    async def _purge_periodically(self) -> None:
-        await purge_periodically(
-            self.store,
-            keep_closed_seconds=lambda: self.config.store.keep_closed_sessions_seconds,
-            wall_clock=self._wall,
-        )
-
-    async def _emulator_child(
-        self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]
-    ) -> None:
-        from livesvc.emulator import run_emulator
-
-        # A restarted emulator keeps its port, so upstream reconnects find it again.
-        port = (
-            self.emulator.port if self.emulator is not None else self.config.upstream.emulator.port
-        )
-        emulator_config = embedded_emulator_config(
-            self.config, api_key=self.emulator_key, port=port
-        )
-        async with trio.open_nursery() as nursery:
-            self.emulator = await nursery.start(run_emulator, emulator_config)
-            log.info("daemon.emulator_embedded", url=self.emulator.url)
+            if self.worker is None:  # the master does it once for all its workers
+                await store_upkeep(
+                    nursery,
+                    self.store,
+                    config=lambda: self.config,
+                    wall_clock=self._wall,
+                    mark_orphans=self.config.cluster.node is None,
+                )
             task_status.started()
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
@@ -675,7 +648,11 @@ class Daemon:
         config = self.config
         children = [ChildSpec(id="store", start=self._store_child, shutdown=5.0)]
         if config.upstream.backend == "emulator" and self.worker is None:
-            children.append(ChildSpec(id="emulator", start=self._emulator_child, shutdown=5.0))
+            children.append(
+                ChildSpec(
+                    id="emulator", start=functools.partial(emulator_child, self), shutdown=5.0
+                )
+            )
         if config.cluster.node is not None and self.worker is None:
             # Temporary: a node that lost its lease never takes one again (it exits).
             children.append(

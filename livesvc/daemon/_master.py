@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import msgspec
 import trio
-from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from livesvc._private import private_dir
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
@@ -60,7 +60,7 @@ from livesvc.gateway import AuthTokenRequest, AuthTokenResponse, TokenMinter
 from livesvc.gateway._gateway import Handover
 from livesvc.gateway._tls import server_ssl_context
 from livesvc.logs import get_logger
-from livesvc.metrics import DaemonMetrics
+from livesvc.metrics import DaemonMetrics, register_process_metrics
 from livesvc.store import RecordStatus, Store, StoreServer, open_store_channel
 from livesvc.store._sql import connect as connect_store
 from livesvc.usage import usage_report
@@ -168,7 +168,8 @@ class Master:
         self._started = False
         self._draining = False
         self._registry = CollectorRegistry()
-        ProcessCollector(registry=self._registry)  # the master's own process_* series
+        # opsview: the master's own process_*, python_info and build_info, as every worker's.
+        register_process_metrics(self._registry)
         self._running = Gauge(
             "livesvc_workers_running", "Worker processes ready.", registry=self._registry
         )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 
 from livesvc.auth import ApiKey, Auth, Backend, VertexAI
-from livesvc.close_codes import CLOSE_CONTEXT_LOST, CLOSE_INTERNAL
+from livesvc.close_codes import CLOSE_CONTEXT_LOST, CLOSE_INTERNAL, CLOSE_INVALID_PAYLOAD
 from livesvc.config import Config, SecretUnavailable, read_secret
 from livesvc.gateway._upstream import (
     ContextLost as UpstreamContextLost,
@@ -287,7 +287,7 @@ def library_upstream(daemon: UpstreamHost) -> UpstreamFactory:
                 **options,
             )
         except SessionConfigError as err:
-            raise UpstreamUnavailable(str(err), code=1007) from None
+            raise UpstreamUnavailable(str(err), code=CLOSE_INVALID_PAYLOAD) from None
         bound = daemon.config.upstream.connect_timeout_seconds
         async with trio.open_nursery() as nursery:
             with trio.move_on_after(bound) as connecting:
@@ -359,8 +359,8 @@ async def _run_session(
             await started._stop.wait()
     except SessionConfigError as err:
         if started is None:
-            raise UpstreamUnavailable(str(err), code=1007) from None
-        failure = Failed(code=1007, reason=str(err))
+            raise UpstreamUnavailable(str(err), code=CLOSE_INVALID_PAYLOAD) from None
+        failure = Failed(code=CLOSE_INVALID_PAYLOAD, reason=str(err))
     except SessionFailed as err:
         code, reason = _for_client(err, on_auth_failed)
         if started is None:

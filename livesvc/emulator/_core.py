@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from pathlib import Path
 
 import trio
@@ -46,8 +47,17 @@ class EmulatorCore:
         """With a ``state_dir``: open the session file and restore what it holds."""
         if self.config.state_dir is None:
             return
-        self.session_file = await SessionFile.open(Path(self.config.state_dir))
-        rows = await self.session_file.load(now=self.config.wall_clock())
+        try:
+            self.session_file = await SessionFile.open(Path(self.config.state_dir))
+            rows = await self.session_file.load(now=self.config.wall_clock())
+        except (OSError, sqlite3.Error) as exc:
+            # Not even a fresh file can be made (a folder that cannot be created,
+            # say): serve from memory, as without a state_dir, rather than not at all.
+            log.error("emulator.state_unavailable", state_dir=self.config.state_dir, error=str(exc))
+            if self.session_file is not None:
+                await self.session_file.close()
+            self.session_file = None
+            return
         restored = self.registry.restore(
             rows, self.catalogue.named, wall_now=self.config.wall_clock()
         )
@@ -62,7 +72,11 @@ class EmulatorCore:
         """Make ``handle`` durable before a client sees it (no-op without a state_dir)."""
         if self.session_file is not None:
             now = self.config.wall_clock()
-            await self.session_file.save(self.registry.row(handle, wall_now=now), now=now)
+            try:
+                await self.session_file.save(self.registry.row(handle, wall_now=now), now=now)
+            except sqlite3.Error as exc:
+                # A full disk, say: the session goes on; only a restart would forget it.
+                log.error("emulator.state_write_failed", error=str(exc))
 
     def install_startup_refusals(self) -> None:
         """Turn ``refuse`` start-up rules into refusals counted from now."""

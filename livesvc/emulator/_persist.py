@@ -6,8 +6,8 @@ the next turn is ``echo #N+1``, not ``echo #1``. What is kept per handle: the
 session id, model, backend, the context (user turns) it captures, and its
 expiry as wall-clock time. A restart loses only what no handle covered yet (the
 turn in flight). Handles are stored as SHA-256 digests, the file is 0600 in a
-0700 directory, and an unreadable file is moved aside with an error log, never
-a crash.
+0700 directory, and an unreadable file (or one with a damaged page) is moved
+aside with an error log, never a crash.
 
 All SQLite calls run in a worker thread (``trio.to_thread``), one at a time.
 
@@ -32,11 +32,15 @@ import trio
 from livesvc._private import private_file
 from livesvc.logs import get_logger
 
-__all__ = ["FILE_NAME", "HandleRow", "SessionFile", "digest"]
+__all__ = ["FILE_NAME", "HANDLES_PER_SESSION", "HandleRow", "SessionFile", "digest"]
 
 log = get_logger(__name__)
 
 FILE_NAME = "emulator-sessions.db"
+
+# Handles kept per session, in memory and on disk; older ones are forgotten
+# (still plenty to resume from).
+HANDLES_PER_SESSION = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS handles (
@@ -106,7 +110,11 @@ def _open_checked(path: Path) -> sqlite3.Connection:
         # OS's cache at once), not a power cut; a handle goes out without a disk wait.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
-        conn.execute("SELECT count(*) FROM handles").fetchone()
+        # Every page, not just the header: a damaged page found later, by load(),
+        # would stop the emulator instead of starting it afresh.
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {check}")
     except sqlite3.DatabaseError:
         conn.close()
         raise
@@ -139,9 +147,23 @@ def _load(conn: sqlite3.Connection, now: float) -> list[HandleRow]:
 
 
 def _save(conn: sqlite3.Connection, row: HandleRow, now: float) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO handles VALUES (?, ?, ?, ?, ?, ?)",
-        (row.digest, row.session_id, row.model, row.backend, row.turns, row.expires_at),
-    )
-    # Expired handles go as new ones come: the file stays the size of what is resumable.
-    conn.execute("DELETE FROM handles WHERE expires_at <= ?", (now,))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR REPLACE INTO handles VALUES (?, ?, ?, ?, ?, ?)",
+            (row.digest, row.session_id, row.model, row.backend, row.turns, row.expires_at),
+        )
+        # Expired handles go as new ones come: the file stays the size of what is resumable.
+        conn.execute("DELETE FROM handles WHERE expires_at <= ?", (now,))
+        # And a session keeps its newest handles only, as in memory: a handle the
+        # registry forgot does not come back after a restart.
+        conn.execute(
+            "DELETE FROM handles WHERE session_id = ? AND digest NOT IN"
+            " (SELECT digest FROM handles WHERE session_id = ?"
+            " ORDER BY expires_at DESC LIMIT ?)",
+            (row.session_id, row.session_id, HANDLES_PER_SESSION),
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -16,12 +16,9 @@ import trio
 
 from livesvc.emulator._catalogue import ModelSpec
 from livesvc.emulator._faults import ConnectionControl
-from livesvc.emulator._persist import HandleRow, digest
+from livesvc.emulator._persist import HANDLES_PER_SESSION, HandleRow, digest
 
 __all__ = ["EmulatedSession", "HandleRecord", "SessionInfo", "SessionRegistry", "SessionState"]
-
-# Handles kept per session; older ones are forgotten (still plenty to resume from).
-_HANDLES_PER_SESSION = 64
 
 
 class SessionState:
@@ -135,7 +132,7 @@ class SessionRegistry:
         )
         session.handles.append(digest(handle))
         session.last_handle_expiry = expires
-        while len(session.handles) > _HANDLES_PER_SESSION:
+        while len(session.handles) > HANDLES_PER_SESSION:
             self._handles.pop(session.handles.popleft(), None)
         return handle
 
@@ -192,6 +189,8 @@ class SessionRegistry:
                 session_id=row.session_id, model=row.model, turns=row.turns, expires_at=expires
             )
             session.handles.append(row.digest)
+            while len(session.handles) > HANDLES_PER_SESSION:  # a file of an older version
+                self._handles.pop(session.handles.popleft(), None)
             session.turns = max(session.turns, row.turns)
             session.last_handle_expiry = max(session.last_handle_expiry, expires)
         return len(self._sessions)

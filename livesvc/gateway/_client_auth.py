@@ -3,7 +3,9 @@
 A key is checked against every configured hash with :func:`hmac.compare_digest`
 (all of them, so the time taken does not say which one matched). A token is
 looked up by digest in the store; opening a *new* session spends one of its
-uses atomically, resuming does not (as with Google's ephemeral tokens).
+uses atomically, resuming does not (as with Google's ephemeral tokens). A token
+a client key minted lives only as long as that key is configured with the same
+profile: removing the key (or moving it to another profile) revokes its tokens.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from livesvc.config import GatewayConfig, hash_key
+from livesvc.config import ClientKey, GatewayConfig, hash_key
 from livesvc.gateway._credentials import is_token
 from livesvc.store import Store, TokenRecord
 
@@ -65,16 +67,22 @@ class ClientAuth:
 
     def __init__(self, gateway: GatewayConfig, store: Store) -> None:
         self._keys = tuple(gateway.keys)
+        self._by_name = {key.name: key for key in self._keys}
         self._default_profile = gateway.default_profile
         self._sessions_per_key = gateway.limits.sessions_per_key
         self._store = store
 
-    def _match_key(self, credential: str) -> Principal | None:
+    def find_key(self, credential: str) -> ClientKey | None:
+        """The configured key ``credential`` is (every hash compared, in constant time)."""
         presented = hash_key(credential).encode()
         found = None
         for key in self._keys:
             if hmac.compare_digest(presented, key.hash.encode()) and found is None:
                 found = key
+        return found
+
+    def _match_key(self, credential: str) -> Principal | None:
+        found = self.find_key(credential)
         if found is None:
             return None
         return Principal(
@@ -102,7 +110,16 @@ class ClientAuth:
             raise AuthRejected(BAD_TOKEN)
         if record.expire_time <= now:
             raise AuthRejected(TOKEN_EXPIRED)
+        if not self._minter_still_allows(record):
+            raise AuthRejected(BAD_TOKEN)
         return self._token_principal(record)
+
+    def _minter_still_allows(self, record: TokenRecord) -> bool:
+        kind, _, name = record.principal.partition(":")
+        if kind != "key":
+            return True  # minted by the operator (admin API)
+        key = self._by_name.get(name)
+        return key is not None and (key.profile or self._default_profile) == record.profile
 
     async def admit_new_session(
         self, principal: Principal, credential: str, *, now: float

@@ -34,10 +34,12 @@ import trio_websocket
 
 from livesvc._server import HttpRequest, HttpResponse, Limits, WebSocketUpgrade, serve
 from livesvc.close_codes import (
+    CLOSE_ABNORMAL,
     CLOSE_BUDGET_EXHAUSTED,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_INVALID_PAYLOAD,
+    CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
 )
@@ -734,8 +736,10 @@ class Gateway:
                 try:
                     data = await ws.get_message()
                 except trio_websocket.ConnectionClosed as closed:
-                    client_code[0] = closed.reason.code if closed.reason is not None else 1006
-                    link.request_close(client_code[0] or 1000, "")
+                    client_code[0] = (
+                        closed.reason.code if closed.reason is not None else CLOSE_ABNORMAL
+                    )
+                    link.request_close(client_code[0] or CLOSE_NORMAL, "")
                     return
                 if not limiter.allow():
                     self._metrics.errors.labels(kind="client_rate_limited").inc()

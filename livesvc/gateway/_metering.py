@@ -59,6 +59,7 @@ class SessionMetering:
         self.budget_exceeded: str | None = None  # the budget found spent, for the admin view
         self._deadline: float | None = None
         self._started_at = trio.current_time()
+        self._counted_to = self._started_at  # session time is recorded up to here
 
     def client_message(self, message: ClientMessage) -> None:
         self.meter.client_message(message)
@@ -68,15 +69,20 @@ class SessionMetering:
 
     def turn_ended(self) -> str | None:
         """Record the turn's usage; the close reason (4002) when the budget's grace is over."""
+        now = trio.current_time()
+        self._session_time(now)  # so a kill -9 loses at most the time since the last turn
         self._record()
         budget = self._budget()
         spent = self._recorder.spent_cached(self.key)
-        if budget is None or spent is None:
-            return None
-        name = exhausted(budget, tokens=spent.tokens, audio_seconds=spent.audio_seconds)
+        name = (
+            None
+            if budget is None or spent is None
+            else exhausted(budget, tokens=spent.tokens, audio_seconds=spent.audio_seconds)
+        )
         if name is None:
+            # Not (or no longer: a SIGHUP raised it) spent: a later spend warns anew.
+            self._deadline, self.budget_exceeded = None, None
             return None
-        now = trio.current_time()
         if self._deadline is None:
             self._deadline = now + self._grace()
             self.budget_exceeded = name
@@ -91,9 +97,14 @@ class SessionMetering:
 
     def finish(self) -> dict[str, float]:
         """The session ends: its time and last amounts are recorded; returns its totals."""
-        self.meter.session_seconds(trio.current_time() - self._started_at)
+        self._session_time(trio.current_time())
         self._record()
         return {k: round(v, 3) for k, v in sorted(self.meter.totals.items())}
+
+    def _session_time(self, now: float) -> None:
+        if now > self._counted_to:
+            self.meter.session_seconds(now - self._counted_to)
+            self._counted_to = now
 
     def _record(self) -> None:
         self._recorder.record(

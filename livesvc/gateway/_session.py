@@ -52,6 +52,7 @@ from livesvc.gateway._commands import (
     UpstreamArrived,
     UpstreamGone,
 )
+from livesvc.gateway._handle_offer import HandleOffer
 from livesvc.gateway._link import ClientLink
 from livesvc.gateway._metering import SessionMetering
 from livesvc.gateway._upstream import (
@@ -164,7 +165,15 @@ class GatewaySession:
         self._writer = writer or SessionWriter(
             store, on_error=lambda: metrics.errors.labels(kind="store").inc()
         )
-        self._owed: tuple[ClientLink, bytes] | None = None  # a committed handle frame not yet sent
+        # The handle-offer protocol: a client holds a daemon handle only once durable.
+        self._offers = HandleOffer(
+            link=lambda: self.link,
+            persist=self._persist,
+            post=self._mail,
+            deliver=self._send_update,
+            handle_ttl=settings.handle_ttl,
+            wall_clock=wall_clock,
+        )
         self._settings = settings
         self._daemon_tools = daemon_tools
         self._wall = wall_clock
@@ -392,7 +401,7 @@ class GatewaySession:
                 case ClientSent(message=message):
                     self._note_client_message(message)
                 case HandleCommitted(link=link, ticket=ticket):
-                    self._committed(link, ticket)
+                    self._offers.committed(link, ticket)
                 case UpstreamGone():
                     # The upstream ended without a Failed event: it was closed under us.
                     if self._end_reason != "upstream_failed":
@@ -453,7 +462,7 @@ class GatewaySession:
         ):
             # Resumable already (the upstream's handle came before the new client
             # did): it need not wait for the next turn's update to hold a handle.
-            self._offer_handle(updated_at=self._wall())
+            self._offers.offer(updated_at=self._wall())
 
     async def _detach(self, code: int | None, scope: trio.CancelScope, *, resumable: bool) -> None:
         link = self.link
@@ -620,13 +629,11 @@ class GatewaySession:
             self.metering.server_message(message)
         forwarded = self._rewrite(message)
         if forwarded is None:
-            self._pay_owed()
             return
         frame = encode_server(forwarded)
         self._out_messages.inc()
         self._out_bytes.inc(len(frame))
         self._deliver(frame, droppable=_is_model_audio(forwarded))
-        self._pay_owed()
         # Only now: a drain waiting for the turn to end must not cut this frame off.
         self._check_idle()
         content = message.server_content
@@ -705,69 +712,16 @@ class GatewaySession:
                 self.record = msgspec.structs.replace(self.record, turns=self.record.turns + 1)
 
     def _handle_update(self, update: SessionResumptionUpdate) -> SessionResumptionUpdate | None:
-        """Persist a resumable upstream handle; the client's own update follows once it is durable.
-
-        The client's update (carrying the daemon handle) is taken out of the
-        frame and sent by :meth:`_on_committed` after the batch holding the new
-        upstream handle (and the daemon handle, the first time) is committed:
-        a handle a client holds resumes even after a ``kill -9``, and frames
-        not carrying a handle never wait for the store.
-        """
-        now = self._wall()
-        if update.resumable and update.new_handle:
-            self._offer_handle(
-                upstream_handle=update.new_handle,
-                handle_expires_at=now + self._settings.handle_ttl,
-                updated_at=now,
-            )
+        forwarded, stored = self._offers.upstream_update(update)
+        if stored:
             self._new_upstream_handle.set()
             self._new_upstream_handle = trio.Event()
-            return None
-        if self.link is None or not self.link.wants_resumption:
-            return None
-        return SessionResumptionUpdate(new_handle=None, resumable=False)
+        return forwarded
 
-    def _offer_handle(self, **changes: Any) -> None:
-        """Persist ``changes``; the attached client gets its daemon handle once they are durable."""
-        link = self.link
-        wants = link is not None and link.wants_resumption
-        issue = link is not None and wants and link.handle is None and not link.handle_requested
-        ticket = self._persist(issue_handle=issue, **changes)
-        if link is not None and wants:
-            link.handle_requested = link.handle_requested or issue
-            ticket.on_done(lambda t: self._on_committed(link, t))
-
-    def _on_committed(self, link: ClientLink, ticket: Ticket) -> None:
-        # Called in the store writer's task: the actor takes it from there.
-        self._mail(HandleCommitted(link=link, ticket=ticket))
-
-    def _committed(self, link: ClientLink, ticket: Ticket) -> None:
-        if link.handle is None and ticket.handle is not None:
-            link.handle = ticket.handle
-        if link.handle is None:
-            link.handle_requested = False  # the write failed: the next update asks again
-        if not ticket.ok or link.handle is None or link is not self.link:
-            return
-        frame = encode_server(
-            ServerMessage(
-                session_resumption_update=SessionResumptionUpdate(
-                    new_handle=link.handle, resumable=True
-                )
-            )
-        )
-        if self._owed is not None and self._owed[0] is link:
-            return  # one owed update per link is enough: they all carry the same handle
-        if link.closing.is_set():
-            return
-        self._owed = (link, frame)
-        self._pay_owed()
-
-    def _pay_owed(self) -> None:
-        owed, self._owed = self._owed, None
-        if owed is not None and owed[0] is self.link:
-            self._out_messages.inc()
-            self._out_bytes.inc(len(owed[1]))
-            self._deliver(owed[1])
+    def _send_update(self, frame: bytes) -> None:
+        self._out_messages.inc()
+        self._out_bytes.inc(len(frame))
+        self._deliver(frame)
 
     def _keep(self, frame: bytes, *, oldest: bool = False) -> None:
         if oldest:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -25,6 +26,7 @@ from livesvc.wire import GenerationConfig, Setup, WireDecodeError, decode_client
 __all__ = [
     "AuthTokenRequest",
     "AuthTokenResponse",
+    "MintBounds",
     "TokenRequestError",
     "TokenMinter",
     "format_time",
@@ -66,6 +68,15 @@ class AuthTokenResponse(msgspec.Struct, kw_only=True, rename="camel"):
     uses: int
     profile: str
     token_id: str
+
+
+class MintBounds(msgspec.Struct, frozen=True, kw_only=True):
+    """What a client key may ask of a token: ``uses`` 1..``max_uses`` (else 400);
+    expiry times beyond these many seconds from now are clamped to them."""
+
+    max_uses: int
+    max_expire_seconds: float = MAX_LIFETIME_SECONDS
+    max_new_session_seconds: float = MAX_LIFETIME_SECONDS
 
 
 def format_time(timestamp: float) -> str:
@@ -175,9 +186,20 @@ class TokenMinter:
         self._store = store
 
     async def mint(
-        self, request: AuthTokenRequest, *, now: float, minted_by: str = "admin"
+        self,
+        request: AuthTokenRequest,
+        *,
+        now: float,
+        minted_by: str = "admin",
+        bounds: MintBounds | None = None,
+        admit: Callable[[], None] | None = None,
     ) -> AuthTokenResponse:
         """Check ``request``, store the token, and return it (the only time its name is seen).
+
+        ``bounds`` (for a client key) limits ``uses`` and clamps both expiry
+        times; the response says what was granted. ``admit`` is called once the
+        request is valid, before anything is stored, and may raise to refuse it
+        (a minting rate: an invalid request then costs nothing).
 
         Raises:
             TokenRequestError: a field is out of range, unknown, or locks what the profile fixes.
@@ -202,6 +224,11 @@ class TokenMinter:
                 raise TokenRequestError(f"{field}: must be within 20 hours")
         if new_session > expire:
             raise TokenRequestError("newSessionExpireTime: must not be after expireTime")
+        if bounds is not None:
+            if not 1 <= uses <= bounds.max_uses:
+                raise TokenRequestError(f"uses: expected 1 to {bounds.max_uses}, got {uses}")
+            expire = min(expire, now + bounds.max_expire_seconds)
+            new_session = min(new_session, now + bounds.max_new_session_seconds, expire)
 
         setup = self._setup(request.bidi_generate_content_setup)
         locked = (
@@ -218,6 +245,8 @@ class TokenMinter:
                 f"bidiGenerateContentSetup: profile {profile_name!r} fixes {path!r}; a token cannot set it"
             )
 
+        if admit is not None:
+            admit()
         name = "auth_tokens/" + secrets.token_urlsafe(32)
         record = TokenRecord(
             token_id="tok_" + secrets.token_hex(6),

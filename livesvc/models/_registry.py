@@ -95,6 +95,10 @@ class ModelCapabilities:
     affective_dialog_removed: frozenset[Backend] = frozenset()
     vertex_response_modalities: frozenset[str] = frozenset()
     informative_tool_errors: bool = False
+    # What the models list shows (``displayName``, ``inputTokenLimit``, ``outputTokenLimit``).
+    display_name: str = ""
+    input_token_limit: int = 131072
+    output_token_limit: int = 8192
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -114,6 +118,8 @@ _LEVELS_38 = frozenset({"LOW", "MEDIUM", "HIGH"})
 REGISTRY: tuple[ModelCapabilities, ...] = (
     ModelCapabilities(
         name="gemini-3.8-live",
+        display_name="Gemini 3.8 Live",
+        output_token_limit=65536,
         backends=frozenset({Backend.GEMINI, Backend.VERTEX}),
         thinking=ThinkingKnob.NONE,
         thinking_config=False,
@@ -128,12 +134,14 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
     ),
     ModelCapabilities(
         name="gemini-3.1-flash-live-preview",
+        display_name="Gemini 3.1 Flash Live Preview",
         text_input=TextInput.REALTIME_INPUT,
         non_blocking_tools=False,
         thinking=ThinkingKnob.LEVEL,
     ),
     ModelCapabilities(
         name="gemini-2.5-flash-native-audio-preview-12-2025",
+        display_name="Gemini 2.5 Flash Native Audio Preview",
         aliases=(
             "gemini-2.5-flash-native-audio-latest",
             "gemini-2.5-flash-native-audio-preview-09-2025",
@@ -143,6 +151,7 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
     ),
     ModelCapabilities(
         name="gemini-live-2.5-flash-native-audio",
+        display_name="Gemini Live 2.5 Flash Native Audio",
         aliases=(
             "gemini-live-2.5-flash-preview-native-audio-09-2025",
             "gemini-live-2.5-flash-preview-native-audio",
@@ -153,16 +162,19 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
     ),
     ModelCapabilities(
         name="gemini-live-2.5-flash",
+        display_name="Gemini Live 2.5 Flash",
         backends=frozenset({Backend.VERTEX}),
         response_modalities=frozenset({"TEXT", "AUDIO"}),
     ),
     ModelCapabilities(
         name="gemini-live-2.5-flash-preview",
+        display_name="Gemini Live 2.5 Flash Preview",
         response_modalities=frozenset({"TEXT", "AUDIO"}),
         retired=True,
     ),
     ModelCapabilities(
         name="gemini-2.0-flash-live-001",
+        display_name="Gemini 2.0 Flash Live",
         aliases=("gemini-2.0-flash-live-preview-04-09",),
         backends=frozenset({Backend.GEMINI, Backend.VERTEX}),
         response_modalities=frozenset({"TEXT", "AUDIO"}),
@@ -172,6 +184,8 @@ REGISTRY: tuple[ModelCapabilities, ...] = (
     # Background reasoning for agents: chosen by name, never as the "audio" default.
     ModelCapabilities(
         name="gemini-3.8-live-extended-thinking",
+        display_name="Gemini 3.8 Live Extended Thinking",
+        output_token_limit=65536,
         thinking=ThinkingKnob.LEVEL,
         thinking_levels=_LEVELS_38,
         default_thinking_level="LOW",

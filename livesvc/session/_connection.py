@@ -30,6 +30,7 @@ import trio_websocket
 import wsproto.utilities
 
 from livesvc.auth import AuthError, Backend, LiveEndpoint, build_endpoint
+from livesvc.close_codes import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from livesvc.logs import get_logger
 from livesvc.session._close_codes import CloseClass, classify_close, classify_http_status
 from livesvc.session._core import SessionCore
@@ -107,7 +108,7 @@ async def _abort(ws: Any) -> None:
     # black-holed socket therefore cannot hang us.
     with trio.CancelScope(shield=True) as scope:
         scope.cancel()
-        await ws.aclose(1001, "going away")
+        await ws.aclose(CLOSE_GOING_AWAY, "going away")
 
 
 # At most this many queued envelopes are taken per wake-up of the writer.
@@ -507,7 +508,7 @@ class ConnectionActor:
                 return
             elif isinstance(command, CloseLink):
                 state.end = LinkEnd(
-                    code=1000,
+                    code=CLOSE_NORMAL,
                     reason=command.reason,
                     handover=command.handover,
                     resumed_with=state.resumed_with,
@@ -516,7 +517,7 @@ class ConnectionActor:
                     min(close_timeout, HANDOVER_CLOSE_WAIT) if command.handover else close_timeout
                 )
                 with trio.move_on_after(wait, shield=True):
-                    await state.ws.aclose(1000, command.reason)
+                    await state.ws.aclose(CLOSE_NORMAL, command.reason)
                 state.done.set()  # _run_link's finally aborts the socket if still open
                 return
 

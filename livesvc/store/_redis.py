@@ -162,6 +162,18 @@ return 1
 """
 )
 
+# KEYS: (usage hash, day index) per row. ARGV: (metric, amount, index member) per row.
+# One script per flush: the batch is written whole or not at all, so the recorder's
+# retry after a dropped connection never adds part of it twice.
+_ADD_USAGE = """
+for i = 1, #KEYS, 2 do
+  local j = (i - 1) / 2 * 3
+  redis.call('HINCRBYFLOAT', KEYS[i], ARGV[j + 1], ARGV[j + 2])
+  redis.call('SADD', KEYS[i + 1], ARGV[j + 3])
+end
+return #KEYS / 2
+"""
+
 # KEYS: handle, session, handle set. ARGV: session id, digest.
 _ADD_HANDLE = (
     _LUA_FENCE
@@ -316,6 +328,7 @@ class RedisStore(Store):
                 ("detach_all", _DETACH_ALL),
                 ("use_token", _USE_TOKEN),
                 ("add_token", _ADD_TOKEN),
+                ("add_usage", _ADD_USAGE),
             )
         }
         self._connected.set()
@@ -599,11 +612,14 @@ class RedisStore(Store):
         """Add usage amounts: one hash per (day, key, profile, model), indexed per day."""
 
         async def add(client: Any) -> None:
+            keys: list[str] = []
+            args: list[str] = []
             for row in rows:
                 fields = "\x1f".join((row.day, row.key, row.profile, row.model))
-                hash_key = self._key("u:", fields)
-                await client.hincrbyfloat(hash_key, row.metric, row.amount)
-                await client.sadd(self._key("ud:", row.day), [fields])
+                keys += [self._key("u:", fields), self._key("ud:", row.day)]
+                args += [row.metric, repr(float(row.amount)), fields]
+            if keys:
+                await self._script(client, "add_usage", keys, args)
 
         await self._redis_call("add_usage", add)
 

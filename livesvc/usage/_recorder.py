@@ -8,7 +8,9 @@ had not reported). Every worker and fleet node writes its own deltas: the store
 adds them up.
 
 It also answers "what has this key spent today?" for budgets: the store's
-total for the day (read once per key and day) plus what was recorded here since.
+total for the day plus what was recorded here since. The store's total is read
+when a key is first asked about, and again after every flush, so what other
+workers and fleet nodes spent counts within ``flush_seconds`` (theirs and ours).
 
 Example::
 
@@ -26,7 +28,7 @@ from collections.abc import Callable
 import trio
 
 from livesvc.logs import get_logger
-from livesvc.store import UsageRow
+from livesvc.store import StoreError, UsageRow
 from livesvc.usage._meter import AUDIO_IN, AUDIO_OUT, SESSION_SECONDS, UsageDelta
 
 __all__ = ["Spent", "UsageRecorder", "utc_day"]
@@ -131,9 +133,13 @@ class UsageRecorder:
                 await self.flush()
 
     async def flush(self) -> None:
-        """Write what is pending in one store call; on failure it stays pending."""
-        if not self._pending:
+        """Write what is pending in one store call (on failure it stays pending), then
+        re-read today's totals of the keys budgets asked about."""
+        if self._pending and not await self._write():
             return
+        await self._refresh()
+
+    async def _write(self) -> bool:
         pending, self._pending = self._pending, {}
         rows = [
             UsageRow(day=d, key=k, profile=p, model=m, metric=metric, amount=amount)
@@ -145,9 +151,34 @@ class UsageRecorder:
             for row, amount in pending.items():
                 self._pending[row] = self._pending.get(row, 0.0) + amount
             log.warning("usage.flush_failed", rows=len(rows), error=type(err).__name__)
-            return
+            return False
         self.flushes += 1
         log.info("usage.flushed", rows=len(rows))
+        return True
+
+    async def _refresh(self) -> None:
+        """Today's spending of each known key, from the store (every worker's and node's
+        flushes) plus what is recorded here and not written yet; older days are dropped."""
+        day = utc_day(self._wall())
+        for stale in [k for k in self._spent if k[1] != day]:
+            del self._spent[stale]
+        keys = {key for key, _ in self._spent}
+        if not keys:
+            return
+        try:
+            rows = await self._store.usage_rows(key=None, since=day, until=day)  # type: ignore[attr-defined]
+        except StoreError as err:
+            log.warning("usage.refresh_failed", error=type(err).__name__)
+            return
+        fresh = {key: Spent() for key in keys}
+        for row in rows:
+            if row.key in fresh:
+                fresh[row.key].add(row.metric, row.amount)
+        for (p_day, p_key, _, _, metric), amount in self._pending.items():
+            if p_day == day and p_key in fresh:
+                fresh[p_key].add(metric, amount)  # recorded while the store was read
+        for key, spent in fresh.items():
+            self._spent[(key, day)] = spent
 
     def _count(self, key: str, profile: str, model: str, metric: str, amount: float) -> None:
         metrics = self._metrics

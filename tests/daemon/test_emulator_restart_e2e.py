@@ -150,3 +150,56 @@ async def test_the_standalone_emulator_keeps_sessions_with_state_dir(tmp_path: P
         finally:
             process.kill()
     assert "".join(texts) == "echo #1: aecho #2: becho #3: c"
+
+
+def damage_the_table(path: Path) -> None:
+    """Overwrite the handles table's root page: the header still reads, the rows do not."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        [root] = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'handles'"
+        ).fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    start = (root - 1) * page_size
+    data[start + 8 : start + page_size - 8] = b"\xee" * (page_size - 16)
+    path.write_bytes(bytes(data))
+
+
+async def test_a_damaged_emulator_file_is_moved_aside_and_the_daemon_serves(
+    tmp_path: Path, nursery: trio.Nursery
+):
+    from livesvc.emulator._persist import HandleRow, SessionFile, digest
+
+    state = tmp_path / "state"
+    store = await SessionFile.open(state)
+    for n in range(300):  # several pages of rows
+        await store.save(
+            HandleRow(
+                digest=digest(f"h{n}"),
+                session_id=f"emu-{n}",
+                model="gemini-live-2.5-flash-preview",
+                backend="gemini",
+                turns=n,
+                expires_at=9e12,
+            ),
+            now=0.0,
+        )
+    await store.close()
+    await trio.to_thread.run_sync(damage_the_table, state / FILE_NAME)
+    path = tmp_path / "live.toml"
+    path.write_text(config_text(state_dir=str(state)))
+
+    async def hello(chat: Conversation) -> str:
+        return await chat.say("hello")
+
+    with trio.fail_after(60):
+        daemon = await start_serve(path, nursery)
+        reply = await sdk_on(daemon, hello)
+        assert await stop_serve(daemon) == 0
+    assert reply == "echo #1: hello"
+    errors = [e for e in daemon.events if e.get("level") == "error"]
+    assert [e["event"] for e in errors] == ["emulator.state_unreadable"]
+    assert len(list(state.glob(f"{FILE_NAME}.unreadable-*"))) == 1

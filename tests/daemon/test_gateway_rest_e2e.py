@@ -111,7 +111,7 @@ async def test_minting_is_refused_clearly(daemon: Daemon):
         for _ in range(12):  # 10 per minute per key by default
             code, _ = await trio.to_thread.run_sync(attempt, KEY, {"uses": 1})
             codes.append(code)
-    assert unknown[0] == 403
+    assert unknown[0] == 400  # "API key not valid", as Google answers
     assert unlimited[0] == 400
     assert "uses: expected 1 to 100" in unlimited[1]
     # A refused request spends nothing; 10 per minute per key by default, then 429.

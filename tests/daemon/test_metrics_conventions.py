@@ -8,11 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from livesvc import __version__
+from livesvc.config import load_config
 from livesvc.daemon._daemon import Daemon
+from livesvc.daemon._master import Master
+from livesvc.metrics import DaemonMetrics
 
-from .e2e_support import ADMIN_TOKEN, Conversation, in_thread, run_sdk
+from .e2e_support import ADMIN_TOKEN, Conversation, config_text, in_thread, run_sdk
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -69,3 +73,61 @@ async def test_the_exposition_matches_the_docs_and_the_conventions(daemon: Daemo
         "process_open_fds",
     ):
         assert re.search(rf"^{process} \d", text, flags=re.M), process
+
+
+def test_every_metric_named_anywhere_in_the_docs_is_in_the_table_as_exposed():
+    """Prose outside the table names metrics by their exposed names, with documented labels."""
+    docs = documented()
+    mentions = re.findall(
+        r"`((?:livesvc_|process_|python_)[a-z0-9_]+|[a-z0-9_]+_total)(?:\{([^`}]*)\})?`",
+        DOCS.read_text(),
+    )
+    for name, labels in mentions:
+        assert name in docs, f"docs/daemon.md names `{name}`, which /metrics does not expose"
+        keys = {pair.split("=", 1)[0] for pair in labels.split(",") if pair}
+        assert keys <= docs[name][1], (name, keys)
+    assert len(mentions) > len(docs)  # the table's rows and the prose's mentions
+
+
+def test_every_declared_label_set_is_documented():
+    """Families with no sample in a short run (usage, budgets, errors) still match the table."""
+    docs = documented()
+    checked = 0
+    for collector in list(DaemonMetrics().registry._collector_to_names):
+        labelnames = getattr(collector, "_labelnames", None)
+        if labelnames is None:
+            continue  # collectors without declared labels are checked on the live scrape
+        for family in collector.describe():
+            name = family.name + ("_total" if family.type == "counter" else "")
+            assert docs[name][1] == set(labelnames), name
+            checked += 1
+    assert checked >= 20
+
+
+async def test_the_master_exposes_its_own_process_and_build_metrics(tmp_path: Path):
+    """With workers > 1 the master's own series (before any worker answers) follow the table."""
+    path = tmp_path / "live.toml"
+    text = config_text(state_dir=str(tmp_path / "state"))
+    path.write_text(text.replace("[service]\n", "[service]\nworkers = 2\n", 1))
+    master = Master(load_config(path), config_path=str(path), handle_signals=False)
+    body, _ = await master.metrics_exposition()
+    text = body.decode()
+    docs = documented()
+    families = {
+        f.name + ("_total" if f.type == "counter" else ""): f
+        for f in text_string_to_metric_families(text)
+    }
+    assert set(families) <= set(docs)
+    assert {
+        "livesvc_build_info",
+        "python_info",
+        "process_resident_memory_bytes",
+        "livesvc_workers_running",
+        "livesvc_worker_exits_total",
+    } <= set(families)
+    for name, family in families.items():
+        assert docs[name][0] == family.type, name
+        for sample in family.samples:
+            assert sample.labels["worker"] == "master", sample
+            assert set(sample.labels) - {"worker", "le"} == docs[name][1], sample
+    assert "_created" not in text

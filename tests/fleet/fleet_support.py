@@ -288,6 +288,17 @@ class Chat:
                 parts += [p.text for p in content.model_turn.parts or () if p.text]
         return "".join(parts)
 
+    async def wait_handle(self) -> str:
+        """The daemon's handle: it follows the store's commit, which may come after the turn."""
+        if self.handle is None:
+            async for message in self.session.receive():
+                update = message.session_resumption_update
+                if update is not None and update.resumable and update.new_handle:
+                    self.handle = update.new_handle
+                    break
+        assert self.handle is not None
+        return self.handle
+
 
 def run_chat(
     base_url: str,

@@ -94,7 +94,7 @@ async def fleet(
 async def two_turns(c: Chat) -> tuple[str, str, str | None]:
     one = await c.say("one")
     two = await c.say("two")
-    return one, two, c.handle
+    return one, two, await c.wait_handle()
 
 
 async def third_turn(c: Chat) -> str:
@@ -154,7 +154,8 @@ async def test_a_resume_without_the_header_is_handed_over_by_the_owner(fleet: Fl
     for turn in ("three", "four", "five"):
 
         async def say(c: Chat, turn: str = turn) -> tuple[str, str | None]:
-            return await c.say(turn), c.handle
+            text = await c.say(turn)
+            return text, await c.wait_handle()
 
         text, handle = await chat(fleet.proxy, say, handle=handle, route=False)
         texts.append(text)
@@ -201,7 +202,7 @@ async def test_sigstop_past_the_lease_then_sigcont_the_node_neither_serves_nor_w
 
     async def script(c: Chat) -> tuple[str, str, str | None, str]:
         one, two = await c.say("one"), await c.say("two")
-        owner = fleet.owner_of(c.handle or "")
+        owner = fleet.owner_of(await c.wait_handle())
         await asyncio.to_thread(trio.from_thread.run, stop_then_continue, owner, trio_token=token)
         try:
             await c.say("lost")
@@ -390,7 +391,7 @@ async def test_a_node_cut_off_from_redis_fences_itself_and_its_client_resumes_el
 
     async def script(c: Chat) -> tuple[str, str, str | None, str]:
         one, two = await c.say("one"), await c.say("two")
-        owner = fleet.owner_of(c.handle or "")
+        owner = fleet.owner_of(await c.wait_handle())
         await asyncio.to_thread(trio.from_thread.run, cut, owner, trio_token=token)
         try:
             await c.say("lost")

@@ -19,6 +19,7 @@ from livesvc.store import (
     StoreError,
     StoreServer,
     TokenRecord,
+    UsageRow,
     open_store_channel,
 )
 from livesvc.store._redis import RedisStore, RedisStoreServer
@@ -216,3 +217,31 @@ async def test_after_purge_expired_tokens_are_gone_and_live_ones_stay(store):
     assert [t.token_id for t in await store.list_tokens(now=NOW + 20)] == ["new"]
     assert await store.get_token("auth_tokens/old") is None
     assert await store.get_token("auth_tokens/new") is not None
+
+
+# -- usage (issue 16): amounts add up, whoever writes them ------------------------------
+
+
+def usage_row(day: str, metric: str, amount: float, key: str = "mobile") -> UsageRow:
+    return UsageRow(day=day, key=key, profile="default", model="m", metric=metric, amount=amount)
+
+
+async def test_usage_amounts_add_up_across_writes(store: Store):
+    await store.add_usage([usage_row("2026-12-02", "tokens.output.TEXT", 4)])
+    await store.add_usage(
+        [
+            usage_row("2026-12-02", "tokens.output.TEXT", 7),  # another worker's flush
+            usage_row("2026-12-03", "audio_seconds.input", 1.5),
+            usage_row("2026-12-03", "turns", 1, key="other"),
+        ]
+    )
+    rows = await store.usage_rows(key=None, since="2026-12-02", until="2026-12-03")
+    assert rows == [
+        usage_row("2026-12-02", "tokens.output.TEXT", 11),
+        usage_row("2026-12-03", "audio_seconds.input", 1.5),
+        usage_row("2026-12-03", "turns", 1, key="other"),
+    ]
+    assert await store.usage_rows(key="other", since="2026-12-01", until="2026-12-31") == [
+        usage_row("2026-12-03", "turns", 1, key="other")
+    ]
+    assert await store.usage_rows(key=None, since="2026-12-04", until="2026-12-31") == []
