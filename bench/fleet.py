@@ -21,6 +21,7 @@ nothing was lost or repeated):
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 import time
@@ -33,16 +34,19 @@ from google.genai import errors
 from bench._harness import Options, Suite, print_table, write_results
 from bench._stats import summary
 from livesvc.emulator import EmulatorConfig, run_emulator
-from tests.fleet.fleet_support import (
-    NODES,
-    UPSTREAM_KEY,
-    Chat,
-    HAProxy,
-    Node,
-    chat,
-    node_config,
-)
-from tests.real_servers import free_port, redis_server
+
+# The fleet's test harness is the bench's too (one way to start a real fleet);
+# imported by name so that type checking of ``bench`` stays out of ``tests``.
+_support: Any = importlib.import_module("tests.fleet.fleet_support")
+_servers: Any = importlib.import_module("tests.real_servers")
+NODES = _support.NODES
+UPSTREAM_KEY = _support.UPSTREAM_KEY
+HAProxy = _support.HAProxy
+Node = _support.Node
+chat = _support.chat
+node_config = _support.node_config
+free_port = _servers.free_port
+redis_server = _servers.redis_server
 
 __all__ = ["SUITE", "run"]
 
@@ -50,7 +54,7 @@ _RETRY_EVERY = 0.1
 _MAX_RETRIES = 200  # 20 s: well past the 3 s lease
 
 
-async def _first_turns(c: Chat) -> tuple[str | None, int]:
+async def _first_turns(c: Any) -> tuple[str | None, int]:
     # The first daemon handle follows a turnComplete once the store committed it
     # (later on a node's first writes): talk until one came, at most five turns.
     turns = 0
@@ -62,7 +66,7 @@ async def _first_turns(c: Chat) -> tuple[str | None, int]:
     return c.handle, turns
 
 
-async def _next_turn(c: Chat) -> str:
+async def _next_turn(c: Any) -> str:
     return await c.say("next")
 
 
@@ -77,7 +81,7 @@ async def _measure(rounds: int, directory: Path) -> dict[str, list[float]]:
             google = await nursery.start(
                 run_emulator, EmulatorConfig(api_keys=(UPSTREAM_KEY,), session_lifetime=None)
             )
-            nodes: dict[str, Node] = {}
+            nodes: dict[str, Any] = {}
             for name in NODES:
                 ports = (free_port(), free_port(), free_port())
                 path = directory / f"{name}.toml"
@@ -109,7 +113,7 @@ async def _measure(rounds: int, directory: Path) -> dict[str, list[float]]:
     return times
 
 
-async def _round(kind: str, proxy: HAProxy, nodes: dict[str, Node], nursery: Any) -> float:
+async def _round(kind: str, proxy: Any, nodes: dict[str, Any], nursery: Any) -> float:
     handle, turns = await chat(proxy, _first_turns)
     if handle is None:
         raise RuntimeError("no daemon handle after five turns")

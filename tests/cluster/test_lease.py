@@ -173,3 +173,24 @@ async def test_redis_lease_expires_with_its_ttl(redis_url: str, redis_prefix: st
         assert await leases.acquire(a, 10)
         ttl_ms = await client.pttl(f"{redis_prefix}node:a")
         assert 0 < ttl_ms <= 10_000
+
+
+async def test_the_node_may_serve_until_exactly_ttl_minus_margin_after_its_last_renewal(
+    autojump_clock,
+):
+    """What the store's local fence reads: valid() turns False at 4 + 10 - 3 = 11, not later."""
+    table = TableLeases()
+    lease = NodeLease(table, "a", "127.0.0.1:1", SETTINGS)
+    validity: list[tuple[float, bool]] = []
+
+    async def watch() -> None:
+        await trio.sleep(5)
+        table.reachable = False  # renewals from 6 on hang until their timeout
+        await trio.sleep_until(10.999)
+        validity.append((trio.current_time(), lease.valid()))
+
+    async def on_fenced() -> None:
+        validity.append((trio.current_time(), lease.valid()))
+
+    assert await lost(lease, on_fenced, watch)
+    assert validity == [(10.999, True), (11.0, False)]

@@ -45,7 +45,7 @@ NODES = ("a", "b", "c")
 HAPROXY_CFG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
 SDK_TIMEOUT = 30.0
 RESUMABLE = types.LiveConnectConfig(
-    response_modalities=["TEXT"], session_resumption=types.SessionResumptionConfig()
+    response_modalities=[types.Modality.TEXT], session_resumption=types.SessionResumptionConfig()
 )
 
 
@@ -264,7 +264,7 @@ def sdk_client(
         options["headers"] = headers
     if api_version is not None:
         options["api_version"] = api_version
-    return genai.Client(api_key=key, http_options=options)
+    return genai.Client(api_key=key, http_options=types.HttpOptions(**options))
 
 
 class Chat:
@@ -319,7 +319,7 @@ def run_chat(
     config = RESUMABLE
     if handle is not None:
         config = types.LiveConnectConfig(
-            response_modalities=["TEXT"],
+            response_modalities=[types.Modality.TEXT],
             session_resumption=types.SessionResumptionConfig(handle=handle),
         )
 
