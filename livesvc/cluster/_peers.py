@@ -17,18 +17,17 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import msgspec
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 
+from livesvc.admin._serve import serve_asgi
 from livesvc.cluster._auth import sign, verify
 from livesvc.cluster._lease import LeaseBackend
 from livesvc.gateway._gateway import Handover
@@ -154,19 +153,10 @@ async def serve_cluster(
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve this node's cluster endpoint until cancelled; reports ``host:port`` when listening."""
-    config = HypercornConfig()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 2.0
     app = ClusterApp(release, secret=secret, wall_clock=wall_clock)
-
-    async def started(
-        *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        await serve(cast(Any, app), config, mode="asgi", task_status=task_status)
-
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(started)
-        log.info("cluster.listening", url=binds[0])
-        task_status.started(binds[0])
+        url = await nursery.start(
+            functools.partial(serve_asgi, app, host=host, port=port, graceful_timeout=2.0)
+        )
+        log.info("cluster.listening", url=url)
+        task_status.started(url)

@@ -55,7 +55,7 @@ from livesvc.cluster import (
     serve_cluster,
 )
 from livesvc.config import Config, hash_key, load_checked, read_secret
-from livesvc.daemon._children import emulator_child, store_upkeep
+from livesvc.daemon._children import admin_child, emulator_child, store_upkeep
 from livesvc.daemon._exposition import label_sample
 from livesvc.daemon._logging import apply_logging
 from livesvc.daemon._reload import ConfigHolder, ConfigWatcher
@@ -608,20 +608,11 @@ class Daemon:
         if self.worker is not None:
             await self._private_admin(ctx, self.worker, task_status=task_status)
             return
-        admin = self.config.admin
-        async with trio.open_nursery() as nursery:
-            self.admin_url = await nursery.start(
-                functools.partial(
-                    serve_admin,
-                    self,
-                    host=admin.host,
-                    port=admin.port,
-                    token_hash=lambda: self._admin_hash,
-                )
-            )
-            task_status.started()
-            await ctx.wait_stop_requested()
-            nursery.cancel_scope.cancel()
+        await admin_child(self, ctx, task_status=task_status)
+
+    def admin_token_hash(self) -> str | None:
+        """The admin token's hash now (it changes on SIGHUP)."""
+        return self._admin_hash
 
     async def _private_admin(
         self, ctx: ChildContext, worker: WorkerRole, *, task_status: trio.TaskStatus[None]

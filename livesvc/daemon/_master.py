@@ -46,9 +46,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from livesvc._private import private_dir
 from livesvc._server import HttpError, HttpRequest, HttpResponse, Router, WebSocketUpgrade, serve
-from livesvc.admin import Readiness, SessionView, serve_admin
+from livesvc.admin import Readiness, SessionView
 from livesvc.config import Config, load_checked
-from livesvc.daemon._children import emulator_child, store_upkeep
+from livesvc.daemon._children import admin_child, emulator_child, store_upkeep
 from livesvc.daemon._daemon import _backoff, gateway_url, resolve_admin_hash
 from livesvc.daemon._exposition import merge_expositions
 from livesvc.daemon._logging import apply_logging
@@ -310,7 +310,9 @@ class Master:
         # Transient: its stop at a drain is the end of it; a crash restarts it.
         children.append(self._supervisor.child_spec(id="workers", restart=Restart.TRANSIENT))
         if config.admin.enabled:
-            children.append(ChildSpec(id="admin", start=self._admin_child, shutdown=5.0))
+            children.append(
+                ChildSpec(id="admin", start=functools.partial(admin_child, self), shutdown=5.0)
+            )
         if self._handle_signals:
             children.append(ChildSpec(id="signals", start=self._signals_child, shutdown=1.0))
         return children
@@ -346,21 +348,9 @@ class Master:
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
 
-    async def _admin_child(self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]) -> None:
-        admin = self.config.admin
-        async with trio.open_nursery() as nursery:
-            self.admin_url = await nursery.start(
-                functools.partial(
-                    serve_admin,
-                    self,
-                    host=admin.host,
-                    port=admin.port,
-                    token_hash=lambda: self._admin_hash,
-                )
-            )
-            task_status.started()
-            await ctx.wait_stop_requested()
-            nursery.cancel_scope.cancel()
+    def admin_token_hash(self) -> str | None:
+        """The admin token's hash now (it changes on SIGHUP)."""
+        return self._admin_hash
 
     async def _signals_child(
         self, ctx: ChildContext, *, task_status: trio.TaskStatus[None]

@@ -10,12 +10,16 @@ the middle of a turn).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import trio
 
 from livesvc.logs import get_logger
 from livesvc.usage import Budget, UsageMeter, UsageRecorder, exhausted, refusal_reason
 from livesvc.wire import ClientMessage, ServerMessage
+
+if TYPE_CHECKING:
+    from livesvc.metrics import DaemonMetrics
 
 __all__ = ["SessionMetering", "usage_key"]
 
@@ -47,7 +51,7 @@ class SessionMetering:
         model: str,
         budget: Callable[[], Budget | None],
         grace: Callable[[], float],
-        metrics: object,
+        metrics: DaemonMetrics,
     ) -> None:
         self.meter = UsageMeter()
         self.meter.session_started()
@@ -112,6 +116,6 @@ class SessionMetering:
         )
 
     def _count(self, name: str, action: str) -> None:
-        self._metrics.budget_exceeded.labels(  # type: ignore[attr-defined]
+        self._metrics.budget_exceeded.labels(
             key=self.key, budget=name.split(" ")[0], action=action
         ).inc()

@@ -46,17 +46,34 @@ class MediaKind(enum.Enum):
     CONTROL = "control"  # never dropped
 
 
-def pcm_seconds(data: bytes, mime_type: str | None) -> float:
+def pcm_seconds(
+    data: bytes, mime_type: str | None, *, default_rate: int = _DEFAULT_PCM_RATE
+) -> float:
     """Duration of 16-bit mono PCM ``data`` at the rate named in ``mime_type``.
+
+    ``default_rate`` applies when the mime type names none (16 kHz, the input
+    rate; the model speaks at 24 kHz). The rate is parsed once per mime type:
+    this runs for every audio chunk a session or the gateway's meter sees.
 
     >>> pcm_seconds(b"\\x00" * 32000, "audio/pcm;rate=16000")
     1.0
     >>> pcm_seconds(b"\\x00" * 48000, "audio/pcm;rate=24000")
     1.0
+    >>> pcm_seconds(b"\\x00" * 48000, "audio/pcm", default_rate=24000)
+    1.0
     """
-    match = _RATE.search(mime_type or "")
-    rate = int(match.group(1)) if match else _DEFAULT_PCM_RATE
+    key = (mime_type or "", default_rate)
+    rate = _RATES.get(key)
+    if rate is None:
+        match = _RATE.search(key[0])
+        rate = int(match.group(1)) if match else default_rate
+        if len(_RATES) < _RATES_KEPT:  # a handful of mime types in practice; bounded anyway
+            _RATES[key] = rate
     return len(data) / (2 * rate) if rate > 0 else 0.0
+
+
+_RATES: dict[tuple[str, int], int] = {}
+_RATES_KEPT = 64
 
 
 @dataclass

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import msgspec
 
+from livesvc.session._media_buffer import pcm_seconds
 from livesvc.wire import Blob, ClientMessage, ModalityTokenCount, ServerMessage, UsageMetadata
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "TURNS",
     "UsageDelta",
     "UsageMeter",
-    "pcm_seconds",
     "token_metric",
 ]
 
@@ -67,33 +67,12 @@ class UsageDelta(msgspec.Struct, frozen=True):
         return self.amounts.get(AUDIO_IN, 0.0) + self.amounts.get(AUDIO_OUT, 0.0)
 
 
-def pcm_seconds(blob: Blob, direction: str) -> float:
+def _pcm_seconds(blob: Blob, direction: str) -> float:
     """Seconds of 16-bit mono PCM in ``blob`` (0 for anything but ``audio/pcm``)."""
-    data = blob.data
-    if not data:
-        return 0.0
     mime = blob.mime_type or ""
-    rate = _RATES.get((mime, direction))
-    if rate is None:
-        rate = _rate_of(mime, direction)
-        if len(_RATES) < 64:  # a handful of distinct mime types in practice; bounded anyway
-            _RATES[(mime, direction)] = rate
-    return len(data) / (rate * 2) if rate else 0.0
-
-
-# Bytes per second by mime type: parsed once per type, not per audio chunk.
-_RATES: dict[tuple[str, str], int] = {}
-
-
-def _rate_of(mime: str, direction: str) -> int:
-    if not mime.startswith("audio/pcm"):
-        return 0
-    rate = _DEFAULT_RATE[direction]
-    for param in mime.split(";")[1:]:
-        name, _, value = param.strip().partition("=")
-        if name == "rate" and value.isdigit() and int(value) > 0:
-            rate = int(value)
-    return rate
+    if not blob.data or not mime.startswith("audio/pcm"):
+        return 0.0
+    return pcm_seconds(blob.data, mime, default_rate=_DEFAULT_RATE[direction])
 
 
 class UsageMeter:
@@ -116,9 +95,9 @@ class UsageMeter:
         if realtime is None:
             return
         if realtime.audio is not None:
-            self._add(AUDIO_IN, pcm_seconds(realtime.audio, "in"))
+            self._add(AUDIO_IN, _pcm_seconds(realtime.audio, "in"))
         for blob in realtime.media_chunks or ():
-            self._add(AUDIO_IN, pcm_seconds(blob, "in"))
+            self._add(AUDIO_IN, _pcm_seconds(blob, "in"))
 
     def server_message(self, msg: ServerMessage) -> None:
         """A message the upstream sent: tokens, audio out, turns and tool calls."""
@@ -129,7 +108,7 @@ class UsageMeter:
             if content.model_turn is not None:
                 for part in content.model_turn.parts or ():
                     if part.inline_data is not None:
-                        self._add(AUDIO_OUT, pcm_seconds(part.inline_data, "out"))
+                        self._add(AUDIO_OUT, _pcm_seconds(part.inline_data, "out"))
             if content.turn_complete:
                 self._add(TURNS, 1)
         if msg.tool_call is not None:

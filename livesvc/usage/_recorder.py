@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
@@ -31,7 +32,19 @@ from livesvc.logs import get_logger
 from livesvc.store import StoreError, UsageRow
 from livesvc.usage._meter import AUDIO_IN, AUDIO_OUT, SESSION_SECONDS, UsageDelta
 
-__all__ = ["Spent", "UsageRecorder", "utc_day"]
+if TYPE_CHECKING:
+    from livesvc.metrics import DaemonMetrics
+
+
+class UsageStore(Protocol):
+    """The part of a store (SQLite or Redis) the recorder uses."""
+
+    async def add_usage(self, rows: list[UsageRow]) -> None: ...
+
+    async def usage_rows(self, *, key: str | None, since: str, until: str) -> list[UsageRow]: ...
+
+
+__all__ = ["Spent", "UsageRecorder", "UsageStore", "utc_day"]
 
 log = get_logger(__name__)
 
@@ -64,9 +77,9 @@ class UsageRecorder:
 
     def __init__(
         self,
-        store: object,
+        store: UsageStore,
         *,
-        metrics: object | None = None,
+        metrics: DaemonMetrics | None = None,
         flush_seconds: float = 5.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -109,7 +122,7 @@ class UsageRecorder:
         loading = self._loading[(key, day)] = trio.Event()
         try:
             spent = Spent()
-            rows = await self._store.usage_rows(key=key, since=day, until=day)  # type: ignore[attr-defined]
+            rows = await self._store.usage_rows(key=key, since=day, until=day)
             for row in rows:
                 spent.add(row.metric, row.amount)
             for (p_day, p_key, _, _, metric), amount in self._pending.items():
@@ -146,7 +159,7 @@ class UsageRecorder:
             for (d, k, p, m, metric), amount in pending.items()
         ]
         try:
-            await self._store.add_usage(rows)  # type: ignore[attr-defined]
+            await self._store.add_usage(rows)
         except Exception as err:  # the store's errors are counted, the usage kept
             for row, amount in pending.items():
                 self._pending[row] = self._pending.get(row, 0.0) + amount
@@ -166,7 +179,7 @@ class UsageRecorder:
         if not keys:
             return
         try:
-            rows = await self._store.usage_rows(key=None, since=day, until=day)  # type: ignore[attr-defined]
+            rows = await self._store.usage_rows(key=None, since=day, until=day)
         except StoreError as err:
             log.warning("usage.refresh_failed", error=type(err).__name__)
             return
@@ -186,12 +199,12 @@ class UsageRecorder:
             return
         if metric.startswith("tokens."):
             _, direction, modality = metric.split(".", 2)
-            metrics.usage_tokens.labels(  # type: ignore[attr-defined]
+            metrics.usage_tokens.labels(
                 key=key, profile=profile, model=model, direction=direction, modality=modality
             ).inc(amount)
         elif metric in (AUDIO_IN, AUDIO_OUT):
-            metrics.usage_audio_seconds.labels(  # type: ignore[attr-defined]
+            metrics.usage_audio_seconds.labels(
                 key=key, profile=profile, direction=metric.rsplit(".", 1)[1]
             ).inc(amount)
         elif metric == SESSION_SECONDS:
-            metrics.usage_session_seconds.labels(key=key, profile=profile).inc(amount)  # type: ignore[attr-defined]
+            metrics.usage_session_seconds.labels(key=key, profile=profile).inc(amount)
